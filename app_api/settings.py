@@ -1,0 +1,77 @@
+"""One settings object for the whole service, read from ``SAFENUM_*`` variables.
+
+Names are flat (``SAFENUM_SIP_PORT``, not ``SAFENUM_SIP__PORT``) because operators
+type them into unit files and the README table documents them one per row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SAFENUM_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", description="Deployment kind; production refuses unsafe defaults."
+    )
+    data_dir: Path = Field(
+        Path("./var"), description="SQLite file, master key, generated Asterisk configs, logs."
+    )
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means SQLite at DATA_DIR/safenum.db."
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for rate limits.")
+    master_key_file: Path | None = Field(
+        None, description="32-byte master key (mode 0600), created on first run; "
+        "empty means DATA_DIR/master.key."
+    )
+    max_numbers_per_owner: int = Field(2, ge=1, le=20, description="Live numbers per owner.")
+    number_term_days: int = Field(365, ge=1, description="Validity of an issued number.")
+    quarantine_days: int = Field(
+        180, ge=0, description="Days a released number rests before reuse."
+    )
+    sweep_interval_seconds: int = Field(
+        300, ge=1, description="How often serve releases expired numbers."
+    )
+    http_host: str = Field("127.0.0.1", description="Address the HTTP API binds.")
+    http_port: int = Field(8000, ge=1, le=65535, description="Port of the HTTP API.")
+    sip_port: int = Field(5060, ge=1, le=65535, description="UDP port Asterisk listens on.")
+    trunk_addr: str = Field(
+        "127.0.0.1:5070", description="host:port of the carrier trunk, the only SIP peer."
+    )
+    ami_port: int = Field(5038, ge=1, le=65535, description="AMI port, bound to 127.0.0.1.")
+    ami_secret: SecretStr | None = Field(
+        None, description="AMI secret; empty means generated into DATA_DIR/ami.secret (0600)."
+    )
+    asterisk_binary: str = Field("asterisk", description="Asterisk executable to supervise.")
+    log_level: str = Field("INFO", description="Python log level.")
+
+    @field_validator("trunk_addr")
+    @classmethod
+    def _host_port(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:5070")
+        return v
+
+    @model_validator(mode="after")
+    def _defaults_under_data_dir(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'safenum.db'}"
+        if self.master_key_file is None:
+            self.master_key_file = self.data_dir / "master.key"
+        return self
+
+    @property
+    def key_file(self) -> Path:
+        assert self.master_key_file is not None  # set by the validator
+        return self.master_key_file
+
+    @property
+    def asterisk_dir(self) -> Path:
+        return self.data_dir / "asterisk"
