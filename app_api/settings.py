@@ -27,8 +27,9 @@ class Settings(BaseSettings):
     )
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for rate limits.")
     master_key_file: Path | None = Field(
-        None, description="32-byte master key (mode 0600), created on first run; "
-        "empty means DATA_DIR/master.key."
+        None,
+        description="32-byte master key (mode 0600), created on first run; "
+        "empty means DATA_DIR/master.key.",
     )
     max_numbers_per_owner: int = Field(2, ge=1, le=20, description="Live numbers per owner.")
     number_term_days: int = Field(365, ge=1, description="Validity of an issued number.")

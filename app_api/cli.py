@@ -1,0 +1,151 @@
+"""The ``safenum`` command: JSON on stdout, one line on stderr and exit 2 when refused."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from app_api.settings import Settings
+from app_api.wiring import Core
+from numbering.errors import DomainError
+from numbering.types import OwnerPhone, Plate, SafeNumber
+
+# pretty_exceptions off: Typer's rich tracebacks print local variables, which may hold
+# a real phone number.
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+numbers_app = typer.Typer(no_args_is_help=True, help="Safe numbers and pools.")
+pool_app = typer.Typer(no_args_is_help=True, help="Number pools (ranges).")
+owners_app = typer.Typer(no_args_is_help=True, help="Owners and their personal data.")
+app.add_typer(db_app, name="db")
+app.add_typer(numbers_app, name="numbers")
+numbers_app.add_typer(pool_app, name="pool")
+app.add_typer(owners_app, name="owners")
+
+OPERATOR = "cli"
+
+
+def _emit(payload: Any) -> None:
+    if hasattr(payload, "to_json"):
+        payload = payload.to_json()
+    elif isinstance(payload, list):
+        payload = [p.to_json() if hasattr(p, "to_json") else p for p in payload]
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+
+
+def _core() -> Core:
+    return Core.build(Settings())
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default head)."""
+    from app_api.migrate import current, upgrade
+
+    core = _core()
+    upgrade(core.engine, revision)
+    _emit({"revision": current(core.engine)})
+
+
+@pool_app.command("add")
+def pool_add(
+    prefix: Annotated[str, typer.Argument(help="0502 to 0509")],
+    range_from: Annotated[str, typer.Option("--from", help="first 8-digit subscriber number")],
+    range_to: Annotated[str, typer.Option("--to", help="last 8-digit subscriber number")],
+) -> None:
+    """Add a range of numbers to the pool; it is never materialised row by row."""
+    with _core().numbers(OPERATOR) as svc:
+        _emit(svc.add_pool(prefix, range_from, range_to))
+
+
+@pool_app.command("list")
+def pool_list() -> None:
+    with _core().numbers(OPERATOR) as svc:
+        _emit([{**p.to_json(), "fill": round(p.fill, 6)} for p in svc.list_pools()])
+
+
+@numbers_app.command("issue")
+def numbers_issue(
+    owner_phone: Annotated[str, typer.Option(help="the driver's mobile, e.g. 010-1234-5678")],
+    plate: Annotated[str, typer.Option(help="vehicle plate, e.g. 12가3456")],
+    prefix: Annotated[str | None, typer.Option(help="pick the pool, e.g. 0504")] = None,
+) -> None:
+    """Issue a random free safe number for a vehicle."""
+    phone, parsed_plate = OwnerPhone.parse(owner_phone), Plate.parse(plate)
+    with _core().numbers(OPERATOR) as svc:
+        _emit(svc.issue(phone, parsed_plate, prefix))
+
+
+def _lifecycle(verb: str) -> Any:
+    def command(number: Annotated[str, typer.Argument(help="e.g. 0504-1234-5678")]) -> None:
+        parsed = SafeNumber.parse(number)
+        with _core().numbers(OPERATOR) as svc:
+            _emit(getattr(svc, verb)(parsed))
+
+    command.__doc__ = f"{verb.capitalize()} a safe number."
+    return command
+
+
+for _verb in ("show", "pause", "resume", "renew", "release"):
+    numbers_app.command(_verb)(_lifecycle(_verb))
+
+
+@numbers_app.command("sweep")
+def numbers_sweep() -> None:
+    """Release expired numbers and free those whose quarantine is over (run from cron)."""
+    with _core().numbers("sweep") as svc:
+        _emit(svc.sweep())
+
+
+@owners_app.command("delete")
+def owners_delete(
+    phone: Annotated[str, typer.Option(help="the owner's mobile number")],
+) -> None:
+    """Destroy an owner's personal data (crypto-shredding) and print the receipt."""
+    parsed = OwnerPhone.parse(phone, field="phone")
+    with _core().numbers(OPERATOR) as svc:
+        _emit(svc.delete_owner(parsed))
+
+
+def _register_optional() -> None:
+    from app_api import cli_serve
+
+    app.command("serve")(cli_serve.serve)
+    try:
+        from app_api import cli_asterisk
+    except ImportError:  # pragma: no cover - module being written
+        return
+    app.add_typer(cli_asterisk.app, name="asterisk")
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"safenum: error: {' '.join(message.split())}\n")
+    raise SystemExit(2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register_optional()
+    try:
+        app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        _fail("aborted")
+    except typer.TyperException as exc:  # usage errors: one line, not a usage banner
+        fmt = getattr(exc, "format_message", None)
+        message = fmt() if fmt else str(exc)
+        if not message:  # no sub-command given: the help was printed
+            raise SystemExit(2) from None
+        _fail(message)
+    except DomainError as exc:
+        where = f"{exc.field}: " if exc.field else ""
+        _fail(f"{where}{exc.message}")
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        _fail(f"SAFENUM_{str(err['loc'][0]).upper()}: {err['msg']}")

@@ -1,0 +1,70 @@
+"""Engine and session factory: the one place that knows about database back ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # Autocommit at the driver level so SQLAlchemy's "begin" below is the only BEGIN.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows are overwritten, not left in free pages: crypto-shredding must
+        # not leave a wrapped key behind in the file.
+        cur.execute("PRAGMA secure_delete=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn: Any) -> None:
+        # Take the write lock up front: a deferred transaction that reads then writes
+        # fails with SQLITE_BUSY instead of waiting when another writer got there first.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def purge_residue(engine: Engine, tables: tuple[str, ...]) -> None:
+    """After deleting personal data, leave no old copy of it in the database's own files.
+
+    SQLite (secure_delete on) zeroes the freed cells, but the write-ahead log may still
+    hold an earlier image of the page: checkpoint and truncate it. PostgreSQL keeps dead
+    tuples until VACUUM; vacuum the tables so their space is reclaimed promptly. (Its WAL
+    and base backups age out by the operator's retention; what they hold is sealed under
+    data keys that no longer exist.)
+    """
+    if is_sqlite(engine):
+        raw = engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in tables:
+            conn.exec_driver_sql(f"VACUUM {table}")

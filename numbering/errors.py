@@ -1,0 +1,61 @@
+"""Domain errors with a stable id and an HTTP status.
+
+Clients (the app, the console, the CLI) branch on ``error_id``, never on the message;
+the message is for people and never contains a real phone number.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status: int = 400
+    error_id: str = "bad-request"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidValue(DomainError):
+    """Input that can never be valid, whatever the state: HTTP 422, CLI exit 2."""
+
+    status = 422
+    error_id = "invalid-value"
+
+
+class NotFound(DomainError):
+    status = 404
+    error_id = "not-found"
+
+
+class Conflict(DomainError):
+    status = 409
+    error_id = "conflict"
+
+
+class PoolExhausted(Conflict):
+    error_id = "pool-exhausted"
+
+
+class PoolOverlap(Conflict):
+    error_id = "pool-overlap"
+
+
+class OwnerLimitReached(Conflict):
+    error_id = "owner-limit-reached"
+
+
+class VehicleHasNumber(Conflict):
+    error_id = "vehicle-has-number"
+
+
+class InvalidTransition(Conflict):
+    error_id = "invalid-transition"
+
+
+class KeyFileError(DomainError):
+    """The master key file is missing, unreadable or too open; the service must not start."""
+
+    status = 500
+    error_id = "key-file"

@@ -1,0 +1,184 @@
+"""Every query of the numbering domain. The service never builds SQL itself."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from numbering.allocation import Span
+from numbering.models import AuditEntry, NumberRecord, NumberStatus, Owner, Pool, Route, Vehicle
+
+
+def _bounds(span: Span) -> tuple[str, str]:
+    return f"{span.prefix}{span.start:08d}", f"{span.prefix}{span.end:08d}"
+
+
+class NumberRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # pools
+    def pools(self, prefix: str | None = None) -> Sequence[Pool]:
+        q = select(Pool).order_by(Pool.prefix, Pool.range_start)
+        if prefix is not None:
+            q = q.where(Pool.prefix == prefix)
+        return self.session.scalars(q).all()
+
+    def overlapping_pool(self, prefix: str, start: int, end: int) -> Pool | None:
+        q = select(Pool).where(
+            Pool.prefix == prefix, Pool.range_start <= end, Pool.range_end >= start
+        )
+        return self.session.scalars(q.limit(1)).first()
+
+    def add(self, row: Any) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def used_in(self, span: Span) -> int:
+        lo, hi = _bounds(span)
+        q = (
+            select(func.count())
+            .select_from(NumberRecord)
+            .where(NumberRecord.number.between(lo, hi))
+        )
+        return int(self.session.scalar(q) or 0)
+
+    def used_sorted(self, span: Span) -> Iterator[int]:
+        lo, hi = _bounds(span)
+        q = (
+            select(NumberRecord.number)
+            .where(NumberRecord.number.between(lo, hi))
+            .order_by(NumberRecord.number)
+            .execution_options(yield_per=10_000)
+        )
+        for number in self.session.scalars(q):
+            yield int(number[4:])
+
+    # numbers
+    def taken(self, numbers: Sequence[str]) -> set[str]:
+        q = select(NumberRecord.number).where(NumberRecord.number.in_(numbers))
+        return set(self.session.scalars(q))
+
+    def try_claim(self, record: NumberRecord) -> bool:
+        """Insert a number row; False when a concurrent allocator took it first."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(record)
+        except IntegrityError:
+            return False
+        return True
+
+    def number(self, number: str, *, for_update: bool = False) -> NumberRecord | None:
+        q = select(NumberRecord).where(NumberRecord.number == number)
+        if for_update:
+            q = q.with_for_update()
+        return self.session.scalars(q).first()
+
+    def live_count(self, owner_id: str) -> int:
+        q = (
+            select(func.count())
+            .select_from(NumberRecord)
+            .where(NumberRecord.owner_id == owner_id, NumberRecord.status.in_(NumberStatus.live()))
+        )
+        return int(self.session.scalar(q) or 0)
+
+    def live_numbers_of(self, owner_id: str) -> Sequence[NumberRecord]:
+        q = select(NumberRecord).where(
+            NumberRecord.owner_id == owner_id, NumberRecord.status.in_(NumberStatus.live())
+        )
+        return self.session.scalars(q.with_for_update()).all()
+
+    def vehicle_has_live_number(self, vehicle_id: int) -> bool:
+        q = select(NumberRecord.number).where(
+            NumberRecord.vehicle_id == vehicle_id, NumberRecord.status.in_(NumberStatus.live())
+        )
+        return self.session.scalars(q.limit(1)).first() is not None
+
+    def expired(self, now: datetime, limit: int) -> Sequence[NumberRecord]:
+        q = select(NumberRecord).where(
+            NumberRecord.status.in_(NumberStatus.live()), NumberRecord.expires_at <= now
+        )
+        return self.session.scalars(q.limit(limit).with_for_update()).all()
+
+    def free_quarantined(self, now: datetime) -> int:
+        stmt = delete(NumberRecord).where(
+            NumberRecord.status == NumberStatus.QUARANTINED,
+            NumberRecord.quarantine_until <= now,
+        )
+        return int(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+    def delete_number(self, record: NumberRecord) -> None:
+        self.session.delete(record)
+        self.session.flush()
+
+    # owners, vehicles, routes
+    def owner_by_hash(self, phone_hash: bytes) -> Owner | None:
+        q = select(Owner).where(Owner.phone_hash == phone_hash).with_for_update()
+        return self.session.scalars(q).first()
+
+    def owner(self, owner_id: str) -> Owner | None:
+        return self.session.get(Owner, owner_id)
+
+    def try_add_owner(self, owner: Owner) -> bool:
+        try:
+            with self.session.begin_nested():
+                self.session.add(owner)
+        except IntegrityError:
+            return False
+        return True
+
+    def vehicle(self, owner_id: str, plate_hash: bytes) -> Vehicle | None:
+        q = select(Vehicle).where(Vehicle.owner_id == owner_id, Vehicle.plate_hash == plate_hash)
+        return self.session.scalars(q).first()
+
+    def vehicle_by_id(self, vehicle_id: int) -> Vehicle | None:
+        return self.session.get(Vehicle, vehicle_id)
+
+    def route(self, number: str) -> Route | None:
+        return self.session.get(Route, number)
+
+    def delete_route(self, number: str) -> None:
+        self.session.execute(delete(Route).where(Route.number == number))
+
+    def active_routes(self) -> Iterator[tuple[Route, Owner]]:
+        q = (
+            select(Route, Owner)
+            .join(NumberRecord, NumberRecord.number == Route.number)
+            .join(Owner, Owner.id == Route.owner_id)
+            .where(NumberRecord.status == NumberStatus.ACTIVE)
+            .execution_options(yield_per=5_000)
+        )
+        yield from ((route, owner) for route, owner in self.session.execute(q))
+
+    def destroy_owner(self, owner: Owner) -> tuple[int, int]:
+        """Delete routes, vehicles and the owner row (with its wrapped key)."""
+        routes = self.session.execute(delete(Route).where(Route.owner_id == owner.id))
+        vehicles = self.session.execute(delete(Vehicle).where(Vehicle.owner_id == owner.id))
+        self.session.execute(delete(Owner).where(Owner.id == owner.id))
+        self.session.expunge(owner)
+        return int(routes.rowcount), int(vehicles.rowcount)  # type: ignore[attr-defined]
+
+    # audit
+    def audit(
+        self,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.session.add(
+            AuditEntry(
+                at=at,
+                actor=actor,
+                action=action,
+                subject=subject,
+                detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
+            )
+        )

@@ -1,0 +1,76 @@
+"""What the numbering use cases return: plain, serialisable, real phones masked."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from numbering.types import OwnerPhone, SafeNumber
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class _View:
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))  # type: ignore[call-overload, no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolView(_View):
+    id: int
+    prefix: str
+    range_from: str
+    range_to: str
+    size: int
+    used: int
+
+    @property
+    def fill(self) -> float:
+        return self.used / self.size
+
+
+@dataclass(frozen=True, slots=True)
+class NumberView(_View):
+    safe_number: str
+    status: str
+    owner_phone: str | None  # masked, e.g. 010-****-5678
+    plate: str | None  # masked, e.g. 12가**56
+    issued_at: datetime
+    expires_at: datetime
+    quarantine_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult(_View):
+    released: int
+    freed: int
+
+
+@dataclass(frozen=True, slots=True)
+class DestructionReceipt(_View):
+    """Proof of what was destroyed; contains no personal data, so it can be kept forever."""
+
+    receipt_id: str
+    subject: str
+    destroyed_at: datetime
+    actor: str
+    method: str
+    destroyed: list[str] = field(default_factory=list)
+    numbers_released: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RouteChange:
+    """A change the Asterisk replica must learn after commit; ``target`` None removes it."""
+
+    number: SafeNumber
+    target: OwnerPhone | None
