@@ -1,0 +1,52 @@
+# Two commands do everything on a fresh Debian bookworm machine: `make run` and `make test`.
+# Every step is idempotent; a second run only checks stamps and answers in seconds.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+BIN   := $(VENV)/bin
+export SAFENUM_DATA_DIR ?= $(CURDIR)/var
+PYTEST_ARGS ?=
+
+.PHONY: run test check lint types unit integration pbx bench system venv clean
+.DEFAULT_GOAL := run
+
+system:
+	@bash deploy/scripts/install-system.sh
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[test,dev]' 2>&1 | grep -v '^WARNING: Location' || true
+	@$(PY) -c "import app_api, numbering, proxy, blocking" && touch $@
+
+venv: $(VENV)/.installed
+
+run: system venv
+	@bash deploy/scripts/redis-up.sh "$(SAFENUM_DATA_DIR)"
+	@$(BIN)/safenum db upgrade >/dev/null
+	@if $(BIN)/safenum asterisk --help >/dev/null 2>&1; then $(BIN)/safenum asterisk up; fi
+	$(BIN)/safenum serve
+
+lint: venv
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+types: venv
+	@$(BIN)/mypy
+
+test: system venv lint types
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+check: test
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+integration: system venv
+	$(BIN)/pytest -q tests/integration
+pbx: system venv
+	$(BIN)/pytest -q tests/pbx
+
+bench: system venv
+	$(PY) bench/allocation.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

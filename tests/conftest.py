@@ -1,0 +1,163 @@
+"""Fixtures shared by every tier: a real Redis, a migrated database, a settable clock.
+
+The database is SQLite unless SAFENUM_DATABASE_URL names another one (CI runs the
+whole suite a second time against PostgreSQL). Each test gets a freshly migrated
+schema: a copy of a migrated template file on SQLite, truncated tables on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app_api.db import make_engine
+from app_api.migrate import upgrade
+from app_api.settings import Settings
+from app_api.wiring import Core
+from numbering.models import Base
+
+EXTERNAL_DB = os.environ.get("SAFENUM_DATABASE_URL", "")
+ON_POSTGRES = EXTERNAL_DB.startswith("postgresql")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
+    """Poll ``predicate`` until truthy or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Clock:
+    """A clock the test moves by hand; starts now, so real expiry maths applies."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free port, for the whole session."""
+    import redis
+
+    port = free_port()
+    d = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(d),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+
+    def up() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+
+    wait_until(up, what="redis-server")
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if ON_POSTGRES:
+        _reset_postgres(EXTERNAL_DB)
+        return EXTERNAL_DB
+    template = tmp_path_factory.mktemp("db") / "template.db"
+    engine = make_engine(f"sqlite:///{template}")
+    upgrade(engine)
+    engine.dispose()  # the last connection to close checkpoints and removes the WAL
+    assert not Path(f"{template}-wal").exists()
+    return str(template)
+
+
+@pytest.fixture
+def db_url(migrated_db: str, tmp_path: Path) -> str:
+    """A freshly migrated, empty database for this test."""
+    if ON_POSTGRES:
+        engine = make_engine(migrated_db)
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return migrated_db
+    target = tmp_path / "safenum.db"
+    shutil.copy(migrated_db, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path, redis_url: str) -> Settings:
+    return Settings(
+        env="test",
+        data_dir=tmp_path,
+        database_url=db_url,
+        redis_url=redis_url,
+        master_key_file=tmp_path / "master.key",
+    )
+
+
+@pytest.fixture
+def core(settings: Settings, clock: Clock) -> Iterator[Core]:
+    built = Core.build(settings, clock=clock)
+    yield built
+    built.close()
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" else None

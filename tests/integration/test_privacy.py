@@ -1,0 +1,117 @@
+"""No real phone number or plate in clear at rest, and shredding leaves nothing to open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import inspect, select, text
+
+from app_api.wiring import Core
+from numbering.crypto import DecryptionError
+from numbering.models import Owner, Route
+from numbering.types import OwnerPhone, Plate, SafeNumber
+from tests.conftest import ON_POSTGRES, sqlite_path
+
+PHONES = ["010-2345-6789", "011-876-5432", "019-1357-2468"]
+PLATES = ["12가3456", "서울34나5678", "123가4567"]
+
+
+def spellings(phone: str) -> list[bytes]:
+    p = OwnerPhone.parse(phone)
+    d = p.national_digits
+    forms = {
+        d,
+        p.e164,
+        p.e164[1:],
+        d[1:],
+        p.national,
+        p.national.replace("-", " "),
+        p.national.replace("-", "."),
+        "+82-" + p.national[1:],
+        d[-8:],
+    }
+    out = []
+    for form in forms:
+        out += [form.encode(), form.encode("utf-16-le")]
+    return out
+
+
+def raw_bytes(core: Core) -> bytes:
+    """Every byte the database holds: the SQLite files, or a dump of every PostgreSQL table."""
+    path = sqlite_path(core.settings.database_url)
+    if path is not None:
+        return b"".join(
+            Path(f"{path}{suffix}").read_bytes()
+            for suffix in ("", "-wal", "-shm")
+            if Path(f"{path}{suffix}").exists()
+        )
+    chunks: list[bytes] = []
+    with core.engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(text(f"SELECT * FROM {table}")):
+                for value in row:
+                    chunks.append(
+                        bytes(value)
+                        if isinstance(value, bytes | memoryview)
+                        else str(value).encode()
+                    )
+    return b"\x00".join(chunks)
+
+
+def populate(core: Core) -> list[SafeNumber]:
+    with core.numbers() as svc:
+        svc.add_pool("0504", "00000000", "99999999")
+    numbers = []
+    for phone, plate in zip(PHONES, PLATES, strict=True):
+        with core.numbers() as svc:
+            view = svc.issue(OwnerPhone.parse(phone), Plate.parse(plate))
+        numbers.append(SafeNumber.parse(view.safe_number))
+    return numbers
+
+
+def test_no_phone_or_plate_in_clear_anywhere_in_the_database(core: Core) -> None:
+    numbers = populate(core)
+    with core.numbers() as svc:
+        svc.pause(numbers[1])
+        svc.show(numbers[0])
+    blob = raw_bytes(core)
+    assert numbers[0].digits.encode() in blob  # the scan does see stored data
+    for phone in PHONES:
+        for form in spellings(phone):
+            assert form not in blob, f"{form!r} found at rest"
+    for plate in PLATES:
+        assert plate.encode() not in blob
+
+
+def test_after_owner_deletion_nothing_can_decrypt_their_data(core: Core) -> None:
+    populate(core)
+    target = OwnerPhone.parse(PHONES[0])
+    owner_hash = core.keyring.lookup_hash("phone", target.e164)
+    with core.sessions() as s:
+        owner = s.scalars(select(Owner).where(Owner.phone_hash == owner_hash)).one()
+        wrapped, phone_ct, owner_id = owner.wrapped_key, owner.phone_ct, owner.id
+        route_ct = s.scalars(select(Route.target_ct).where(Route.owner_id == owner_id)).one()
+    dek = core.keyring.unwrap(wrapped, owner_id)
+    assert dek.open(phone_ct, f"owner-phone:{owner_id}") == target.e164  # opens before
+
+    with core.numbers() as svc:
+        svc.delete_owner(target)
+
+    with core.sessions() as s:
+        remaining = s.execute(select(Owner.id, Owner.wrapped_key)).all()
+    assert owner_id not in {oid for oid, _ in remaining}
+    for other_id, other_wrapped in remaining:  # no remaining key opens the old data
+        other = core.keyring.unwrap(other_wrapped, other_id)
+        for blob, ctx in ((phone_ct, f"owner-phone:{owner_id}"), (route_ct, "route:x")):
+            try:
+                other.open(blob, ctx)
+            except DecryptionError:
+                continue
+            raise AssertionError("another owner's key opened shredded data")
+    blob = raw_bytes(core)
+    assert wrapped not in blob, "the wrapped data key survives in the database files"
+    assert phone_ct not in blob
+    assert route_ct not in blob
+    if not ON_POSTGRES:
+        for form in spellings(PHONES[0]):
+            assert form not in blob
