@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import ValidationError
 
+from app_api import logs
 from app_api.settings import Settings
 from app_api.wiring import Core
 from numbering.errors import DomainError
@@ -130,6 +131,7 @@ def _fail(message: str) -> NoReturn:
 
 
 def main(argv: list[str] | None = None) -> None:
+    logs.configure("WARNING")
     _register_optional()
     try:
         app(args=argv, standalone_mode=False)

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from app_api import health, problems
+from app_api import health, logs, problems
 from app_api.settings import Settings
 from app_api.wiring import Core
 
@@ -37,9 +37,7 @@ async def _sweep_forever(core: Core) -> None:
 
 def create_app(settings: Settings | None = None, core: Core | None = None) -> FastAPI:
     settings = settings or Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

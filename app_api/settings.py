@@ -12,12 +12,15 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+_PLACEHOLDERS = frozenset({"changeme", "change-me", "secret", "password", "safenum"})
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAFENUM_", extra="ignore")
 
     env: Literal["development", "test", "production"] = Field(
-        "development", description="Deployment kind; production refuses unsafe defaults."
+        "development",
+        description="development, test or production; production refuses placeholder secrets.",
     )
     data_dir: Path = Field(
         Path("./var"), description="SQLite file, master key, generated Asterisk configs, logs."
@@ -62,6 +65,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults_under_data_dir(self) -> Settings:
+        if self.env == "production" and self.ami_secret is not None:
+            secret = self.ami_secret.get_secret_value()
+            if len(secret) < 16 or secret.lower() in _PLACEHOLDERS:
+                raise ValueError(
+                    "SAFENUM_AMI_SECRET is a placeholder or shorter than 16 characters; "
+                    "unset it to have one generated"
+                )
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'safenum.db'}"
         if self.master_key_file is None:
