@@ -24,7 +24,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        # FULL: in WAL mode NORMAL may lose the last commits on power loss, and an issued
+        # number must survive a reboot.
+        cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         # Deleted rows are overwritten, not left in free pages: crypto-shredding must
         # not leave a wrapped key behind in the file.
