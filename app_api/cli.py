@@ -115,14 +115,24 @@ def owners_delete(
 
 
 def _register_optional() -> None:
+    """Sub-commands whose modules import heavier dependencies, loaded only when run."""
+    import importlib
+
     from app_api import cli_serve
 
     app.command("serve")(cli_serve.serve)
-    try:
-        from app_api import cli_asterisk
-    except ImportError:  # pragma: no cover - module being written
-        return
-    app.add_typer(cli_asterisk.app, name="asterisk")
+    for module, name, kind in (
+        ("app_api.cli_asterisk", "asterisk", "app"),
+        ("app_api.cli_filter", "filter", "filter_command"),
+    ):
+        try:
+            found = getattr(importlib.import_module(module), kind)
+        except ImportError:  # not built yet in this checkout
+            continue
+        if kind == "app":
+            app.add_typer(found, name=name)
+        else:
+            app.command(name)(found)
 
 
 def _fail(message: str) -> NoReturn:
