@@ -1,12 +1,14 @@
 """Issue rate as the pool fills and as active numbers grow, as ratios in one run.
 
-    .venv/bin/python bench/allocation.py [--database-url URL] [--issues 300]
+    .venv/bin/python bench/allocation.py [--database-url URL] [--issues 300] [--rounds 5]
 
-Each case builds its own database, pre-fills it with bulk inserts (taken numbers spread
-at random over the pool; for the active-number cases, owners and routes too), then
-times ``--issues`` real issues through NumberService, one transaction each, as the CLI
-and API do. Ratios are against the 0 % fill case and the 10^3 active case of the same
-run, so the machine's speed cancels out.
+Each case gets its own database (SQLite file, or PostgreSQL schema), pre-filled with
+bulk inserts: taken numbers spread at random over the pool, and for the active-number
+cases owners and routes too. Then the cases are timed round-robin, ``--rounds`` times,
+each round issuing ``issues/rounds`` real numbers per case through NumberService, one
+transaction each as the CLI and API do; a case's rate is its median round. Interleaving
+keeps a busy machine from favouring whichever case ran while it was quiet. Ratios are
+against the 0 % fill case and the 1,000-active case of the same run.
 """
 
 from __future__ import annotations
@@ -15,35 +17,53 @@ import argparse
 import os
 import random
 import secrets
+import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import count
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, text
 
+from app_api.db import make_engine, make_session_factory
 from app_api.migrate import upgrade
 from app_api.settings import Settings
 from app_api.wiring import Core
+from numbering.crypto import Keyring
 from numbering.models import Base, NumberRecord, Owner, Pool, Route
 from numbering.types import OwnerPhone, Plate
 
 CHUNK = 50_000
 
 
-def build(url: str | None, data_dir: Path, pool_size: int, taken: int, active: bool) -> Core:
-    db_url = url or f"sqlite:///{data_dir / 'bench.db'}"
-    core = Core.build(Settings(env="test", data_dir=data_dir, database_url=db_url))
-    if url:
-        with core.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+def open_core(url: str | None, data_dir: Path, case: str) -> Core:
+    settings = Settings(
+        env="test",
+        data_dir=data_dir,
+        database_url=url or f"sqlite:///{data_dir / f'{case}.db'}",
+    )
+    if url is None:
+        return Core.build(settings)
+    schema = f"bench_{case}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    return Core(
+        settings, engine, make_session_factory(engine), Keyring.from_file(settings.key_file)
+    )
+
+
+def prefill(core: Core, pool_size: int, taken: int, active: bool) -> None:
     upgrade(core.engine)
     now = datetime.now(UTC)
-    rng = random.Random(42)
+    subs = random.Random(42).sample(range(pool_size), taken)
     with core.engine.begin() as conn:
         conn.execute(
             insert(Pool),
@@ -57,22 +77,23 @@ def build(url: str | None, data_dir: Path, pool_size: int, taken: int, active: b
                 }
             ],
         )
-        subs = rng.sample(range(pool_size), taken)
         for start in range(0, taken, CHUNK):
-            part = subs[start : start + CHUNK]
+            part = list(enumerate(subs[start : start + CHUNK], start))
             if active:
-                owners = [
-                    {
-                        "id": f"{i:032x}",
-                        "phone_hash": secrets.token_bytes(32),
-                        "phone_ct": secrets.token_bytes(41),
-                        "wrapped_key": secrets.token_bytes(60),
-                        "key_version": 1,
-                        "created_at": now,
-                    }
-                    for i in range(start, start + len(part))
-                ]
-                conn.execute(insert(Owner), owners)
+                conn.execute(
+                    insert(Owner),
+                    [
+                        {
+                            "id": f"{i:032x}",
+                            "phone_hash": secrets.token_bytes(32),
+                            "phone_ct": secrets.token_bytes(41),
+                            "wrapped_key": secrets.token_bytes(60),
+                            "key_version": 1,
+                            "created_at": now,
+                        }
+                        for i, _ in part
+                    ],
+                )
             conn.execute(
                 insert(NumberRecord),
                 [
@@ -80,7 +101,7 @@ def build(url: str | None, data_dir: Path, pool_size: int, taken: int, active: b
                         "number": f"0504{s:08d}",
                         "pool_id": 1,
                         "status": "active" if active else "quarantined",
-                        "owner_id": f"{start + i:032x}" if active else None,
+                        "owner_id": f"{i:032x}" if active else None,
                         "vehicle_id": None,
                         "issued_at": now,
                         "expires_at": now + timedelta(days=365),
@@ -88,7 +109,7 @@ def build(url: str | None, data_dir: Path, pool_size: int, taken: int, active: b
                         "quarantine_until": None if active else now + timedelta(days=180),
                         "updated_at": now,
                     }
-                    for i, s in enumerate(part)
+                    for i, s in part
                 ],
             )
             if active:
@@ -97,66 +118,77 @@ def build(url: str | None, data_dir: Path, pool_size: int, taken: int, active: b
                     [
                         {
                             "number": f"0504{s:08d}",
-                            "owner_id": f"{start + i:032x}",
+                            "owner_id": f"{i:032x}",
                             "target_ct": secrets.token_bytes(41),
                             "updated_at": now,
                         }
-                        for i, s in enumerate(part)
+                        for i, s in part
                     ],
                 )
     if core.engine.dialect.name == "postgresql":
         with core.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for t in Base.metadata.sorted_tables:
                 conn.exec_driver_sql(f"VACUUM ANALYZE {t.name}")
-    return core
 
 
-def rate(core: Core, issues: int) -> float:
-    phones = [
-        OwnerPhone.parse(f"010-{7000 + i // 10000:04d}-{i % 10000:04d}") for i in range(issues)
-    ]
+def timed_issues(core: Core, phones: list[OwnerPhone]) -> float:
     plate = Plate.parse("12가3456")
     start = time.perf_counter()
     for phone in phones:
         with core.numbers() as svc:
             svc.issue(phone, plate)
-    return issues / (time.perf_counter() - start)
+    return len(phones) / (time.perf_counter() - start)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
-    ap.add_argument("--issues", type=int, default=300)
+    ap.add_argument("--issues", type=int, default=300, help="issues per case in all")
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--pool", type=int, default=200_000, help="pool size for the fill cases")
     ap.add_argument("--active", type=int, default=1_000_000, help="the large active case")
     args = ap.parse_args()
-    cases = [
-        ("fill 0%", args.pool, 0, False),
-        ("fill 50%", args.pool, args.pool // 2, False),
-        ("fill 90%", args.pool, args.pool * 9 // 10, False),
-        ("active 10^3", 100_000_000, 1_000, True),
-        (
-            f"active {args.active:.0e}".replace("e+0", "0^").replace("1 0^", "10^"),
-            100_000_000,
-            args.active,
-            True,
-        ),
-    ]
-    results: dict[str, float] = {}
+    cases = {
+        "fill 0%": (args.pool, 0, False),
+        "fill 50%": (args.pool, args.pool // 2, False),
+        "fill 90%": (args.pool, args.pool * 9 // 10, False),
+        "active 1,000": (100_000_000, 1_000, True),
+        f"active {args.active:,}": (100_000_000, args.active, True),
+    }
     backend = "postgresql" if args.database_url else "sqlite"
-    print(f"backend={backend} issues/case={args.issues} python={sys.version.split()[0]}")
-    for name, size, taken, active in cases:
-        with tempfile.TemporaryDirectory() as d:
+    print(
+        f"backend={backend} issues/case={args.issues} rounds={args.rounds} "
+        f"python={sys.version.split()[0]}",
+        flush=True,
+    )
+    serial = count()
+    per_round = max(1, args.issues // args.rounds)
+    with tempfile.TemporaryDirectory() as d:
+        cores: dict[str, Core] = {}
+        for i, (name, (size, taken, active)) in enumerate(cases.items()):
             t0 = time.perf_counter()
-            core = build(args.database_url, Path(d), size, taken, active)
-            setup = time.perf_counter() - t0
-            results[name] = rate(core, args.issues)
+            cores[name] = open_core(args.database_url, Path(d), f"c{i}")
+            prefill(cores[name], size, taken, active)
+            print(f"  set up {name} in {time.perf_counter() - t0:.1f}s", flush=True)
+        rates: dict[str, list[float]] = {name: [] for name in cases}
+        order = list(cases)
+        for _ in range(args.rounds):
+            random.shuffle(order)
+            for name in order:
+                phones = [
+                    OwnerPhone.parse(f"010-{7000 + n // 10000:04d}-{n % 10000:04d}")
+                    for n in (next(serial) for _ in range(per_round))
+                ]
+                rates[name].append(timed_issues(cores[name], phones))
+        for core in cores.values():
             core.close()
-        base = results["fill 0%"] if name.startswith("fill") else results["active 10^3"]
+    median = {name: statistics.median(r) for name, r in rates.items()}
+    for name in cases:
+        base = median["fill 0%"] if name.startswith("fill") else median["active 1,000"]
+        spread = f"{min(rates[name]):.0f}-{max(rates[name]):.0f}"
         print(
-            f"{name:>14}: {results[name]:8.1f} issues/s  ratio {results[name] / base:5.2f}"
-            f"  (setup {setup:.1f}s)",
-            flush=True,
+            f"{name:>18}: {median[name]:7.1f} issues/s (rounds {spread})"
+            f"  ratio {median[name] / base:5.2f}"
         )
 
 
