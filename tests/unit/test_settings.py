@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,14 @@ from pydantic import ValidationError
 from app_api.settings import Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI exports SAFENUM_DATABASE_URL for the PostgreSQL run; these tests read defaults."""
+    for name in list(os.environ):
+        if name.startswith("SAFENUM_"):
+            monkeypatch.delenv(name)
 
 
 def test_paths_default_under_the_data_dir(tmp_path: Path) -> None:
