@@ -1,0 +1,122 @@
+"""``safenum asterisk ...``: render the configs and supervise a local Asterisk.
+
+Every command prints one JSON object on stdout; on failure it prints one line on
+stderr and exits 2, so scripts and ``make`` can rely on both. Values come from
+:class:`app_api.settings.Settings` (``SAFENUM_*``), nothing is read elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+from app_api.settings import Settings
+from proxy.asterisk.config import AsteriskConfig, ConfigError, find_module_dir, write_config
+from proxy.asterisk.process import AsteriskProcessError, AsteriskSupervisor
+
+app = typer.Typer(help="Render and supervise the Asterisk that bridges safe numbers.")
+
+AMI_USER = "safenum"
+
+
+def ensure_secret_file(path: Path) -> str:
+    """Read the generated AMI secret, creating it (mode 0600) on first use."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race; use its secret
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
+def ami_secret(settings: Settings) -> str:
+    if settings.ami_secret is not None:
+        return settings.ami_secret.get_secret_value()
+    return ensure_secret_file(settings.data_dir / "ami.secret")
+
+
+def asterisk_config(settings: Settings) -> AsteriskConfig:
+    """The one place Settings become an :class:`AsteriskConfig` (the bridge reuses it)."""
+    host, _, port = settings.trunk_addr.rpartition(":")
+    return AsteriskConfig(
+        config_dir=settings.asterisk_dir.resolve(),
+        sip_port=settings.sip_port,
+        trunk_host=host,
+        trunk_port=int(port),
+        ami_port=settings.ami_port,
+        ami_user=AMI_USER,
+        ami_secret=ami_secret(settings),
+        module_dir=find_module_dir(),
+    )
+
+
+def _emit(payload: dict[str, object]) -> None:
+    typer.echo(json.dumps(payload, sort_keys=True))
+
+
+def _fail(exc: Exception) -> NoReturn:
+    message = " ".join(str(exc).split())  # exactly one line
+    typer.echo(f"safenum asterisk: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _run(action: Callable[[], dict[str, object]]) -> None:
+    try:
+        payload = action()
+    except (ConfigError, AsteriskProcessError, OSError, ValueError) as exc:
+        _fail(exc)
+    _emit(payload)
+
+
+def _supervisor() -> AsteriskSupervisor:
+    settings = Settings()
+    return AsteriskSupervisor(asterisk_config(settings), binary=settings.asterisk_binary)
+
+
+@app.command()
+def config() -> None:
+    """Render the Asterisk configuration into DATA_DIR/asterisk."""
+
+    def render() -> dict[str, object]:
+        cfg = asterisk_config(Settings())
+        files = write_config(cfg)
+        return {"config_dir": str(cfg.config_dir), "files": [p.name for p in files]}
+
+    _run(render)
+
+
+@app.command()
+def up(timeout: float = typer.Option(30.0, help="Seconds to wait for readiness.")) -> None:
+    """Render the configuration and start Asterisk; return when PJSIP and AMI are up."""
+
+    def start() -> dict[str, object]:
+        supervisor = _supervisor()
+        write_config(supervisor.config)
+        return supervisor.up(timeout=timeout).as_dict()
+
+    _run(start)
+
+
+@app.command()
+def down(timeout: float = typer.Option(15.0, help="Seconds to wait for the stop.")) -> None:
+    """Stop Asterisk cleanly (core stop now, then SIGTERM, then SIGKILL)."""
+    _run(lambda: _supervisor().down(timeout=timeout).as_dict())
+
+
+@app.command()
+def status() -> None:
+    """Report whether Asterisk runs, booted fully and answers on AMI."""
+    _run(lambda: _supervisor().status().as_dict())

@@ -1,0 +1,26 @@
+"""Typed asyncio access to the Asterisk Manager Interface (AMI)."""
+
+from proxy.ami.client import AmiClient, DbEntry
+from proxy.ami.errors import (
+    AmiActionFailed,
+    AmiError,
+    AmiProtocolError,
+    AmiTimeout,
+    AmiUnavailable,
+)
+from proxy.ami.events import EventSubscription
+from proxy.ami.types import AmiListResult, AmiMessage, AmiSettings
+
+__all__ = [
+    "AmiActionFailed",
+    "AmiClient",
+    "AmiError",
+    "AmiListResult",
+    "AmiMessage",
+    "AmiProtocolError",
+    "AmiSettings",
+    "AmiTimeout",
+    "AmiUnavailable",
+    "DbEntry",
+    "EventSubscription",
+]

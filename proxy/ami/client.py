@@ -1,0 +1,338 @@
+"""An asyncio AMI client: typed actions, keep-alive, reconnect with backoff.
+
+One background task owns the connection. It connects and logs in, then runs a
+reader (routes every packet to :class:`PendingActions` or to event
+subscribers), a keep-alive ``Ping`` and the connect hooks (``RouteReplica.
+reconcile`` is one). When the link drops, everything in flight fails with
+:class:`AmiUnavailable` and the task reconnects with exponential backoff. Callers
+never see a socket, a thread or an asterisk-ami object: see ``transport.py`` for
+why the library's own client is not used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+
+from proxy.ami.errors import AmiActionFailed, AmiError, AmiTimeout, AmiUnavailable
+from proxy.ami.events import EventHub, EventSubscription, filter_for
+from proxy.ami.pending import PendingActions
+from proxy.ami.transport import AmiStream
+from proxy.ami.types import AmiListResult, AmiMessage, AmiSettings
+
+log = logging.getLogger(__name__)
+
+ConnectHook = Callable[[], Awaitable[None]]
+Opener = Callable[[str, int, float], Awaitable[AmiStream]]
+
+_FAMILY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+_KEY = re.compile(r"^[A-Za-z0-9_.+-]+$")
+
+
+@dataclass(frozen=True)
+class DbEntry:
+    """One AstDB row; ``key`` is relative to ``family``."""
+
+    family: str
+    key: str
+    value: str
+
+
+def _check_family(family: str) -> None:
+    if not _FAMILY.match(family):
+        raise ValueError(f"invalid AstDB family: {family!r}")
+
+
+def _check_key(key: str) -> None:
+    if not _KEY.match(key):
+        raise ValueError(f"invalid AstDB key: {key!r}")
+
+
+class AmiClient:
+    """The AMI link of one service. Create in the composition root, ``await start()``."""
+
+    def __init__(self, settings: AmiSettings, opener: Opener = AmiStream.open) -> None:
+        self._settings = settings
+        self._opener = opener
+        self._pending = PendingActions()
+        self._hub = EventHub()
+        self._hooks: list[ConnectHook] = []
+        self._stream: AmiStream | None = None
+        self._connected = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self.connections = 0
+        """Successful logins so far; a reconnect increments it."""
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def add_connect_hook(self, hook: ConnectHook) -> None:
+        """Run ``hook`` after every successful login (the first and each reconnect)."""
+        self._hooks.append(hook)
+
+    async def start(self) -> None:
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name="ami-connection")
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        limit = self._settings.connect_timeout if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                await self._connected.wait()
+        except TimeoutError as exc:
+            raise self._unavailable("not connected") from exc
+
+    async def close(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            # Cancel until it sticks: a cancellation that lands while a connect
+            # completes can be absorbed (asyncio on 3.11), leaving the task to
+            # wait on a fresh reader forever.
+            while not runner.done():
+                runner.cancel()
+                await asyncio.wait([runner], timeout=0.1)
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+        self._pending.fail_all(self._unavailable("client closed"))
+
+    async def __aenter__(self) -> AmiClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def _unavailable(self, reason: str) -> AmiUnavailable:
+        return AmiUnavailable(self._settings.host, self._settings.port, reason)
+
+    async def _run(self) -> None:
+        delay = self._settings.backoff_initial
+        while True:
+            try:
+                stream = await self._login()
+            except (OSError, TimeoutError, AmiError) as exc:
+                reason = exc.reason if isinstance(exc, AmiUnavailable) else type(exc).__name__
+                log.warning(
+                    "AMI %s:%d: %s; retrying in %.2fs",
+                    self._settings.host,
+                    self._settings.port,
+                    reason,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._settings.backoff_max)
+                continue
+            delay = self._settings.backoff_initial
+            await self._serve(stream)
+
+    async def _login(self) -> AmiStream:
+        s = self._settings
+        stream = await self._opener(s.host, s.port, s.connect_timeout)
+        try:
+            await stream.send(
+                "Login",
+                {"ActionID": "login", "Username": s.username, "Secret": s.secret, "Events": "off"},
+            )
+            async with asyncio.timeout(s.connect_timeout):
+                while True:
+                    reply = await stream.receive()
+                    if reply.kind == "response" and reply.action_id == "login":
+                        break
+            if reply.is_error:
+                raise self._unavailable(f"login as {s.username!r} refused")
+        except BaseException:
+            await stream.close()
+            raise
+        return stream
+
+    async def _serve(self, stream: AmiStream) -> None:
+        self._stream = stream
+        reader = asyncio.create_task(self._read(stream), name="ami-reader")
+        self._connected.set()
+        self.connections += 1
+        helpers = [
+            asyncio.create_task(self._keepalive(stream), name="ami-keepalive"),
+            asyncio.create_task(self._after_connect(), name="ami-connect-hooks"),
+        ]
+        try:
+            await reader
+        except (ConnectionError, OSError, AmiError) as exc:
+            log.warning("AMI %s:%d link lost: %s", self._settings.host, self._settings.port, exc)
+        finally:
+            self._connected.clear()
+            self._stream = None
+            reader.cancel()
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(reader, *helpers, return_exceptions=True)
+            await stream.close()
+            self._pending.fail_all(self._unavailable("connection lost"))
+
+    async def _read(self, stream: AmiStream) -> None:
+        while True:
+            message = await stream.receive()
+            if not self._pending.feed(message) and message.kind == "event":
+                self._hub.publish(message)
+
+    async def _keepalive(self, stream: AmiStream) -> None:
+        while True:
+            await asyncio.sleep(self._settings.ping_interval)
+            try:
+                await self.ping()
+            except AmiError as exc:
+                log.warning("AMI keep-alive failed (%s); reconnecting", exc)
+                await stream.close()  # the reader sees EOF and _serve reconnects
+                return
+
+    async def _after_connect(self) -> None:
+        if self._hub.names:
+            await self._send_filters(self._hub.names)
+        for hook in self._hooks:
+            try:
+                await hook()
+            except AmiError as exc:
+                log.warning("AMI connect hook %r failed: %s", hook, exc)
+            except Exception:
+                log.exception("AMI connect hook %r failed", hook)
+
+    # -- actions -----------------------------------------------------------
+
+    async def _send(
+        self, name: str, headers: Mapping[str, str], is_list: bool, timeout: float | None
+    ) -> AmiListResult:
+        limit = self._settings.action_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await self.wait_connected(limit)
+        stream = self._stream
+        if stream is None:
+            raise self._unavailable("connection lost")
+        action_id, future = self._pending.register(is_list)
+        try:
+            await stream.send(name, {"ActionID": action_id, **headers})
+            async with asyncio.timeout(max(limit - (loop.time() - started), 0.001)):
+                return await future
+        except TimeoutError as exc:
+            raise AmiTimeout(self._settings.host, self._settings.port, name, limit) from exc
+        except (ConnectionError, OSError) as exc:
+            raise self._unavailable("connection lost") from exc
+        finally:
+            self._pending.discard(action_id)
+
+    async def action(
+        self, name: str, headers: Mapping[str, str] | None = None, timeout: float | None = None
+    ) -> AmiMessage:
+        """Send one action; return its response or raise :class:`AmiActionFailed`."""
+        result = await self._send(name, headers or {}, is_list=False, timeout=timeout)
+        if result.response.is_error:
+            raise AmiActionFailed(name, result.response.headers.get("Message", ""))
+        return result.response
+
+    async def list_action(
+        self, name: str, headers: Mapping[str, str] | None = None, timeout: float | None = None
+    ) -> AmiListResult:
+        """Send a list-style action; return after its ``EventList: Complete`` event."""
+        result = await self._send(name, headers or {}, is_list=True, timeout=timeout)
+        if result.response.is_error:
+            raise AmiActionFailed(name, result.response.headers.get("Message", ""))
+        return result
+
+    async def ping(self) -> None:
+        await self.action("Ping")
+
+    async def command(self, command: str) -> list[str]:
+        """Run a CLI command (needs the ``command`` write class, which we do not grant)."""
+        response = await self.action("Command", {"Command": command})
+        return response.headers.get("Output", "").splitlines()
+
+    async def db_put(self, family: str, key: str, value: str) -> None:
+        _check_family(family)
+        _check_key(key)
+        await self.action("DBPut", {"Family": family, "Key": key, "Val": value})
+
+    async def db_get_tree(self, family: str, key: str | None = None) -> list[DbEntry]:
+        """Every row under ``family`` (or under ``family/key``), complete."""
+        _check_family(family)
+        headers = {"Family": family}
+        if key is not None:
+            _check_key(key)
+            headers["Key"] = key
+        result = await self.list_action("DBGetTree", headers)
+        prefix = f"/{family}/"
+        entries = []
+        for event in result.events:
+            path = event.headers.get("Key", "")
+            if event.name == "DBGetTreeResponse" and path.startswith(prefix):
+                entries.append(DbEntry(family, path[len(prefix) :], event.headers.get("Val", "")))
+        return entries
+
+    async def db_get(self, family: str, key: str) -> str | None:
+        """The value, or None when absent.
+
+        Implemented with ``DBGetTree`` because ``DBGet`` answers a missing key
+        with the same ``Response: Error`` as a refused one; only the message
+        text would tell them apart.
+        """
+        for entry in await self.db_get_tree(family, key):
+            if entry.key == key:
+                return entry.value
+        return None
+
+    async def db_del(self, family: str, key: str) -> bool:
+        """Delete one key; False if it was already absent (idempotent)."""
+        _check_family(family)
+        _check_key(key)
+        try:
+            await self.action("DBDel", {"Family": family, "Key": key})
+        except AmiActionFailed:
+            if await self.db_get(family, key) is None:
+                return False
+            raise
+        return True
+
+    async def db_deltree(self, family: str, key: str | None = None) -> bool:
+        """Delete a family (or one sub-tree); False if there was nothing to delete."""
+        _check_family(family)
+        headers = {"Family": family}
+        if key is not None:
+            _check_key(key)
+            headers["Key"] = key
+        try:
+            await self.action("DBDelTree", headers)
+        except AmiActionFailed:
+            if not await self.db_get_tree(family, key):
+                return False
+            raise
+        return True
+
+    # -- events ------------------------------------------------------------
+
+    async def _send_filters(self, names: Collection[str]) -> None:
+        for name in sorted(names):
+            await self.action("Filter", {"Operation": "Add", "Filter": filter_for(name)})
+        await self.action("Events", {"EventMask": "on"})
+
+    @contextlib.asynccontextmanager
+    async def subscribe(
+        self, names: Collection[str], maxsize: int = 1000
+    ) -> AsyncIterator[EventSubscription]:
+        """Receive the named events while the block runs (across reconnects)."""
+        subscription = EventSubscription(names, maxsize)
+        new = self._hub.add(subscription)
+        try:
+            if new and self.connected:
+                await self._send_filters(new)
+            yield subscription
+        finally:
+            self._hub.remove(subscription)

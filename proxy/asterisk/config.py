@@ -1,0 +1,194 @@
+"""Render the Asterisk configuration the bridge runs on.
+
+The templates in ``deploy/asterisk/`` are the reviewed artefact; this module only
+fills in the few values that differ between machines (ports, trunk address, AMI
+credentials, directories). Rendering is a pure function of :class:`AsteriskConfig`
+so a test can assert on the exact text Asterisk will read, and the writer is kept
+separate so the pure part never touches the disk.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "deploy" / "asterisk"
+"""Where the ``*.conf.tmpl`` files live in a source checkout."""
+
+MODULE_DIR_CANDIDATES = (
+    Path("/usr/lib/asterisk/modules"),  # Debian/Ubuntu packages (checked on bullseye 16.28)
+    Path("/usr/lib/x86_64-linux-gnu/asterisk/modules"),  # multiarch builds
+    Path("/usr/lib64/asterisk/modules"),  # RPM builds
+)
+
+RENDERED_FILES = (
+    "asterisk.conf",
+    "modules.conf",
+    "pjsip.conf",
+    "manager.conf",
+    "extensions.conf",
+    "logger.conf",
+    "indications.conf",
+    "rtp.conf",
+    "cdr.conf",
+    "cel.conf",
+    "stasis.conf",
+)
+"""Every file Asterisk reads from ``astetcdir``; the others are left absent on purpose."""
+
+SUBDIRS = ("lib", "keys", "spool", "run", "log", "agi-bin")
+
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+_AMI_USER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_SECRET = re.compile(r"^[A-Za-z0-9_\-.~+/=]{16,128}$")
+_UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the NUL
+
+
+class ConfigError(ValueError):
+    """A value that would render a configuration Asterisk rejects or that is unsafe."""
+
+
+def find_module_dir(candidates: tuple[Path, ...] = MODULE_DIR_CANDIDATES) -> Path:
+    """Return the first directory that holds ``chan_pjsip.so``.
+
+    The path differs between distributions (Debian keeps ``/usr/lib/asterisk``
+    even on multiarch systems), so it is probed rather than hard-coded.
+    """
+    for candidate in candidates:
+        if (candidate / "chan_pjsip.so").is_file():
+            return candidate
+    raise ConfigError("no Asterisk module directory with chan_pjsip.so found")
+
+
+@dataclass(frozen=True)
+class AsteriskConfig:
+    """Everything that varies between two Asterisk instances of the bridge."""
+
+    config_dir: Path
+    sip_port: int
+    trunk_host: str
+    trunk_port: int
+    ami_port: int
+    ami_secret: str = field(repr=False)
+    ami_user: str = "safenum"
+    sip_bind_host: str = "0.0.0.0"  # noqa: S104 - the carrier reaches us from outside
+    dial_timeout: int = 30
+    tone_seconds: float = 3.0
+    rtp_port_start: int = 10000
+    rtp_port_end: int = 20000
+    ami_writetimeout_ms: int = 5000
+    verbose: int = 0
+    module_dir: Path = MODULE_DIR_CANDIDATES[0]
+    data_dir: Path = Path("/usr/share/asterisk")
+    templates_dir: Path = TEMPLATES_DIR
+
+    def __post_init__(self) -> None:
+        if not self.config_dir.is_absolute():
+            raise ConfigError(f"config_dir must be absolute: {self.config_dir}")
+        if len(str(self.config_dir / "run" / "asterisk.ctl")) > _UNIX_PATH_MAX:
+            raise ConfigError("config_dir is too long for the control socket path")
+        for name in ("sip_port", "trunk_port", "ami_port", "rtp_port_start", "rtp_port_end"):
+            value = getattr(self, name)
+            if not 0 < value < 65536:
+                raise ConfigError(f"{name} out of range: {value}")
+        if self.rtp_port_start >= self.rtp_port_end:
+            raise ConfigError("rtp_port_start must be below rtp_port_end")
+        for name in ("trunk_host", "sip_bind_host"):
+            try:
+                ipaddress.IPv4Address(getattr(self, name))
+            except ValueError as exc:
+                # The trunk is matched by the identify section and an ACL; both
+                # need a literal address, a name would be resolved once at load.
+                raise ConfigError(f"{name} must be an IPv4 address") from exc
+        if not _AMI_USER.match(self.ami_user):
+            raise ConfigError("ami_user must be lower-case letters, digits, '-' or '_'")
+        if not _SECRET.match(self.ami_secret):
+            raise ConfigError("ami_secret must be 16-128 URL-safe characters")
+        if not 1 <= self.dial_timeout <= 300:
+            raise ConfigError("dial_timeout must be 1..300 seconds")
+        if not 0 <= self.tone_seconds <= 30:
+            raise ConfigError("tone_seconds must be 0..30")
+
+    @property
+    def asterisk_conf(self) -> Path:
+        return self.config_dir / "asterisk.conf"
+
+    @property
+    def ctl_socket(self) -> Path:
+        return self.config_dir / "run" / "asterisk.ctl"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.config_dir / "run" / "asterisk.pid"
+
+    @property
+    def console_log(self) -> Path:
+        return self.config_dir / "log" / "console.log"
+
+    def values(self) -> Mapping[str, str]:
+        """The template variables, as text."""
+        return {
+            "config_dir": str(self.config_dir),
+            "module_dir": str(self.module_dir),
+            "data_dir": str(self.data_dir),
+            "verbose": str(self.verbose),
+            "sip_bind_host": self.sip_bind_host,
+            "sip_port": str(self.sip_port),
+            "trunk_host": self.trunk_host,
+            "trunk_port": str(self.trunk_port),
+            "ami_port": str(self.ami_port),
+            "ami_user": self.ami_user,
+            "ami_secret": self.ami_secret,
+            "ami_writetimeout_ms": str(self.ami_writetimeout_ms),
+            "dial_timeout": str(self.dial_timeout),
+            "tone_seconds": f"{self.tone_seconds:g}",
+            "rtp_port_start": str(self.rtp_port_start),
+            "rtp_port_end": str(self.rtp_port_end),
+        }
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """Replace ``{{name}}`` placeholders; an unknown name is an error, not a blank."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise ConfigError(f"template uses unknown placeholder {name!r}")
+        return values[name]
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+def render(config: AsteriskConfig) -> dict[str, str]:
+    """Return ``{file name: text}`` for every file in :data:`RENDERED_FILES`."""
+    values = config.values()
+    return {
+        name: fill((config.templates_dir / f"{name}.tmpl").read_text(encoding="utf-8"), values)
+        for name in RENDERED_FILES
+    }
+
+
+def write_config(config: AsteriskConfig) -> list[Path]:
+    """Render into ``config.config_dir`` (mode 0700, files 0600) and return the paths.
+
+    Files are replaced atomically so a running Asterisk that reloads never reads a
+    half-written file. Everything is private: ``manager.conf`` holds the secret.
+    """
+    config.config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(config.config_dir, 0o700)
+    for sub in SUBDIRS:
+        (config.config_dir / sub).mkdir(mode=0o700, exist_ok=True)
+    written = []
+    for name, text in render(config).items():
+        path = config.config_dir / name
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+        written.append(path)
+    return written

@@ -1,0 +1,143 @@
+"""Keep Asterisk's AstDB route table an exact replica of the active routes.
+
+The dialplan routes a call by reading ``safenum/route/<050 number>`` (see
+``deploy/asterisk/extensions.conf.tmpl``), so the database stays the source of
+truth and Asterisk needs no database driver. Writes are pushed one by one
+(``put``/``delete``, called after the database commit); ``reconcile`` heals
+whatever a crash, a lost AMI link or an Asterisk restart (fresh AstDB) left
+behind, and runs on every (re)connect of the AMI link.
+
+AstDB schema (family / key -> value):
+
+- ``safenum/route/<050 + 9 digits>`` -> ``+82<national number without 0>``
+- ``safenum/meta/generation`` -> decimal count of completed reconciles
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from proxy.ami.client import DbEntry
+
+log = logging.getLogger(__name__)
+
+ROUTE_FAMILY = "safenum/route"
+META_FAMILY = "safenum/meta"
+GENERATION_KEY = "generation"
+
+SAFE_NUMBER = re.compile(r"^050[0-9]{9}$")
+"""12 national digits of a safe number, e.g. ``050412345678``."""
+DRIVER_PHONE = re.compile(r"^\+82(?!50)[1-9][0-9]{7,9}$")
+"""A Korean E.164 number the trunk can reach; never another 050 number (a loop)."""
+
+LoadRoutes = Callable[[], Awaitable[Mapping[str, str]]]
+
+
+class InvalidRoute(ValueError):
+    """A safe number or driver phone the dialplan would refuse."""
+
+    code = "invalid-route"
+    http_status = 422
+
+
+def check_route(number: str, phone: str | None = None) -> None:
+    """Raise :class:`InvalidRoute` unless both values have the replica's shape."""
+    if not SAFE_NUMBER.match(number):
+        raise InvalidRoute(f"not a 12-digit 050 number: {number!r}")
+    if phone is not None and not DRIVER_PHONE.match(phone):
+        raise InvalidRoute(f"not a +82 phone number the trunk may dial: {phone!r}")
+
+
+class AstDb(Protocol):
+    """The part of :class:`proxy.ami.AmiClient` the replica uses."""
+
+    async def db_put(self, family: str, key: str, value: str) -> None: ...
+    async def db_get(self, family: str, key: str) -> str | None: ...
+    async def db_del(self, family: str, key: str) -> bool: ...
+    async def db_get_tree(self, family: str, key: str | None = None) -> list[DbEntry]: ...
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    added: int
+    fixed: int
+    removed: int
+    skipped: int
+    generation: int
+
+
+class RouteReplica:
+    """Pushes route changes to AstDB and repairs drift."""
+
+    def __init__(self, ami: AstDb, load_routes: LoadRoutes) -> None:
+        self._ami = ami
+        self._load_routes = load_routes
+        # put/delete wait while a reconcile runs, so a change committed after
+        # the reconcile's snapshot is applied after it and never undone by it.
+        self._lock = asyncio.Lock()
+        self._ready = False
+        self.last_report: ReconcileReport | None = None
+
+    @property
+    def ready(self) -> bool:
+        """True once a reconcile completed: AstDB matched the database at least once."""
+        return self._ready
+
+    async def put(self, number: str, phone: str) -> None:
+        check_route(number, phone)
+        async with self._lock:
+            await self._ami.db_put(ROUTE_FAMILY, number, phone)
+
+    async def delete(self, number: str) -> None:
+        check_route(number)
+        async with self._lock:
+            await self._ami.db_del(ROUTE_FAMILY, number)
+
+    async def reconcile(self) -> ReconcileReport:
+        """Make ``safenum/route`` equal to ``load_routes()`` and bump the generation."""
+        async with self._lock:
+            wanted: dict[str, str] = {}
+            skipped = 0
+            for number, phone in (await self._load_routes()).items():
+                try:
+                    check_route(number, phone)
+                except InvalidRoute as exc:
+                    skipped += 1
+                    log.error("route not replicated: %s", exc)
+                    continue
+                wanted[number] = phone
+            present = {e.key: e.value for e in await self._ami.db_get_tree(ROUTE_FAMILY)}
+            added = fixed = removed = 0
+            for number, phone in wanted.items():
+                if present.get(number) == phone:
+                    continue
+                await self._ami.db_put(ROUTE_FAMILY, number, phone)
+                if number in present:
+                    fixed += 1
+                else:
+                    added += 1
+            for key in present.keys() - wanted.keys():
+                try:
+                    await self._ami.db_del(ROUTE_FAMILY, key)
+                except ValueError:
+                    # A nested key nobody of ours wrote; the dialplan never reads it.
+                    log.error("cannot remove unexpected AstDB key %s/%s", ROUTE_FAMILY, key)
+                    continue
+                removed += 1
+            generation = await self._bump_generation()
+        report = ReconcileReport(added, fixed, removed, skipped, generation)
+        self.last_report = report
+        self._ready = True
+        log.info("route replica reconciled: %s", report)
+        return report
+
+    async def _bump_generation(self) -> int:
+        current = await self._ami.db_get(META_FAMILY, GENERATION_KEY)
+        generation = int(current) + 1 if current and current.isdigit() else 1
+        await self._ami.db_put(META_FAMILY, GENERATION_KEY, str(generation))
+        return generation

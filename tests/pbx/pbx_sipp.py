@@ -1,0 +1,245 @@
+"""SIPp phones and a trunk trap for the pbx tier.
+
+The caller is a SIPp UAC on the trunk's address (the carrier delivering a call);
+the driver is a SIPp UAS on the trunk's port (where Asterisk sends calls to real
+phones). Every SIPp run writes its messages with ``-trace_msg``; the privacy
+tests read only the *received* ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import re
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from proxy.ami import AmiSettings
+from proxy.asterisk.config import AsteriskConfig
+from proxy.asterisk.process import AsteriskSupervisor, wait_until
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+CALLER_NUMBER = "01099998888"  # fictitious
+DRIVER_NATIONAL = "01012345678"  # fictitious
+DRIVER_E164 = "+821012345678"
+DIAL_TIMEOUT = 2
+TONE_SECONDS = 0.3
+
+_BLOCK = re.compile(r"^-{20,} [0-9-]+ [0-9:.]+\n", re.MULTILINE)
+_SEPARATORS = re.compile(r"[\s\-.()/]")
+
+
+@dataclass(frozen=True)
+class SipMessage:
+    received: bool
+    text: str
+
+    @property
+    def first_line(self) -> str:
+        return self.text.split("\n", 1)[0].strip()
+
+    @property
+    def status(self) -> int | None:
+        match = re.match(r"SIP/2.0 (\d{3})", self.first_line)
+        return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class SippRun:
+    returncode: int
+    messages: tuple[SipMessage, ...]
+    log_text: str
+
+    @property
+    def received(self) -> list[SipMessage]:
+        return [m for m in self.messages if m.received]
+
+    @property
+    def final_status(self) -> int | None:
+        finals = [m.status for m in self.received if m.status and m.status >= 200]
+        return finals[-1] if finals else None
+
+    @property
+    def statuses(self) -> list[int]:
+        return [m.status for m in self.received if m.status]
+
+
+def parse_messages(path: Path) -> tuple[SipMessage, ...]:
+    if not path.exists():
+        return ()
+    out = []
+    for block in _BLOCK.split(path.read_text(errors="replace")):
+        head, _, body = block.partition("\n")
+        if "message received" in head:
+            out.append(SipMessage(True, body.strip("\n")))
+        elif "message sent" in head:
+            out.append(SipMessage(False, body.strip("\n")))
+    return tuple(out)
+
+
+def leaks(text: str, national: str) -> list[str]:
+    """Spellings of ``national`` (e.g. 01012345678) found in ``text``.
+
+    Separators are removed first, so 010-1234-5678, 010 1234 5678 and
+    +82-10-1234-5678 are all caught by the significant digits 1012345678.
+    """
+    core = national[1:]
+    spellings = {national, "+82" + core, "82" + core, core, _dashed(national), _dashed(core)}
+    found = [s for s in spellings if s in text]
+    if core in _SEPARATORS.sub("", text) and not found:
+        found.append(f"{core} (with separators)")
+    return found
+
+
+def _dashed(digits: str) -> str:
+    return f"{digits[:-8]}-{digits[-8:-4]}-{digits[-4:]}"
+
+
+def udp_port_bound(host: str, port: int) -> bool:
+    """True when somebody listens on ``host:port`` UDP (our bind attempt fails)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+class Sipp:
+    """Runs SIPp scenarios against one Asterisk instance."""
+
+    def __init__(
+        self, workdir: Path, asterisk_port: int, trunk_port: int, caller_port: int
+    ) -> None:
+        self.workdir = workdir
+        self.asterisk_port = asterisk_port
+        self.trunk_port = trunk_port
+        self.caller_port = caller_port
+        self._runs = 0
+
+    def _argv(self, scenario: str, ip: str, port: int, log: Path, timeout: float) -> list[str]:
+        return [
+            "sipp",
+            "-sf",
+            str(SCENARIOS / f"{scenario}.xml"),
+            "-i",
+            ip,
+            "-p",
+            str(port),
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            f"{timeout:g}",
+            "-timeout_error",
+            "-trace_msg",
+            "-message_file",
+            str(log),
+        ]
+
+    def _log(self, role: str) -> Path:
+        self._runs += 1
+        return self.workdir / f"{self._runs:03d}-{role}.log"
+
+    def call(
+        self,
+        dialled: str,
+        source_ip: str = "127.0.0.1",
+        scenario: str = "caller",
+        timeout: float = 15.0,
+    ) -> SippRun:
+        """Place one call from the carrier side and return when SIPp finished."""
+        log = self._log("caller")
+        argv = self._argv(scenario, source_ip, self.caller_port, log, timeout)
+        argv += ["-s", dialled, "-key", "caller", CALLER_NUMBER]
+        argv.append(f"127.0.0.1:{self.asterisk_port}")
+        done = subprocess.run(argv, capture_output=True, timeout=timeout + 5, check=False)
+        return SippRun(done.returncode, parse_messages(log), done.stdout.decode(errors="replace"))
+
+    @contextlib.contextmanager
+    def driver(self, scenario: str, timeout: float = 15.0) -> Iterator[DriverPhone]:
+        """Run the driver's phone on the trunk port for the duration of the block."""
+        log = self._log(scenario)
+        argv = self._argv(scenario, "127.0.0.1", self.trunk_port, log, timeout)
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        phone = DriverPhone(proc, log)
+        try:
+            if not wait_until(lambda: udp_port_bound("127.0.0.1", self.trunk_port), 5.0):
+                raise RuntimeError(f"SIPp {scenario} did not bind the trunk port")
+            yield phone
+        finally:
+            phone.finish(timeout)
+
+
+class DriverPhone:
+    def __init__(self, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self._proc = proc
+        self._log = log
+        self.run: SippRun | None = None
+
+    def finish(self, timeout: float) -> SippRun:
+        if self.run is None:
+            try:
+                self._proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            stderr = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
+            if self._proc.stderr:
+                self._proc.stderr.close()
+            self.run = SippRun(self._proc.returncode, parse_messages(self._log), stderr)
+        return self.run
+
+
+class TrunkTrap:
+    """A plain UDP socket on the trunk port: proves that nothing was sent to a phone."""
+
+    def __init__(self, port: int) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", port))
+        self._sock.setblocking(False)
+
+    def drain(self) -> list[bytes]:
+        got = []
+        while True:
+            try:
+                got.append(self._sock.recv(65535))
+            except BlockingIOError:
+                return got
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> TrunkTrap:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Pbx:
+    config: AsteriskConfig
+    supervisor: AsteriskSupervisor
+    sipp: Sipp
+
+    def ami_settings(self) -> AmiSettings:
+        return AmiSettings(
+            host="127.0.0.1",
+            port=self.config.ami_port,
+            username=self.config.ami_user,
+            secret=self.config.ami_secret,
+            action_timeout=3.0,
+            ping_interval=5.0,
+            backoff_initial=0.05,
+            backoff_max=0.3,
+        )

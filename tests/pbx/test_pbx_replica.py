@@ -1,0 +1,83 @@
+"""The AstDB replica against the real Asterisk: change latency and restart healing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+
+from pbx_sipp import DRIVER_E164, Pbx, SippRun, TrunkTrap
+
+from proxy.ami import AmiClient
+from proxy.replica import ROUTE_FAMILY, RouteReplica
+
+NUMBER = "050412345678"
+OTHER_PHONE = "+821087654321"
+
+
+def loader(routes: Mapping[str, str]) -> Callable[[], asyncio.Future[Mapping[str, str]]]:
+    async def load() -> Mapping[str, str]:
+        return dict(routes)
+
+    return load  # type: ignore[return-value]
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float) -> None:
+    """Poll with a deadline (the condition lives in another task)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+def answered_by(pbx: Pbx, dialled: str) -> tuple[SippRun, str]:
+    with pbx.sipp.driver("driver_answer") as phone:
+        caller = pbx.sipp.call(dialled)
+    assert phone.run is not None
+    invites = [m.first_line for m in phone.run.received if m.first_line.startswith("INVITE")]
+    return caller, invites[0] if invites else ""
+
+
+async def test_route_change_is_visible_to_the_next_call(pbx: Pbx, ami: AmiClient) -> None:
+    replica = RouteReplica(ami, loader({}))
+    await replica.put(NUMBER, DRIVER_E164)
+    loop = asyncio.get_running_loop()
+
+    started = loop.time()
+    await replica.put(NUMBER, OTHER_PHONE)
+    assert await ami.db_get(ROUTE_FAMILY, NUMBER) == OTHER_PHONE
+    assert loop.time() - started < 0.1
+    caller, invite = await asyncio.to_thread(answered_by, pbx, NUMBER)
+    assert caller.returncode == 0, caller.log_text
+    assert invite.startswith("INVITE sip:01087654321@")
+
+    started = loop.time()
+    await replica.delete(NUMBER)
+    assert loop.time() - started < 0.1
+    with TrunkTrap(pbx.config.trunk_port) as trap:
+        caller = await asyncio.to_thread(pbx.sipp.call, NUMBER)
+        assert trap.drain() == []
+    assert caller.final_status == 404
+
+
+async def test_restart_with_empty_astdb_is_healed_by_reconcile(pbx: Pbx, ami: AmiClient) -> None:
+    async with AmiClient(pbx.ami_settings()) as link:
+        replica = RouteReplica(link, loader({NUMBER: DRIVER_E164}))
+        link.add_connect_hook(replica.reconcile)
+        await wait_for(lambda: replica.ready, 5)
+        first = replica.last_report
+        assert first is not None
+        assert first.added == 1
+
+        await asyncio.to_thread(pbx.supervisor.down)
+        (pbx.config.config_dir / "lib" / "astdb.sqlite3").unlink()  # a fresh machine
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.to_thread(pbx.supervisor.up)
+        await wait_for(lambda: replica.last_report is not first, 5)
+        caller, invite = await asyncio.to_thread(answered_by, pbx, NUMBER)
+        healed_after = loop.time() - started
+
+    assert replica.last_report is not None
+    assert replica.last_report.added == 1
+    assert caller.returncode == 0, caller.log_text
+    assert invite.startswith("INVITE sip:01012345678@")
+    assert healed_after < 5
