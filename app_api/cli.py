@@ -9,7 +9,9 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import ValidationError
 
-from app_api import logs
+from app_api import cli_serve, logs
+from app_api.cli_asterisk import app as asterisk_app
+from app_api.cli_filter import filter_command
 from app_api.settings import Settings
 from app_api.wiring import Core
 from numbering.errors import DomainError
@@ -114,25 +116,9 @@ def owners_delete(
         _emit(svc.delete_owner(parsed))
 
 
-def _register_optional() -> None:
-    """Sub-commands whose modules import heavier dependencies, loaded only when run."""
-    import importlib
-
-    from app_api import cli_serve
-
-    app.command("serve")(cli_serve.serve)
-    for module, name, kind in (
-        ("app_api.cli_asterisk", "asterisk", "app"),
-        ("app_api.cli_filter", "filter", "filter_command"),
-    ):
-        try:
-            found = getattr(importlib.import_module(module), kind)
-        except ImportError:  # not built yet in this checkout
-            continue
-        if kind == "app":
-            app.add_typer(found, name=name)
-        else:
-            app.command(name)(found)
+app.command("serve")(cli_serve.serve)
+app.command("filter")(filter_command)
+app.add_typer(asterisk_app, name="asterisk")
 
 
 def _fail(message: str) -> NoReturn:
@@ -142,7 +128,6 @@ def _fail(message: str) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     logs.configure("WARNING")
-    _register_optional()
     try:
         app(args=argv, standalone_mode=False)
     except typer.Exit as exc:

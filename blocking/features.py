@@ -1,0 +1,73 @@
+"""Hashed character n-grams of a whole batch at once, with numpy.
+
+The model reads the *compact* text (letters and digits only, see
+:func:`blocking.normalize.compact`), so ``대 출``, ``대.출`` and ``대출`` share every
+n-gram. Texts are joined with code point 0; each n-gram order is one rolling-hash pass
+over the joined array, and n-grams that touch a separator fall into a dedicated
+all-zero bucket, so per-text sums are a single ``np.add.reduceat``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+MAX_N = 4
+_PRIME = np.uint64(0x100000001B3)
+_MIX = (
+    np.uint64(0x9E3779B97F4A7C15),
+    np.uint64(0xC2B2AE3D27D4EB4F),
+    np.uint64(0x165667B19E3779F9),
+    np.uint64(0xD6E8FEB86659FD93),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NgramBatch:
+    """Bucket indices of every n-gram position, per order, and where each text starts.
+
+    ``buckets[k][i]`` is the bucket of the (k+1)-gram starting at code position ``i``
+    (``null_bucket`` when it crosses a text boundary); ``starts[t]`` is text ``t``'s
+    first position; ``scale[t]`` is 1/sqrt(number of n-grams), the feature value.
+    """
+
+    buckets: tuple[npt.NDArray[np.int64], ...]
+    starts: npt.NDArray[np.int64]
+    scale: npt.NDArray[np.float32]
+    owners: npt.NDArray[np.int64]
+    null_bucket: int
+
+
+def ngram_batch(codes: npt.NDArray[np.uint32], n_texts: int, bits: int) -> NgramBatch:
+    """Hash the n-grams of ``n_texts`` texts given as code points joined by zeros."""
+    codes = np.concatenate([codes, np.zeros(MAX_N, dtype=np.uint32)])
+    length = len(codes) - MAX_N + 1  # one trailing zero closes the last text
+    is_sep = codes == 0
+    seps_before = np.concatenate([[0], np.cumsum(is_sep, dtype=np.int64)])
+    null_bucket = 1 << bits
+    shift = np.uint64(64 - bits)
+    wide = codes.astype(np.uint64)
+    rolling = np.zeros(length, dtype=np.uint64)
+    buckets = []
+    for n in range(1, MAX_N + 1):
+        rolling = (rolling ^ wide[n - 1 : n - 1 + length]) * _PRIME
+        bucket = ((rolling * _MIX[n - 1]) >> shift).astype(np.int64)
+        crosses = seps_before[n : n + length] != seps_before[:length]
+        bucket[crosses] = null_bucket
+        buckets.append(bucket)
+    sep_at = np.flatnonzero(is_sep[:length])
+    starts = np.concatenate([[0], sep_at[: n_texts - 1] + 1]).astype(np.int64)
+    ends = sep_at[:n_texts]
+    sizes = (ends - starts).astype(np.float32)
+    count = sum(np.maximum(sizes - n + 1, 0) for n in range(1, MAX_N + 1))
+    scale = (1.0 / np.sqrt(np.maximum(count, 1.0))).astype(np.float32)
+    owners = np.minimum(seps_before[:length], n_texts - 1)
+    return NgramBatch(tuple(buckets), starts, scale, owners, null_bucket)
+
+
+def joined_codes(compact_texts: list[str]) -> npt.NDArray[np.uint32]:
+    """Code points of texts joined by zeros, closed by a final zero."""
+    joined = "\x00".join(compact_texts) + "\x00"
+    return np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)

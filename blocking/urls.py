@@ -1,0 +1,95 @@
+"""What kind of link or phone number a text contains.
+
+Spam and phishing hide behind shorteners, bare IP addresses, APK downloads and
+throw-away domains; neighbours send map links and mobile numbers. Knowing which is
+which is most of the value of a link rule, so the classification lives here, apart
+from the matching engine in :mod:`blocking.rules`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from blocking.vocabulary import MAP_HOSTS, MESSENGER_HOSTS, RISKY_TLDS, URL_SHORTENERS
+
+URL_KINDS: Final[tuple[str, ...]] = (
+    "url_shortener",
+    "url_ip",
+    "url_apk",
+    "url_map",
+    "url_messenger",
+    "url_risky_tld",
+    "url_other",
+)
+PHONE_KINDS: Final[tuple[str, ...]] = (
+    "phone_mobile",
+    "phone_080",
+    "phone_internet",
+    "phone_premium",
+    "phone_landline",
+)
+
+_IP_HOST = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_URL_IN_TOKEN = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?[a-z0-9][a-z0-9.-]*(?::\d+)?(?:/\S*)?")
+_TOKEN_STOP = frozenset(" \n\t\x00<>\"'()[]{}")
+_MOBILE = ("010", "011", "016", "017", "018", "019", "07")
+_PREMIUM = ("060", "09", "087", "084")
+
+
+def url_at(text: str, at: int) -> tuple[str, int]:
+    """The URL around a match at ``at`` (a dot before a TLD or a ``://``) and its end."""
+    start = at
+    while start > 0 and text[start - 1] not in _TOKEN_STOP and at - start < 200:
+        start -= 1
+    end = at
+    while end < len(text) and text[end] not in _TOKEN_STOP and end - at < 300:
+        end += 1
+    token = text[start:end]
+    if "@" in token:  # an e-mail address is not a link
+        return "", end
+    found = _URL_IN_TOKEN.search(token)
+    url = found.group().rstrip(".,!?;:") if found else token
+    return url, end
+
+
+def url_kind(url: str) -> str:
+    """Which of :data:`URL_KINDS` a URL is, judged from its host and path."""
+    rest = url.split("://", 1)[-1]
+    host, _, path = rest.partition("/")
+    host = host.split(":", 1)[0].removeprefix("www.").rstrip(".")
+    if host in MAP_HOSTS or host.endswith((".map.naver.com", ".map.kakao.com")):
+        return "url_map"
+    if host in MESSENGER_HOSTS:
+        return "url_messenger"
+    if host in URL_SHORTENERS:
+        return "url_shortener"
+    if _IP_HOST.match(host):
+        return "url_ip"
+    if ".apk" in path or host.endswith(".apk"):
+        return "url_apk"
+    if host.rsplit(".", 1)[-1] in RISKY_TLDS:
+        return "url_risky_tld"
+    return "url_other"
+
+
+def phone_kind(number: str) -> str:
+    """Which of :data:`PHONE_KINDS` a number is, by its Korean (or UK) prefix."""
+    digits = "".join(c for c in number if c.isdigit())
+    if digits.startswith("070") or digits.startswith("050"):
+        return "phone_internet"
+    if digits.startswith(_MOBILE):
+        return "phone_mobile"
+    if digits.startswith("080"):
+        return "phone_080"
+    if digits.startswith(_PREMIUM):
+        return "phone_premium"
+    return "phone_landline"
+
+
+def mask_phone(number: str) -> str:
+    """Hide the middle digits: reasons are logged, and numbers are personal data."""
+    digits = "".join(c for c in number if c.isdigit())
+    if len(digits) < 8:
+        return digits
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]

@@ -1,0 +1,51 @@
+"""safenum filter: JSON Lines in, one verdict or error per line out, in order."""
+
+import io
+import json
+
+import pytest
+
+from app_api.cli_filter import filter_command, run
+from blocking.filter import MessageFilter
+
+
+@pytest.fixture(scope="module")
+def mf():
+    return MessageFilter.default()
+
+
+def test_order_errors_and_count(mf):
+    lines = [
+        json.dumps({"text": "차 좀 빼주세요 010-1234-5678"}),
+        "not json",
+        json.dumps({"text": "(광고) 특가 무료거부 080-123-4567", "sender": "x"}),
+        json.dumps({"text": 5}),
+        json.dumps(["text"]),
+        json.dumps({"text": "hi", "sender": 7}),
+    ]
+    out = io.StringIO()
+    bad = run(lines, out, mf)
+    rows = [json.loads(r) for r in out.getvalue().splitlines()]
+    assert bad == 4
+    assert len(rows) == 6
+    assert rows[0]["verdict"] == "deliver"
+    assert rows[1] == {"error": "line 2: invalid JSON (Expecting value)"}
+    assert rows[2]["verdict"] == "block"
+    assert rows[2]["category"] == "ad"
+    assert rows[3]["error"].startswith("line 4:")
+    assert rows[4]["error"] == "line 5: expected an object"
+    assert rows[5]["error"] == "line 6: 'sender' must be a string"
+
+
+def test_command_exits_2_on_bad_lines(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"text": "ok"}\n{bad\n'))
+    with pytest.raises(SystemExit) as exc:
+        filter_command()
+    assert exc.value.code == 2
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_command_exits_0_when_all_good(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"text": "차 좀 빼주세요"}\n'))
+    filter_command()
+    assert json.loads(capsys.readouterr().out)["verdict"] == "deliver"

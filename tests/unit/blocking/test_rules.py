@@ -1,0 +1,127 @@
+"""One test per rule family of blocking.rules."""
+
+import pytest
+
+from blocking.normalize import normalize_batch
+from blocking.rules import RuleSet
+from blocking.urls import mask_phone, phone_kind, url_kind
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return RuleSet()
+
+
+def fired(rules, text):
+    return {h.rule for h in rules.scan(normalize_batch([text])).for_text(0)}
+
+
+def reasons(rules, text):
+    return [h.reason() for h in rules.scan(normalize_batch([text])).for_text(0)]
+
+
+def test_ad_marker(rules):
+    assert "ad_marker" in fired(rules, "(광고) 주말 특가")
+    assert "광고 표기 (광고)" in reasons(rules, "[광고] 주말 특가")
+
+
+def test_free_opt_out_line(rules):
+    assert "opt_out_080" in fired(rules, "무료수신거부 080-123-4567")
+    assert "opt_out_080" in fired(rules, "무료거부 0801234567")
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "bit.ly",
+        "han.gl",
+        "me2.do",
+        "vo.la",
+        "url.kr",
+        "t.ly",
+        "tinyurl.com",
+        "goo.gl",
+        "is.gd",
+        "buly.kr",
+    ],
+)
+def test_url_shorteners(rules, host):
+    assert "url_shortener" in fired(rules, f"확인 {host}/abc")
+    assert f"URL shortener {host}" in reasons(rules, f"확인 https://{host}/abc")
+
+
+def test_ip_url_and_apk(rules):
+    assert "url_ip" in fired(rules, "http://1.234.56.78/x 확인")
+    assert "url_apk" in fired(rules, "설치 http://kr-post.com/app.apk")
+
+
+def test_map_links_are_their_own_kind(rules):
+    for link in ("https://naver.me/abc", "https://map.kakao.com/?q=1", "https://kko.to/x"):
+        assert fired(rules, f"여기 {link}") >= {"url_map"}
+
+
+def test_email_is_not_a_link(rules):
+    assert not any(r.startswith("url") for r in fired(rules, "메일 a@b.com 으로"))
+
+
+def test_phone_kinds():
+    assert phone_kind("010-1234-5678") == "phone_mobile"
+    assert phone_kind("070-1234-5678") == "phone_internet"
+    assert phone_kind("080-123-4567") == "phone_080"
+    assert phone_kind("09061701461") == "phone_premium"
+    assert url_kind("bit.ly/x") == "url_shortener"
+
+
+def test_phone_numbers_are_masked_in_reasons(rules):
+    assert mask_phone("010-1234-5678") == "010****5678"
+    assert "mobile number in body 010****5678" in reasons(rules, "연락 010-1234-5678")
+
+
+def test_bank_account_is_not_a_phone(rules):
+    assert not any(r.startswith("phone") for r in fired(rules, "국민은행 123-45-6789"))
+
+
+def test_messenger_ids(rules):
+    assert "messenger_id" in fired(rules, "카톡 ID: vip777")
+    assert "messenger_id" in fired(rules, "텔레 @kingmoney")
+    assert "url_messenger" in fired(rules, "open.kakao.com/o/abc")
+    assert "messenger" in fired(rules, "오픈채팅 들어오세요")
+
+
+@pytest.mark.parametrize(
+    ("text", "family", "word"),
+    [
+        ("카 지 노 첫충", "gambling", "카지노"),
+        ("토토 먹튀 없는 곳", "gambling", "먹튀"),
+        ("무직자 대출 당일입금", "loan", "무직자"),
+        ("출장안마 24시", "adult", "출장안마"),
+        ("리딩방 급등주 종목 추천", "stock", "리딩방"),
+        ("비트코인 에어드랍", "crypto", "비트코인"),
+        ("과태료 고지서 확인", "authority", "과태료"),
+        ("택배 주소지 불명", "courier", "택배"),
+        ("엄마 나 폰 고장났어", "family", "폰고장"),
+        ("문화상품권 사서 보내줘", "family", "문화상품권"),
+        ("차 좀 빼주세요", "car", "빼주"),
+        ("You have WON a prize", "en_prize", "won"),
+        ("your car is blocking my garage", "en_car", "car"),
+    ],
+)
+def test_vocabulary_families(rules, text, family, word):
+    hits = rules.scan(normalize_batch([text])).for_text(0)
+    assert (family, word) in {(h.rule, h.fragment) for h in hits}
+
+
+def test_gambling_reason_text(rules):
+    assert "gambling vocabulary: 카지노" in reasons(rules, "카.지.노")
+
+
+def test_money_and_short_codes(rules):
+    assert "money" in fired(rules, "수리비 50만원")
+    assert "short_code" in fired(rules, "txt WIN to 87121")
+
+
+def test_flags_match_hits(rules):
+    found = rules.scan(normalize_batch(["(광고) bit.ly/x", "hello"]))
+    assert found.flags.shape == (2, len(rules.names))
+    assert found.flags[0].sum() >= 2
+    assert found.flags[1].sum() == 0
