@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
 
 from app_api import cli_serve, logs
+from app_api.bridge import publish_changes
 from app_api.cli_asterisk import app as asterisk_app
 from app_api.cli_filter import filter_command
 from app_api.settings import Settings
@@ -43,7 +45,10 @@ def _emit(payload: Any) -> None:
 
 
 def _core() -> Core:
-    return Core.build(Settings())
+    settings = Settings()
+    core = Core.build(settings)
+    core.route_listeners.append(partial(publish_changes, settings.redis_url))
+    return core
 
 
 @db_app.command("upgrade")

@@ -8,59 +8,17 @@ stderr and exits 2, so scripts and ``make`` can rely on both. Values come from
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Callable
-from pathlib import Path
 from typing import NoReturn
 
 import typer
 
+from app_api.pbx_config import asterisk_config
 from app_api.settings import Settings
-from proxy.asterisk.config import AsteriskConfig, ConfigError, find_module_dir, write_config
+from proxy.asterisk.config import ConfigError, write_config
 from proxy.asterisk.process import AsteriskProcessError, AsteriskSupervisor
 
 app = typer.Typer(help="Render and supervise the Asterisk that bridges safe numbers.")
-
-AMI_USER = "safenum"
-
-
-def ensure_secret_file(path: Path) -> str:
-    """Read the generated AMI secret, creating it (mode 0600) on first use."""
-    try:
-        return path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race; use its secret
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secret + "\n")
-    return secret
-
-
-def ami_secret(settings: Settings) -> str:
-    if settings.ami_secret is not None:
-        return settings.ami_secret.get_secret_value()
-    return ensure_secret_file(settings.data_dir / "ami.secret")
-
-
-def asterisk_config(settings: Settings) -> AsteriskConfig:
-    """The one place Settings become an :class:`AsteriskConfig` (the bridge reuses it)."""
-    host, _, port = settings.trunk_addr.rpartition(":")
-    return AsteriskConfig(
-        config_dir=settings.asterisk_dir.resolve(),
-        sip_port=settings.sip_port,
-        trunk_host=host,
-        trunk_port=int(port),
-        ami_port=settings.ami_port,
-        ami_user=AMI_USER,
-        ami_secret=ami_secret(settings),
-        module_dir=find_module_dir(),
-    )
 
 
 def _emit(payload: dict[str, object]) -> None:

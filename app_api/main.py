@@ -12,8 +12,11 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from app_api import health, logs, problems
+from app_api.bridge import Bridge
+from app_api.pbx_config import ami_settings
 from app_api.settings import Settings
 from app_api.wiring import Core
+from proxy.ami import AmiClient
 
 log = logging.getLogger("safenum")
 
@@ -45,10 +48,16 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
         app.state.core = built
         app.state.redis = aioredis.from_url(settings.redis_url, socket_timeout=2)
         app.state.readiness = health.Readiness()
+        bridge = Bridge(built, AmiClient(ami_settings(settings)), app.state.redis)
+        app.state.bridge = bridge
+        app.state.readiness.checks["ami"] = lambda: bridge.ami.connected
+        app.state.readiness.checks["replica"] = lambda: bridge.replica.ready
+        await bridge.start()
         sweeper = asyncio.create_task(_sweep_forever(built))
         try:
             yield
         finally:
+            await bridge.stop()
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         None, description="AMI secret; empty means generated into DATA_DIR/ami.secret (0600)."
     )
     asterisk_binary: str = Field("asterisk", description="Asterisk executable to supervise.")
+    dial_timeout_seconds: int = Field(
+        30, ge=1, le=300, description="How long the driver's phone rings before giving up."
+    )
+    reconcile_interval_seconds: int = Field(
+        3600, ge=10, description="How often serve re-checks the whole AstDB replica."
+    )
     log_level: str = Field("INFO", description="Python log level.")
 
     @field_validator("trunk_addr")

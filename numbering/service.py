@@ -315,6 +315,13 @@ class NumberService:
                 OwnerPhone(dek.open(route.target_ct, f"route:{route.number}")),
             )
 
+    def current_route(self, number: SafeNumber) -> OwnerPhone | None:
+        """Where a call to ``number`` goes now: the owner's phone if active, else nowhere."""
+        record = self.repo.number(number.digits)
+        if record is None or record.status != NumberStatus.ACTIVE:
+            return None
+        return self._route_target(record)
+
     # helpers -------------------------------------------------------------
     def _get(self, number: SafeNumber, *, for_update: bool = False) -> NumberRecord:
         record = self.repo.number(number.digits, for_update=for_update)

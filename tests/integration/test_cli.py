@@ -18,6 +18,7 @@ def run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "SAFENUM_DATA_DIR": str(settings.data_dir),
         "SAFENUM_DATABASE_URL": settings.database_url,
+        "SAFENUM_REDIS_URL": settings.redis_url,
     }
     return subprocess.run(
         [sys.executable, "-c", "from app_api.cli import main; main()", *args],

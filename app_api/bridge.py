@@ -1,0 +1,161 @@
+"""The bridge inside ``safenum serve``: keeps Asterisk's route replica in step with the DB.
+
+Changes arrive from two places: this process's own requests (a route listener on
+``Core``, called after commit, from whatever thread ran the request) and other
+processes such as the CLI (a Redis pub/sub message naming the number, never the
+phone). Both only enqueue the *number*; one worker re-reads that number's current
+route from the database and applies it. Re-reading means two quick changes can
+never be applied out of order, and a message carries no personal data.
+
+Anything missed (Redis down, AMI down, a crash between commit and push) is healed by
+the full reconcile that runs on every AMI (re)connect and every
+``reconcile_interval_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+
+import redis.asyncio as aioredis
+
+from app_api.wiring import Core
+from numbering.types import SafeNumber
+from numbering.views import RouteChange
+from proxy.ami import AmiClient, AmiError
+from proxy.replica import RouteReplica
+
+log = logging.getLogger("safenum.bridge")
+
+CHANNEL = "safenum:route-changed"
+
+
+class Bridge:
+    def __init__(self, core: Core, ami: AmiClient, redis: aioredis.Redis) -> None:
+        self.core = core
+        self.ami = ami
+        self.redis = redis
+        self.replica = RouteReplica(ami, self._load_routes)
+        self._queue: asyncio.Queue[SafeNumber] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.ami.connected and self.replica.ready
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.ami.add_connect_hook(self._reconcile)
+        self.core.route_listeners.append(self._on_commit)
+        await self.ami.start()
+        self._tasks = [
+            asyncio.create_task(self._apply_forever(), name="bridge-apply"),
+            asyncio.create_task(self._listen_forever(), name="bridge-listen"),
+            asyncio.create_task(self._reconcile_periodically(), name="bridge-reconcile"),
+        ]
+
+    async def stop(self) -> None:
+        if self._on_commit in self.core.route_listeners:
+            self.core.route_listeners.remove(self._on_commit)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.ami.close()
+
+    # sources of changes --------------------------------------------------
+    def _on_commit(self, changes: list[RouteChange]) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        for change in changes:
+            loop.call_soon_threadsafe(self._queue.put_nowait, change.number)
+
+    async def _listen_forever(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    backoff = 0.1
+                    async for message in pubsub.listen():
+                        if message.get("type") != "message":
+                            continue
+                        try:
+                            self._queue.put_nowait(SafeNumber(message["data"].decode()))
+                        except Exception:
+                            log.warning("ignored a malformed route-change message")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("route-change subscription lost (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    # applying ------------------------------------------------------------
+    async def _apply_forever(self) -> None:
+        while True:
+            number = await self._queue.get()
+            try:
+                target = await asyncio.to_thread(self._current, number)
+                if target is None:
+                    await self.replica.delete(number.digits)
+                else:
+                    await self.replica.put(number.digits, target)
+            except AmiError as exc:
+                # The next (re)connect reconciles everything; nothing is lost.
+                log.warning(
+                    "route %s not pushed (%s); reconcile will heal it",
+                    number.national,
+                    type(exc).__name__,
+                )
+            except Exception:
+                log.exception("route %s not pushed", number.national)
+
+    def _current(self, number: SafeNumber) -> str | None:
+        with self.core.numbers("bridge") as svc:
+            phone = svc.current_route(number)
+        return phone.e164 if phone else None
+
+    async def _load_routes(self) -> Mapping[str, str]:
+        def load() -> dict[str, str]:
+            with self.core.numbers("bridge") as svc:
+                return {n.digits: p.e164 for n, p in svc.active_routes()}
+
+        return await asyncio.to_thread(load)
+
+    async def _reconcile(self) -> None:
+        report = await self.replica.reconcile()
+        log.info("replica reconciled: +%d ~%d -%d", report.added, report.fixed, report.removed)
+
+    async def _reconcile_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.core.settings.reconcile_interval_seconds)
+            if self.ami.connected:
+                try:
+                    await self._reconcile()
+                except Exception:
+                    log.exception("periodic reconcile failed")
+
+
+def publish_changes(redis_url: str, changes: list[RouteChange]) -> None:
+    """For processes without a bridge (the CLI): tell ``safenum serve`` what changed."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        for change in changes:
+            client.publish(CHANNEL, change.number.digits)
+    except redis.RedisError as exc:
+        log.warning(
+            "could not announce %d route change(s) (%s); serve's periodic "
+            "reconcile will apply them",
+            len(changes),
+            type(exc).__name__,
+        )
+    finally:
+        client.close()

@@ -1,0 +1,210 @@
+"""The whole chain: database -> safenum serve -> AstDB -> a real call, and what survives.
+
+``safenum serve`` runs as a real process against the session's Asterisk; numbers are
+issued and changed with the real ``safenum`` CLI, whose changes reach serve over Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from pbx_sipp import DRIVER_E164, Pbx, TrunkTrap
+
+from proxy.ami import AmiClient
+from proxy.replica import ROUTE_FAMILY
+from tests.conftest import free_port, wait_until
+
+DRIVER = "010-1234-5678"  # DRIVER_E164 of the SIPp scenarios; fictitious
+
+
+@dataclass
+class Service:
+    env: dict[str, str]
+    url: str
+    proc: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-c", "from app_api.cli import main; main()", *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    def ready(self) -> dict[str, object] | None:
+        try:
+            response = httpx.get(f"{self.url}/readyz", timeout=1)
+        except httpx.HTTPError:
+            return None
+        return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from app_api.cli import main; main()", "serve"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self.ready, timeout=20, what="safenum serve /readyz")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(15)
+            self.proc = None
+
+
+@pytest.fixture
+def service(pbx: Pbx, db_url: str, redis_url: str, tmp_path: Path) -> Iterator[Service]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "SAFENUM_DATA_DIR": str(tmp_path),
+        "SAFENUM_DATABASE_URL": db_url,
+        "SAFENUM_REDIS_URL": redis_url,
+        "SAFENUM_AMI_PORT": str(pbx.config.ami_port),
+        "SAFENUM_AMI_SECRET": pbx.config.ami_secret,
+        "SAFENUM_HTTP_PORT": str(port),
+        "SAFENUM_LOG_LEVEL": "WARNING",
+    }
+    svc = Service(env, f"http://127.0.0.1:{port}")
+    yield svc
+    svc.stop()
+
+
+def astdb(pbx: Pbx, number: str) -> str | None:
+    async def get() -> str | None:
+        async with AmiClient(pbx.ami_settings()) as ami:
+            await ami.wait_connected(5)
+            return await ami.db_get(ROUTE_FAMILY, number)
+
+    return asyncio.run(get())
+
+
+def route_latency(pbx: Pbx, number: str, want: str | None, since: float) -> float:
+    """Seconds from ``since`` until AstDB shows ``want`` for ``number`` (polled over AMI)."""
+
+    async def poll() -> float:
+        async with AmiClient(pbx.ami_settings()) as ami:
+            await ami.wait_connected(5)
+            async with asyncio.timeout(5):
+                while await ami.db_get(ROUTE_FAMILY, number) != want:
+                    await asyncio.sleep(0.002)
+        return time.monotonic() - since
+
+    return asyncio.run(poll())
+
+
+def call_connects(pbx: Pbx, dialled: str) -> bool:
+    with pbx.sipp.driver("driver_answer") as phone:
+        caller = pbx.sipp.call(dialled)
+    assert phone.run is not None
+    invites = [m.first_line for m in phone.run.received if m.first_line.startswith("INVITE")]
+    return caller.returncode == 0 and bool(invites) and "01012345678@" in invites[0]
+
+
+def call_refused(pbx: Pbx, dialled: str) -> bool:
+    with TrunkTrap(pbx.config.trunk_port) as trap:
+        caller = pbx.sipp.call(dialled)
+        rang = trap.drain()
+    return caller.final_status == 404 and rang == []
+
+
+def test_changes_reach_asterisk_in_100ms_and_calls_follow(pbx: Pbx, service: Service) -> None:
+    service.cli("db", "upgrade")
+    service.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
+    service.start()
+    assert service.ready() == {
+        "ready": True,
+        "database": "up",
+        "redis": "up",
+        "ami": "up",
+        "replica": "up",
+    }
+
+    issued = service.cli("numbers", "issue", "--owner-phone", DRIVER, "--plate", "12가3456")
+    number = str(issued["safe_number"]).replace("-", "")
+    assert route_latency(pbx, number, DRIVER_E164, time.monotonic()) < 0.1
+    assert call_connects(pbx, number)
+    assert call_connects(pbx, "+82" + number[1:])
+
+    service.cli("numbers", "pause", number)
+    assert route_latency(pbx, number, None, time.monotonic()) < 0.1
+    assert call_refused(pbx, number)
+
+    service.cli("numbers", "resume", number)
+    assert route_latency(pbx, number, DRIVER_E164, time.monotonic()) < 0.1
+    assert call_connects(pbx, number)
+
+
+def test_calls_route_with_serve_stopped_and_restart_heals_missed_changes(
+    pbx: Pbx, service: Service
+) -> None:
+    service.cli("db", "upgrade")
+    service.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
+    service.start()
+    keep = str(
+        service.cli("numbers", "issue", "--owner-phone", DRIVER, "--plate", "12가3456")[
+            "safe_number"
+        ]
+    ).replace("-", "")
+    drop = str(
+        service.cli("numbers", "issue", "--owner-phone", DRIVER, "--plate", "34나5678")[
+            "safe_number"
+        ]
+    ).replace("-", "")
+    wait_until(lambda: astdb(pbx, drop) == DRIVER_E164, timeout=5, what="second route")
+
+    service.stop()  # the control plane is down: Asterisk routes from its replica
+    assert call_connects(pbx, keep)
+
+    service.cli("numbers", "release", drop)  # nobody is listening: the push is missed
+    assert astdb(pbx, drop) == DRIVER_E164  # stale until serve comes back
+    service.start()  # reconcile on connect removes what the database no longer has
+    assert astdb(pbx, drop) is None
+    assert call_refused(pbx, drop)
+    assert call_connects(pbx, keep)
+
+
+async def test_in_process_changes_are_pushed_after_commit(pbx: Pbx, core, redis_url: str) -> None:
+    """What the API will do: a change committed in serve's own process reaches AstDB."""
+    import redis.asyncio as aioredis
+
+    from app_api.bridge import Bridge
+    from numbering.types import OwnerPhone, Plate, SafeNumber
+
+    bridge = Bridge(core, AmiClient(pbx.ami_settings()), aioredis.from_url(redis_url))
+    await bridge.start()
+    try:
+        async with asyncio.timeout(10):
+            while not bridge.ready:
+                await asyncio.sleep(0.01)
+
+        def issue() -> str:
+            with core.numbers() as svc:
+                svc.add_pool("0507", "00000000", "00009999")
+                return svc.issue(OwnerPhone.parse(DRIVER), Plate.parse("12가3456")).safe_number
+
+        number = SafeNumber.parse(await asyncio.to_thread(issue)).digits
+        committed = time.monotonic()
+        async with asyncio.timeout(1):
+            while await bridge.ami.db_get(ROUTE_FAMILY, number) != DRIVER_E164:
+                await asyncio.sleep(0.002)
+        assert time.monotonic() - committed < 0.1
+    finally:
+        await bridge.stop()
+        await bridge.redis.aclose()
