@@ -34,7 +34,8 @@ from app_api.migrate import upgrade
 from app_api.settings import Settings
 from app_api.wiring import Core
 from numbering.crypto import Keyring
-from numbering.models import Base, NumberRecord, Owner, Pool, Route
+from app_api.model_registry import Base
+from numbering.models import NumberRecord, Owner, Pool, Route
 from numbering.types import OwnerPhone, Plate
 
 CHUNK = 50_000

@@ -24,7 +24,7 @@ from app_api.db import make_engine
 from app_api.migrate import upgrade
 from app_api.settings import Settings
 from app_api.wiring import Core
-from numbering.models import Base
+from app_api.model_registry import Base
 
 EXTERNAL_DB = os.environ.get("SAFENUM_DATABASE_URL", "")
 ON_POSTGRES = EXTERNAL_DB.startswith("postgresql")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from numbering.models import Base
+from app_api.model_registry import Base
 
 config = context.config
 connection = config.attributes.get("connection")
