@@ -31,10 +31,10 @@ from sqlalchemy import insert, text
 
 from app_api.db import make_engine, make_session_factory
 from app_api.migrate import upgrade
+from app_api.model_registry import Base
 from app_api.settings import Settings
 from app_api.wiring import Core
 from numbering.crypto import Keyring
-from app_api.model_registry import Base
 from numbering.models import NumberRecord, Owner, Pool, Route
 from numbering.types import OwnerPhone, Plate
 
