@@ -65,11 +65,11 @@ class NumberRepository:
         q = select(NumberRecord.number).where(NumberRecord.number.in_(numbers))
         return set(self.session.scalars(q))
 
-    def try_claim(self, record: NumberRecord) -> bool:
-        """Insert a number row; False when a concurrent allocator took it first."""
+    def try_insert(self, row: NumberRecord | Owner) -> bool:
+        """Insert in a savepoint; False when a unique key says a concurrent writer won."""
         try:
             with self.session.begin_nested():
-                self.session.add(record)
+                self.session.add(row)
         except IntegrityError:
             return False
         return True
@@ -124,14 +124,6 @@ class NumberRepository:
 
     def owner(self, owner_id: str) -> Owner | None:
         return self.session.get(Owner, owner_id)
-
-    def try_add_owner(self, owner: Owner) -> bool:
-        try:
-            with self.session.begin_nested():
-                self.session.add(owner)
-        except IntegrityError:
-            return False
-        return True
 
     def vehicle(self, owner_id: str, plate_hash: bytes) -> Vehicle | None:
         q = select(Vehicle).where(Vehicle.owner_id == owner_id, Vehicle.plate_hash == plate_hash)

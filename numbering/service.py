@@ -152,7 +152,7 @@ class NumberService:
                 key_version=KEY_VERSION,
                 created_at=self.clock(),
             )
-            if self.repo.try_add_owner(owner):
+            if self.repo.try_insert(owner):
                 return owner, dek
         raise RuntimeError("owner row vanished during registration")  # pragma: no cover
 
@@ -195,7 +195,7 @@ class NumberService:
             for span, number in batch:
                 if number.digits not in taken:
                     claimed = record(span, number)
-                    if self.repo.try_claim(claimed):
+                    if self.repo.try_insert(claimed):
                         return claimed
             if len(batch) == spans.total and len(taken) == spans.total:
                 break  # the whole pool was in the batch: exhausted
@@ -206,7 +206,7 @@ class NumberService:
                 found = kth_free(span, self.repo.used_sorted(span), self.rng.randrange(free))
                 if found is not None:
                     claimed = record(span, found)
-                    if self.repo.try_claim(claimed):
+                    if self.repo.try_insert(claimed):
                         return claimed
                 free = span.size - self.repo.used_in(span)
         where = f"prefix {prefix}" if prefix else "every pool"
