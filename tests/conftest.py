@@ -22,9 +22,9 @@ from sqlalchemy.engine import make_url
 
 from app_api.db import make_engine
 from app_api.migrate import upgrade
+from app_api.model_registry import Base
 from app_api.settings import Settings
 from app_api.wiring import Core
-from app_api.model_registry import Base
 
 EXTERNAL_DB = os.environ.get("SAFENUM_DATABASE_URL", "")
 ON_POSTGRES = EXTERNAL_DB.startswith("postgresql")
