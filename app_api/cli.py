@@ -14,6 +14,7 @@ from app_api import cli_serve, logs
 from app_api.bridge import publish_changes
 from app_api.cli_asterisk import app as asterisk_app
 from app_api.cli_filter import filter_command
+from app_api.cli_operators import app as operators_app
 from app_api.settings import Settings
 from app_api.wiring import Core
 from numbering.errors import DomainError
@@ -124,6 +125,7 @@ def owners_delete(
 app.command("serve")(cli_serve.serve)
 app.command("filter")(filter_command)
 app.add_typer(asterisk_app, name="asterisk")
+app.add_typer(operators_app, name="operators")
 
 
 def _fail(message: str) -> NoReturn:

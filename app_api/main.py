@@ -11,10 +11,13 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from app_api import health, logs, problems
+from app_api import health, logs, metrics, problems
 from app_api.bridge import Bridge
 from app_api.pbx_config import ami_settings
+from app_api.routers import router as api_router
 from app_api.settings import Settings
+from app_api.state import ApiState
+from app_api.texts import PbxGatedSender, TextSender, make_text_sender
 from app_api.wiring import Core
 from proxy.ami import AmiClient
 
@@ -38,7 +41,11 @@ async def _sweep_forever(core: Core) -> None:
         await asyncio.sleep(core.settings.sweep_interval_seconds)
 
 
-def create_app(settings: Settings | None = None, core: Core | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    core: Core | None = None,
+    text_sender: TextSender | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     logs.configure(settings.log_level)
 
@@ -52,6 +59,10 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
         app.state.bridge = bridge
         app.state.readiness.checks["ami"] = lambda: bridge.ami.connected
         app.state.readiness.checks["replica"] = lambda: bridge.replica.ready
+        sender = text_sender or make_text_sender(settings.env)
+        if settings.env == "production":
+            sender = PbxGatedSender(sender, lambda: bridge.ami.connected)
+        app.state.api = ApiState.build(built, settings, sender)
         await bridge.start()
         sweeper = asyncio.create_task(_sweep_forever(built))
         try:
@@ -62,10 +73,21 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await app.state.redis.aclose()
+            app.state.api.close()
             if core is None:
                 built.close()
 
-    app = FastAPI(title="safenum", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="safenum",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Safe parking numbers: the drivers' app, the public card page and the "
+        "operators' console. Errors are application/problem+json; branch on `title`.",
+    )
     problems.install(app)
+    metrics.install(
+        app, lambda: bool(getattr(app.state, "bridge", None) and app.state.bridge.ami.connected)
+    )
     app.include_router(health.router)
+    app.include_router(api_router)
     return app

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app_api.errors import CacheUnavailable, PbxUnavailable
 from numbering.errors import DomainError
+from proxy.ami import AmiUnavailable
 
 PROBLEM = "application/problem+json"
+log = logging.getLogger("safenum.http")
+
+_HTTP_IDS = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    413: "too-large",
+    415: "unsupported-media-type",
+}
 
 
-def problem(status: int, error_id: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, error_id: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {
         "type": f"urn:safenum:error:{error_id}",
         "title": error_id,
@@ -21,14 +41,19 @@ def problem(status: int, error_id: str, detail: str, **extra: Any) -> JSONRespon
         "detail": detail,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _domain_problem(exc: DomainError) -> JSONResponse:
+    extra = {"errors": [{"field": exc.field, "reason": exc.message}]} if exc.field else {}
+    headers = getattr(exc, "headers", None)
+    return problem(exc.status, exc.error_id, exc.message, headers, **extra)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        extra = {"errors": [{"field": exc.field, "reason": exc.message}]} if exc.field else {}
-        return problem(exc.status, exc.error_id, exc.message, **extra)
+        return _domain_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -38,3 +63,20 @@ def install(app: FastAPI) -> None:
         ]
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
         return problem(422, "invalid-value", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error_id = _HTTP_IDS.get(exc.status_code, f"http-{exc.status_code}")
+        return problem(exc.status_code, error_id, str(exc.detail), dict(exc.headers or {}))
+
+    # Outages of a dependency: translated once here, so routes never catch them.
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    async def _redis(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("redis unavailable: %s", type(exc).__name__)
+        return _domain_problem(CacheUnavailable())
+
+    @app.exception_handler(AmiUnavailable)
+    async def _ami(_: Request, exc: AmiUnavailable) -> JSONResponse:
+        log.warning("AMI unavailable: %s", type(exc).__name__)
+        return _domain_problem(PbxUnavailable())

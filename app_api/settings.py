@@ -61,6 +61,47 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Python log level.")
 
+    # --- calls (issue 4) ---
+    call_menu: bool = Field(
+        True, description="Answer 050 calls with the move-car menu; false dials at once."
+    )
+    call_menu_timeout_seconds: float = Field(
+        3.0, ge=0.5, le=30, description="Silence after a prompt before the caller is connected."
+    )
+    callback_window_seconds: int = Field(
+        86400, ge=60, le=604800, description="How long the driver can call back the last caller."
+    )
+    call_records_retention_days: int = Field(
+        90, ge=1, description="Days call records are kept before serve deletes them."
+    )
+
+    # --- HTTP API (issue 6) ---
+    jwt_secret: SecretStr | None = Field(
+        None,
+        description="HMAC key signing access tokens; empty means generated into "
+        "DATA_DIR/jwt.secret (0600).",
+    )
+    access_token_minutes: int = Field(15, ge=1, le=1440, description="Access token lifetime.")
+    refresh_token_days: int = Field(30, ge=1, le=365, description="Refresh token lifetime.")
+    otp_ttl_seconds: int = Field(
+        180, ge=30, le=900, description="How long a sign-in code is valid."
+    )
+    otp_max_attempts: int = Field(5, ge=1, le=20, description="Tries allowed per sign-in code.")
+    otp_per_phone_per_hour: int = Field(5, ge=1, description="Sign-in codes sent to one phone.")
+    otp_per_client_per_hour: int = Field(
+        30, ge=1, description="Sign-in codes requested from one client address."
+    )
+    move_car_per_card_per_hour: int = Field(
+        3, ge=1, description="Move-car texts sent through one parking card."
+    )
+    move_car_per_client_per_hour: int = Field(
+        10, ge=1, description="Move-car texts requested from one client address."
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Public address printed in the parking card's QR code (/p/{token}).",
+    )
+
     @field_validator("trunk_addr")
     @classmethod
     def _host_port(cls, v: str) -> str:
@@ -71,6 +112,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults_under_data_dir(self) -> Settings:
+        if self.env == "production" and self.jwt_secret is not None:
+            jwt = self.jwt_secret.get_secret_value()
+            if len(jwt) < 32 or jwt.lower() in _PLACEHOLDERS:
+                raise ValueError(
+                    "SAFENUM_JWT_SECRET is a placeholder or shorter than 32 characters; "
+                    "unset it to have one generated"
+                )
         if self.env == "production" and self.ami_secret is not None:
             secret = self.ami_secret.get_secret_value()
             if len(secret) < 16 or secret.lower() in _PLACEHOLDERS:

@@ -29,6 +29,13 @@ class NotFound(DomainError):
     error_id = "not-found"
 
 
+class AccountGone(DomainError):
+    """A valid token whose owner was deleted: sign in again."""
+
+    status = 401
+    error_id = "account-gone"
+
+
 class Conflict(DomainError):
     status = 409
     error_id = "conflict"
@@ -48,6 +55,14 @@ class OwnerLimitReached(Conflict):
 
 class VehicleHasNumber(Conflict):
     error_id = "vehicle-has-number"
+
+
+class AgreementNotActive(Conflict):
+    error_id = "agreement-not-active"
+
+
+class AgreementQuotaReached(Conflict):
+    error_id = "agreement-quota-reached"
 
 
 class InvalidTransition(Conflict):

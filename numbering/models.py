@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -63,6 +64,39 @@ class NumberStatus(enum.StrEnum):
         return (cls.ACTIVE, cls.PAUSED)
 
 
+class AgreementStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    ENDED = "ended"
+
+
+class Agreement(Base):
+    """A pilot agreement between a district office and a telecom partner.
+
+    Pools belong to an agreement; numbers are issued from them only while it is active,
+    inside its term, and under its quota of live numbers.
+    """
+
+    __tablename__ = "agreements"
+    __table_args__ = (
+        CheckConstraint("quota >= 0", name="quota_min"),
+        CheckConstraint("term_start <= term_end", name="term_order"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    district: Mapped[str] = mapped_column(String(64))
+    partner: Mapped[str] = mapped_column(String(64))
+    term_start: Mapped[date] = mapped_column(Date)
+    term_end: Mapped[date] = mapped_column(Date)
+    quota: Mapped[int] = mapped_column(Integer)
+    eligibility: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class Pool(Base):
     """A range of subscriber numbers under one 050 prefix; never materialised row by row."""
 
@@ -77,6 +111,8 @@ class Pool(Base):
     range_start: Mapped[int] = mapped_column(Integer)
     range_end: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # None: a pool outside any agreement (CLI, tests), issued from without a quota.
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id"), index=True)
 
     @property
     def size(self) -> int:
@@ -128,6 +164,9 @@ class NumberRecord(Base):
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     quarantine_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Unguessable id printed in the parking card's QR code (never the number itself);
+    # cleared on release so an old card stops working.
+    card_token: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
 
 
 class Route(Base):

@@ -12,7 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from numbering.allocation import Span
-from numbering.models import AuditEntry, NumberRecord, NumberStatus, Owner, Pool, Route, Vehicle
+from numbering.models import (
+    Agreement,
+    AuditEntry,
+    NumberRecord,
+    NumberStatus,
+    Owner,
+    Pool,
+    Route,
+    Vehicle,
+)
 
 
 def _bounds(span: Span) -> tuple[str, str]:
@@ -60,7 +69,56 @@ class NumberRepository:
         for number in self.session.scalars(q):
             yield int(number[4:])
 
+    # agreements
+    def agreement(self, agreement_id: int, *, for_update: bool = False) -> Agreement | None:
+        q = select(Agreement).where(Agreement.id == agreement_id)
+        if for_update:
+            q = q.with_for_update()
+        return self.session.scalars(q).first()
+
+    def agreements(self) -> Sequence[Agreement]:
+        return self.session.scalars(select(Agreement).order_by(Agreement.id)).all()
+
+    def live_in_agreement(self, agreement_id: int | None) -> int:
+        """Live numbers in the agreement's pools (None: pools outside any agreement)."""
+        q = (
+            select(func.count())
+            .select_from(NumberRecord)
+            .join(Pool, Pool.id == NumberRecord.pool_id)
+            .where(
+                Pool.agreement_id.is_(None)
+                if agreement_id is None
+                else Pool.agreement_id == agreement_id,
+                NumberRecord.status.in_(NumberStatus.live()),
+            )
+        )
+        return int(self.session.scalar(q) or 0)
+
     # numbers
+    def numbers_page(
+        self, after: str | None, limit: int, status: str | None = None, prefix: str | None = None
+    ) -> Sequence[NumberRecord]:
+        q = select(NumberRecord).order_by(NumberRecord.number).limit(limit)
+        if after is not None:
+            q = q.where(NumberRecord.number > after)
+        if status is not None:
+            q = q.where(NumberRecord.status == status)
+        if prefix is not None:
+            q = q.where(NumberRecord.number.startswith(prefix, autoescape=True))
+        return self.session.scalars(q).all()
+
+    def numbers_of(self, owner_id: str) -> Sequence[NumberRecord]:
+        q = (
+            select(NumberRecord)
+            .where(NumberRecord.owner_id == owner_id)
+            .order_by(NumberRecord.issued_at, NumberRecord.number)
+        )
+        return self.session.scalars(q).all()
+
+    def number_by_card_token(self, token: str) -> NumberRecord | None:
+        q = select(NumberRecord).where(NumberRecord.card_token == token)
+        return self.session.scalars(q).first()
+
     def taken(self, numbers: Sequence[str]) -> set[str]:
         q = select(NumberRecord.number).where(NumberRecord.number.in_(numbers))
         return set(self.session.scalars(q))
@@ -122,8 +180,11 @@ class NumberRepository:
         q = select(Owner).where(Owner.phone_hash == phone_hash).with_for_update()
         return self.session.scalars(q).first()
 
-    def owner(self, owner_id: str) -> Owner | None:
-        return self.session.get(Owner, owner_id)
+    def owner(self, owner_id: str, *, for_update: bool = False) -> Owner | None:
+        if not for_update:
+            return self.session.get(Owner, owner_id)
+        q = select(Owner).where(Owner.id == owner_id).with_for_update()
+        return self.session.scalars(q).first()
 
     def vehicle(self, owner_id: str, plate_hash: bytes) -> Vehicle | None:
         q = select(Vehicle).where(Vehicle.owner_id == owner_id, Vehicle.plate_hash == plate_hash)
@@ -131,6 +192,16 @@ class NumberRepository:
 
     def vehicle_by_id(self, vehicle_id: int) -> Vehicle | None:
         return self.session.get(Vehicle, vehicle_id)
+
+    def vehicles_of(self, owner_id: str) -> Sequence[Vehicle]:
+        q = select(Vehicle).where(Vehicle.owner_id == owner_id).order_by(Vehicle.id)
+        return self.session.scalars(q).all()
+
+    def live_number_of_vehicle(self, vehicle_id: int) -> str | None:
+        q = select(NumberRecord.number).where(
+            NumberRecord.vehicle_id == vehicle_id, NumberRecord.status.in_(NumberStatus.live())
+        )
+        return self.session.scalars(q.limit(1)).first()
 
     def route(self, number: str) -> Route | None:
         return self.session.get(Route, number)
@@ -157,6 +228,31 @@ class NumberRepository:
         return int(routes.rowcount), int(vehicles.rowcount)  # type: ignore[attr-defined]
 
     # audit
+    def audit_page(
+        self,
+        after: int | None,
+        limit: int,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Sequence[AuditEntry]:
+        q = select(AuditEntry).order_by(AuditEntry.id).limit(limit)
+        if after is not None:
+            q = q.where(AuditEntry.id > after)
+        if since is not None:
+            q = q.where(AuditEntry.at >= since)
+        if until is not None:
+            q = q.where(AuditEntry.at < until)
+        return self.session.scalars(q).all()
+
+    def audit_since(self, actions: Sequence[str], since: datetime) -> Iterator[AuditEntry]:
+        q = (
+            select(AuditEntry)
+            .where(AuditEntry.action.in_(actions), AuditEntry.at >= since)
+            .order_by(AuditEntry.id)
+            .execution_options(yield_per=5_000)
+        )
+        yield from self.session.scalars(q)
+
     def audit(
         self,
         at: datetime,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from numbering.types import OwnerPhone, SafeNumber
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
+    if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
@@ -32,10 +32,33 @@ class PoolView(_View):
     range_to: str
     size: int
     used: int
+    agreement_id: int | None = None
 
     @property
     def fill(self) -> float:
         return self.used / self.size
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementView(_View):
+    id: int
+    name: str
+    district: str
+    partner: str
+    term_start: date
+    term_end: date
+    quota: int
+    eligibility: str
+    status: str
+    live_numbers: int
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleView(_View):
+    id: int
+    plate: str  # masked, e.g. 12가**56
+    safe_number: str | None  # its live number, if any
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

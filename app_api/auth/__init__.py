@@ -1,0 +1,1 @@
+"""Sign-in for drivers (phone + one-time code) and operators (password), and tokens."""

@@ -1,0 +1,11 @@
+"""HTTP routes, versioned under /v1; each parses, calls one service method, serialises."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app_api.routers import auth, drivers, ops, public
+
+router = APIRouter()
+for module in (auth, drivers, ops, public):
+    router.include_router(module.router)
