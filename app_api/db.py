@@ -9,6 +9,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+READ_ONLY = "safenum_read_only"
+"""Execution option marking a unit of work that never writes (see ``Core.reading``)."""
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
@@ -35,16 +38,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(conn: Any) -> None:
-        # Take the write lock up front: a deferred transaction that reads then writes
-        # fails with SQLITE_BUSY instead of waiting when another writer got there first.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(conn: Any) -> None:
+        # A unit of work that may write takes the write lock up front: a deferred one that
+        # reads then writes fails with SQLITE_BUSY instead of waiting when another writer
+        # got there first. Read-only units (READ_ONLY option) begin deferred and read their
+        # WAL snapshot without queueing behind writers.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    if not read_only:
+        return sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+    @event.listens_for(factory, "before_flush")
+    def _refuse_writes(session: Session, *_: Any) -> None:
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("a read-only unit of work tried to write")
+
+    return factory
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -32,6 +32,7 @@ class Core:
     keyring: Keyring
     clock: Clock = utc_now
     route_listeners: list[Callable[[list[RouteChange]], None]] = field(default_factory=list)
+    _read_sessions: sessionmaker[Session] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = utc_now) -> Core:
@@ -66,6 +67,16 @@ class Core:
         if service.route_changes:
             for listener in self.route_listeners:
                 listener(list(service.route_changes))
+
+    @contextmanager
+    def reading(self, actor: str = "system") -> Iterator[NumberService]:
+        """A unit of work that only reads: never queues behind writers, refuses to write."""
+        if self._read_sessions is None:
+            self._read_sessions = make_session_factory(self.engine, read_only=True)
+        with self._read_sessions.begin() as session:
+            yield NumberService(
+                NumberRepository(session), self.keyring, self.clock, self.policy, actor=actor
+            )
 
     def close(self) -> None:
         self.engine.dispose()

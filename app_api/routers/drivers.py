@@ -39,7 +39,7 @@ NumberPath = Annotated[
 
 @router.get("/me", response_model=MeOut, summary="My account and numbers")
 def me(api: Api, who: Driver) -> dict[str, Any]:
-    with api.core.numbers(who.actor) as svc:
+    with api.core.reading(who.actor) as svc:
         return {"owner_id": who.subject, "numbers": svc.numbers_of(who.subject)}
 
 
@@ -55,7 +55,7 @@ def delete_me(api: Api, who: Driver) -> DestructionReceipt:
 
 @router.get("/vehicles", response_model=list[VehicleOut], summary="My vehicles")
 def vehicles(api: Api, who: Driver) -> list[VehicleView]:
-    with api.core.numbers(who.actor) as svc:
+    with api.core.reading(who.actor) as svc:
         return svc.vehicles(who.subject)
 
 
@@ -104,7 +104,7 @@ def issue_number(
 
 @router.get("/numbers", response_model=list[NumberOut], summary="My numbers")
 def my_numbers(api: Api, who: Driver) -> list[NumberView]:
-    with api.core.numbers(who.actor) as svc:
+    with api.core.reading(who.actor) as svc:
         return svc.numbers_of(who.subject)
 
 
@@ -116,7 +116,7 @@ def my_numbers(api: Api, who: Driver) -> list[NumberView]:
 )
 def my_number(number: NumberPath, api: Api, who: Driver) -> NumberView:
     n = SafeNumber.parse(number)
-    with api.core.numbers(who.actor) as svc:
+    with api.core.reading(who.actor) as svc:
         return svc.show(n, owner_id=who.subject)
 
 

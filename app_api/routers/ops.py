@@ -53,6 +53,13 @@ def _repo(api: ApiState) -> Iterator[NumberRepository]:
         yield NumberRepository(session)
 
 
+@contextmanager
+def _read_repo(api: ApiState) -> Iterator[NumberRepository]:
+    """Read-only access (lists, reports): never queues behind writers."""
+    with api.core.reading() as svc:
+        yield svc.repo
+
+
 # operators -------------------------------------------------------------------
 @router.get("/operators", response_model=list[OperatorOut], summary="Operator accounts")
 def list_operators(api: Api, who: DistrictAdmin) -> list[OperatorView]:
@@ -77,7 +84,7 @@ def create_operator(body: OperatorIn, api: Api, who: DistrictAdmin) -> OperatorV
 # agreements ------------------------------------------------------------------
 @router.get("/agreements", response_model=list[AgreementOut], summary="Pilot agreements")
 def list_agreements(api: Api, who: AnyOperator) -> list[AgreementView]:
-    with _repo(api) as repo:
+    with _read_repo(api) as repo:
         return AgreementService(repo, api.core.clock, who.actor).list_all()
 
 
@@ -102,7 +109,7 @@ def create_agreement(body: AgreementIn, api: Api, who: DistrictAdmin) -> Agreeme
     summary="One agreement with its live number count",
 )
 def show_agreement(agreement_id: Id, api: Api, who: AnyOperator) -> AgreementView:
-    with _repo(api) as repo:
+    with _read_repo(api) as repo:
         return AgreementService(repo, api.core.clock, who.actor).show(agreement_id)
 
 
@@ -124,7 +131,7 @@ def update_agreement(
 # pools -----------------------------------------------------------------------
 @router.get("/pools", response_model=list[PoolOut], summary="Number pools and fill levels")
 def list_pools(api: Api, who: AnyOperator) -> list[dict[str, Any]]:
-    with api.core.numbers(who.actor) as svc:
+    with api.core.reading(who.actor) as svc:
         return [{**p.to_json(), "fill": round(p.fill, 6)} for p in svc.list_pools()]
 
 
@@ -158,7 +165,7 @@ def search_numbers(
 ) -> dict[str, Any]:
     after = pagination.decode(cursor)
     start = SafeNumber.parse(after, field="cursor") if after else None
-    with api.core.numbers(who.actor) as svc:
+    with api.core.reading(who.actor) as svc:
         items = svc.search(start, limit, status, prefix)
     last = SafeNumber.parse(items[-1].safe_number).digits if len(items) == limit else None
     return {"items": items, "next_cursor": pagination.encode(last) if last else None}
@@ -172,7 +179,7 @@ def search_numbers(
 )
 def show_number(number: NumberPath, api: Api, who: AnyOperator) -> NumberView:
     n = SafeNumber.parse(number)
-    with api.core.numbers(who.actor) as svc:
+    with api.core.reading(who.actor) as svc:
         return svc.show(n)
 
 
@@ -217,7 +224,7 @@ def stats(
     until: Day = None,
     agreement_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> list[Any]:
-    with _repo(api) as repo:
+    with _read_repo(api) as repo:
         return list(Reports(repo).daily(since, until, api.core.clock(), agreement_id))
 
 
@@ -235,7 +242,7 @@ def audit(
     since: Day = None,
     until: Day = None,
 ) -> dict[str, Any]:
-    with _repo(api) as repo:
+    with _read_repo(api) as repo:
         items = Reports(repo).audit_page(pagination.decode_int(cursor), limit, since, until)
     last = items[-1].id if len(items) == limit else None
     return {"items": items, "next_cursor": pagination.encode(last) if last else None}
@@ -261,7 +268,7 @@ def audit_csv(
         writer.writerow(CSV_COLUMNS)
         after: int | None = None
         while True:
-            with _repo(api) as repo:
+            with _read_repo(api) as repo:
                 page = Reports(repo).audit_page(after, 1000, since, until)
             for e in page:
                 detail = json.dumps(e.detail, ensure_ascii=False, sort_keys=True)
