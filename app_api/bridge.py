@@ -10,6 +10,15 @@ never be applied out of order, and a message carries no personal data.
 Anything missed (Redis down, AMI down, a crash between commit and push) is healed by
 the full reconcile that runs on every AMI (re)connect and every
 ``reconcile_interval_seconds``.
+
+Per-number preferences (quiet hours, move-car text) travel the same way: a number
+on the queue re-reads its route *and* its preferences.
+
+Call records: the dialplan reports each call's phases as ``UserEvent(SafenumCall)``;
+``proxy.state.CallTracker`` turns them into facts and a finished call is stored,
+then its summary in ``safenum/cdr/<call>`` (written by the dialplan's hangup
+handler) is deleted. Calls that ended while the bridge was away are ingested
+from those summaries on the next connect.
 """
 
 from __future__ import annotations
@@ -17,15 +26,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
 
 import redis.asyncio as aioredis
 
 from app_api.wiring import Core
+from numbering.preferences import PreferencesService, PreferencesView
 from numbering.types import SafeNumber
 from numbering.views import RouteChange
 from proxy.ami import AmiClient, AmiError
+from proxy.preference_replica import (
+    CDR_FAMILY,
+    NumberPrefs,
+    PreferenceReplica,
+    purge_last_callers,
+)
+from proxy.records import CallRecords
 from proxy.replica import RouteReplica
+from proxy.state import CallFacts, CallTracker, parse_summary
 
 log = logging.getLogger("safenum.bridge")
 
@@ -38,6 +57,9 @@ class Bridge:
         self.ami = ami
         self.redis = redis
         self.replica = RouteReplica(ami, self._load_routes)
+        self.preferences = PreferenceReplica(ami, self._load_prefs)
+        self.tracker = CallTracker()
+        self.records_stored = 0
         self._queue: asyncio.Queue[SafeNumber] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -55,6 +77,7 @@ class Bridge:
             asyncio.create_task(self._apply_forever(), name="bridge-apply"),
             asyncio.create_task(self._listen_forever(), name="bridge-listen"),
             asyncio.create_task(self._reconcile_periodically(), name="bridge-reconcile"),
+            asyncio.create_task(self._records_forever(), name="bridge-records"),
         ]
 
     async def stop(self) -> None:
@@ -68,6 +91,14 @@ class Bridge:
         await self.ami.close()
 
     # sources of changes --------------------------------------------------
+    def numbers_changed(self, numbers: Iterable[SafeNumber]) -> None:
+        """After a commit that changed preferences (any thread): refresh their replica."""
+        loop = self._loop
+        if loop is None:
+            return
+        for number in numbers:
+            loop.call_soon_threadsafe(self._queue.put_nowait, number)
+
     def _on_commit(self, changes: list[RouteChange]) -> None:
         loop = self._loop
         if loop is None:
@@ -101,11 +132,12 @@ class Bridge:
         while True:
             number = await self._queue.get()
             try:
-                target = await asyncio.to_thread(self._current, number)
+                target, prefs = await asyncio.to_thread(self._current, number)
                 if target is None:
                     await self.replica.delete(number.digits)
                 else:
                     await self.replica.put(number.digits, target)
+                await self.preferences.apply(number.digits, prefs if target else None)
             except AmiError as exc:
                 # The next (re)connect reconciles everything; nothing is lost.
                 log.warning(
@@ -116,10 +148,20 @@ class Bridge:
             except Exception:
                 log.exception("route %s not pushed", number.national)
 
-    def _current(self, number: SafeNumber) -> str | None:
+    def _current(self, number: SafeNumber) -> tuple[str | None, NumberPrefs | None]:
         with self.core.numbers("bridge") as svc:
             phone = svc.current_route(number)
-        return phone.e164 if phone else None
+        with self.core.sessions.begin() as session:
+            view = PreferencesService(session, self.core.clock).current(number)
+        return (phone.e164 if phone else None), (_prefs(view) if view else None)
+
+    async def _load_prefs(self) -> Mapping[str, NumberPrefs]:
+        def load() -> dict[str, NumberPrefs]:
+            with self.core.sessions.begin() as session:
+                values = PreferencesService(session, self.core.clock).replica_values()
+            return {digits: _prefs(view) for digits, view in values.items()}
+
+        return await asyncio.to_thread(load)
 
     async def _load_routes(self) -> Mapping[str, str]:
         def load() -> dict[str, str]:
@@ -131,6 +173,52 @@ class Bridge:
     async def _reconcile(self) -> None:
         report = await self.replica.reconcile()
         log.info("replica reconciled: +%d ~%d -%d", report.added, report.fixed, report.removed)
+        await self.preferences.reconcile()
+        await self.ingest_spool()
+        now = int(self.core.clock().timestamp())
+        await purge_last_callers(self.ami, now, self.core.settings.callback_window_seconds)
+
+    # call records ----------------------------------------------------------
+    async def _records_forever(self) -> None:
+        async with self.ami.subscribe({"UserEvent"}) as events:
+            async for event in events:
+                try:
+                    facts = self.tracker.feed(event.headers)
+                    if facts is not None:
+                        await self._store(facts, "events")
+                except AmiError as exc:
+                    log.warning("call record spool not cleared (%s)", type(exc).__name__)
+                except Exception:
+                    log.exception("call event not recorded")
+
+    async def _store(self, facts: CallFacts, source: str) -> None:
+        def add() -> bool:
+            with self.core.sessions.begin() as session:
+                return CallRecords(session).add(facts, source)
+
+        if await asyncio.to_thread(add):
+            self.records_stored += 1
+        # Stored (now or before): the dialplan's summary is no longer needed.
+        await self.ami.db_del(CDR_FAMILY, facts.call_id)
+
+    async def ingest_spool(self) -> int:
+        """Store the summaries of calls that ended while we were not listening."""
+        count = 0
+        for entry in await self.ami.db_get_tree(CDR_FAMILY):
+            try:
+                facts = parse_summary(entry.key, entry.value)
+                await self._store(facts, "spool")
+            except ValueError:
+                log.error("malformed call summary %s/%s removed", CDR_FAMILY, entry.key)
+                await self.ami.db_del(CDR_FAMILY, entry.key)
+                continue
+            count += 1
+        return count
+
+    def _purge_records(self) -> int:
+        days = self.core.settings.call_records_retention_days
+        with self.core.sessions.begin() as session:
+            return CallRecords(session).purge_before(self.core.clock() - timedelta(days=days))
 
     async def _reconcile_periodically(self) -> None:
         while True:
@@ -140,6 +228,14 @@ class Bridge:
                     await self._reconcile()
                 except Exception:
                     log.exception("periodic reconcile failed")
+            try:
+                await asyncio.to_thread(self._purge_records)
+            except Exception:
+                log.exception("call record retention failed")
+
+
+def _prefs(view: PreferencesView) -> NumberPrefs:
+    return NumberPrefs(quiet=view.astdb_quiet, move_text=view.move_text)
 
 
 def publish_changes(redis_url: str, changes: list[RouteChange]) -> None:

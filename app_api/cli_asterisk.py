@@ -15,8 +15,9 @@ import typer
 
 from app_api.pbx_config import asterisk_config
 from app_api.settings import Settings
-from proxy.asterisk.config import ConfigError, write_config
+from proxy.asterisk.config import ConfigError, write_config, write_prompts
 from proxy.asterisk.process import AsteriskProcessError, AsteriskSupervisor
+from proxy.asterisk.prompts import PromptError
 
 app = typer.Typer(help="Render and supervise the Asterisk that bridges safe numbers.")
 
@@ -34,7 +35,7 @@ def _fail(exc: Exception) -> NoReturn:
 def _run(action: Callable[[], dict[str, object]]) -> None:
     try:
         payload = action()
-    except (ConfigError, AsteriskProcessError, OSError, ValueError) as exc:
+    except (ConfigError, PromptError, AsteriskProcessError, OSError, ValueError) as exc:
         _fail(exc)
     _emit(payload)
 
@@ -51,7 +52,12 @@ def config() -> None:
     def render() -> dict[str, object]:
         cfg = asterisk_config(Settings())
         files = write_config(cfg)
-        return {"config_dir": str(cfg.config_dir), "files": [p.name for p in files]}
+        made = write_prompts(cfg)
+        return {
+            "config_dir": str(cfg.config_dir),
+            "files": [p.name for p in files],
+            "prompts_generated": made,
+        }
 
     _run(render)
 
@@ -63,6 +69,7 @@ def up(timeout: float = typer.Option(30.0, help="Seconds to wait for readiness."
     def start() -> dict[str, object]:
         supervisor = _supervisor()
         write_config(supervisor.config)
+        write_prompts(supervisor.config)
         return supervisor.up(timeout=timeout).as_dict()
 
     _run(start)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import app_api.models
 import numbering.models
+import numbering.preferences
 import proxy.models
 
 Base = numbering.models.Base

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from app_api.settings import Settings
+from numbering.crypto import Keyring
 from proxy.ami import AmiSettings
 from proxy.asterisk.config import AsteriskConfig, find_module_dir
 
@@ -36,6 +37,11 @@ def ami_secret(settings: Settings) -> str:
     return ensure_secret_file(settings.data_dir / "ami.secret")
 
 
+def caller_ref_key(settings: Settings) -> str:
+    """The dialplan's caller-reference key, derived from the master key (never stored)."""
+    return Keyring.from_file(settings.key_file).lookup_hash("asterisk", "caller-ref v1").hex()
+
+
 def asterisk_config(settings: Settings) -> AsteriskConfig:
     """The one place Settings become an :class:`AsteriskConfig` (the bridge reuses it)."""
     host, _, port = settings.trunk_addr.rpartition(":")
@@ -48,6 +54,10 @@ def asterisk_config(settings: Settings) -> AsteriskConfig:
         ami_user=AMI_USER,
         ami_secret=ami_secret(settings),
         dial_timeout=settings.dial_timeout_seconds,
+        menu=settings.call_menu,
+        menu_timeout=settings.call_menu_timeout_seconds,
+        callback_window=settings.callback_window_seconds,
+        caller_ref_key=caller_ref_key(settings),
         module_dir=find_module_dir(),
     )
 

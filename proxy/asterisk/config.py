@@ -9,12 +9,16 @@ separate so the pure part never touches the disk.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from proxy.asterisk.prompts import PROMPTS_FILE, PromptBook
+from proxy.asterisk.prompts import write_prompts as _synthesise
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "deploy" / "asterisk"
 """Where the ``*.conf.tmpl`` files live in a source checkout."""
@@ -40,11 +44,13 @@ RENDERED_FILES = (
 )
 """Every file Asterisk reads from ``astetcdir``; the others are left absent on purpose."""
 
-SUBDIRS = ("lib", "keys", "spool", "run", "log", "agi-bin")
+SUBDIRS = ("lib", "keys", "spool", "run", "log", "agi-bin", "sounds")
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _AMI_USER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_\-.~+/=]{16,128}$")
+_HEX_KEY = re.compile(r"^[0-9a-f]{64}$")
+_BENCH_TARGET = re.compile(r"^0[1-9][0-9]{7,10}$")
 _UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the NUL
 
 
@@ -82,6 +88,15 @@ class AsteriskConfig:
     rtp_port_end: int = 20000
     ami_writetimeout_ms: int = 5000
     verbose: int = 0
+    menu: bool = True
+    """Answer with the move-car menu; off skips it (the bench's service path)."""
+    menu_timeout: float = 3.0
+    callback_window: int = 86400
+    caller_ref_key: str = field(default="", repr=False)
+    """64 hex digits (from the master key); empty derives one from ami_secret."""
+    bench_route: str | None = None
+    """Bench only: a static one-line route ``bench`` -> this national number."""
+    prompts_file: Path = PROMPTS_FILE
     module_dir: Path = MODULE_DIR_CANDIDATES[0]
     data_dir: Path = Path("/usr/share/asterisk")
     templates_dir: Path = TEMPLATES_DIR
@@ -112,6 +127,27 @@ class AsteriskConfig:
             raise ConfigError("dial_timeout must be 1..300 seconds")
         if not 0 <= self.tone_seconds <= 30:
             raise ConfigError("tone_seconds must be 0..30")
+        if not 0.5 <= self.menu_timeout <= 30:
+            raise ConfigError("menu_timeout must be 0.5..30 seconds")
+        if not 60 <= self.callback_window <= 7 * 86400:
+            raise ConfigError("callback_window must be 60..604800 seconds")
+        if self.caller_ref_key and not _HEX_KEY.match(self.caller_ref_key):
+            raise ConfigError("caller_ref_key must be 64 lower-case hex digits")
+        if self.bench_route is not None and not _BENCH_TARGET.match(self.bench_route):
+            raise ConfigError("bench_route must be a national number")
+
+    @property
+    def sounds_dir(self) -> Path:
+        return self.config_dir / "sounds"
+
+    def _ref_keys(self) -> tuple[str, str]:
+        key = (
+            self.caller_ref_key
+            or hashlib.sha256(b"safenum caller-ref v1:" + self.ami_secret.encode()).hexdigest()
+        )
+        inner = hashlib.sha256(b"inner:" + key.encode()).hexdigest()
+        outer = hashlib.sha256(b"outer:" + key.encode()).hexdigest()
+        return inner, outer
 
     @property
     def asterisk_conf(self) -> Path:
@@ -131,6 +167,7 @@ class AsteriskConfig:
 
     def values(self) -> Mapping[str, str]:
         """The template variables, as text."""
+        inner, outer = self._ref_keys()
         return {
             "config_dir": str(self.config_dir),
             "module_dir": str(self.module_dir),
@@ -148,6 +185,18 @@ class AsteriskConfig:
             "tone_seconds": f"{self.tone_seconds:g}",
             "rtp_port_start": str(self.rtp_port_start),
             "rtp_port_end": str(self.rtp_port_end),
+            "menu": "1" if self.menu else "0",
+            "menu_timeout": f"{self.menu_timeout:g}",
+            "callback_window": str(self.callback_window),
+            "sounds_dir": str(self.sounds_dir),
+            "move_text": PromptBook.load(self.prompts_file).move_car_text,
+            "ref_key_inner": inner,
+            "ref_key_outer": outer,
+            "bench_route": (
+                f"exten => bench,1,Dial(PJSIP/{self.bench_route}@trunk,{self.dial_timeout})"
+                if self.bench_route
+                else ""
+            ),
         }
 
 
@@ -170,6 +219,11 @@ def render(config: AsteriskConfig) -> dict[str, str]:
         name: fill((config.templates_dir / f"{name}.tmpl").read_text(encoding="utf-8"), values)
         for name in RENDERED_FILES
     }
+
+
+def write_prompts(config: AsteriskConfig) -> list[str]:
+    """Synthesise the announcements into ``config.sounds_dir``; returns what was (re)made."""
+    return _synthesise(config.sounds_dir, PromptBook.load(config.prompts_file))
 
 
 def write_config(config: AsteriskConfig) -> list[Path]:

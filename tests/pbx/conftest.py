@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from pbx_sipp import DIAL_TIMEOUT, TONE_SECONDS, Pbx, Sipp, free_port
+from pbx_sipp import DIAL_TIMEOUT, MENU_TIMEOUT, TONE_SECONDS, Pbx, Sipp, free_port
 
 from proxy.ami import AmiClient
-from proxy.asterisk.config import AsteriskConfig, find_module_dir, write_config
+from proxy.asterisk.config import AsteriskConfig, find_module_dir, write_config, write_prompts
 from proxy.asterisk.process import AsteriskSupervisor
 from proxy.replica import ROUTE_FAMILY
 
@@ -28,11 +28,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.pbx)
 
 
-@pytest.fixture(scope="session")
-def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
-    if shutil.which("asterisk") is None or shutil.which("sipp") is None:
-        pytest.skip("pbx tier needs asterisk and sipp on PATH")
-    base = tmp_path_factory.mktemp("pbx")
+def _start(base: Path, menu: bool) -> Pbx:
     config = AsteriskConfig(
         config_dir=base / "asterisk",
         sip_port=free_port(socket.SOCK_DGRAM),
@@ -43,21 +39,48 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
         ami_secret="pbx-test-secret-0123456789",
         dial_timeout=DIAL_TIMEOUT,
         tone_seconds=TONE_SECONDS,
-        rtp_port_start=40000,
-        rtp_port_end=40999,
+        rtp_port_start=40000 if not menu else 41000,
+        rtp_port_end=40999 if not menu else 41999,
         verbose=3,
+        menu=menu,
+        menu_timeout=MENU_TIMEOUT,
         module_dir=find_module_dir(),
     )
     write_config(config)
+    write_prompts(config)
     supervisor = AsteriskSupervisor(config)
     supervisor.up(timeout=30)
     sipp_dir = base / "sipp"
     sipp_dir.mkdir()
     sipp = Sipp(sipp_dir, config.sip_port, config.trunk_port, free_port(socket.SOCK_DGRAM))
+    return Pbx(config, supervisor, sipp)
+
+
+def _need_tools() -> None:
+    if shutil.which("asterisk") is None or shutil.which("sipp") is None:
+        pytest.skip("pbx tier needs asterisk and sipp on PATH")
+
+
+@pytest.fixture(scope="session")
+def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
+    """The bridge with the menu skipped (SAFENUM_CALL_MENU=false): plain calls."""
+    _need_tools()
+    started = _start(tmp_path_factory.mktemp("pbx"), menu=False)
     try:
-        yield Pbx(config, supervisor, sipp)
+        yield started
     finally:
-        supervisor.down()
+        started.supervisor.down()
+
+
+@pytest.fixture(scope="session")
+def menu_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
+    """The shipped default: every call is answered with the move-car menu."""
+    _need_tools()
+    started = _start(tmp_path_factory.mktemp("menu-pbx"), menu=True)
+    try:
+        yield started
+    finally:
+        started.supervisor.down()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import errno
 import re
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +22,13 @@ from proxy.asterisk.config import AsteriskConfig
 from proxy.asterisk.process import AsteriskSupervisor, wait_until
 
 SCENARIOS = Path(__file__).parent / "scenarios"
+DTMF_PCAPS = Path("/usr/share/sip-tester")  # RFC 4733 DTMF captures shipped with SIPp
 CALLER_NUMBER = "01099998888"  # fictitious
 DRIVER_NATIONAL = "01012345678"  # fictitious
 DRIVER_E164 = "+821012345678"
 DIAL_TIMEOUT = 2
 TONE_SECONDS = 0.3
+MENU_TIMEOUT = 1.5
 
 _BLOCK = re.compile(r"^-{20,} [0-9-]+ [0-9:.]+\n", re.MULTILINE)
 _SEPARATORS = re.compile(r"[\s\-.()/]")
@@ -118,6 +120,7 @@ class Sipp:
         self.asterisk_port = asterisk_port
         self.trunk_port = trunk_port
         self.caller_port = caller_port
+        self.media_port = free_port(socket.SOCK_DGRAM)
         self._runs = 0
 
     def _argv(self, scenario: str, ip: str, port: int, log: Path, timeout: float) -> list[str]:
@@ -150,11 +153,43 @@ class Sipp:
         source_ip: str = "127.0.0.1",
         scenario: str = "caller",
         timeout: float = 15.0,
+        caller: str = CALLER_NUMBER,
     ) -> SippRun:
         """Place one call from the carrier side and return when SIPp finished."""
         log = self._log("caller")
         argv = self._argv(scenario, source_ip, self.caller_port, log, timeout)
-        argv += ["-s", dialled, "-key", "caller", CALLER_NUMBER]
+        argv += ["-s", dialled, "-key", "caller", caller]
+        argv.append(f"127.0.0.1:{self.asterisk_port}")
+        done = subprocess.run(argv, capture_output=True, timeout=timeout + 5, check=False)
+        return SippRun(done.returncode, parse_messages(log), done.stdout.decode(errors="replace"))
+
+    def call_menu(
+        self,
+        dialled: str,
+        keys: Sequence[tuple[int, str]] = (),
+        hold_ms: int = 3000,
+        caller: str = CALLER_NUMBER,
+        timeout: float = 30.0,
+    ) -> SippRun:
+        """A caller who reaches the menu, presses ``keys`` ((ms after the previous, key))
+        and hangs up ``hold_ms`` after the last one unless Asterisk hangs up first."""
+        steps = []
+        for pause_ms, key in keys:
+            name = {"*": "star", "#": "pound"}.get(key, key)
+            steps.append(f'  <pause milliseconds="{pause_ms}"/>')
+            steps.append(
+                "  <nop><action><exec play_pcap_audio="
+                f'"{DTMF_PCAPS}/dtmf_2833_{name}.pcap"/></action></nop>'
+            )
+        text = (SCENARIOS / "caller_menu.tmpl").read_text()
+        text = text.replace("@KEYS@", "\n".join(steps)).replace("@HOLD_MS@", str(hold_ms))
+        self._runs += 1
+        scenario = self.workdir / f"{self._runs:03d}-menu.xml"
+        scenario.write_text(text)
+        log = self._log("caller")
+        argv = self._argv("caller_menu", "127.0.0.1", self.caller_port, log, timeout)
+        argv[2] = str(scenario)
+        argv += ["-s", dialled, "-key", "caller", caller, "-mp", str(self.media_port)]
         argv.append(f"127.0.0.1:{self.asterisk_port}")
         done = subprocess.run(argv, capture_output=True, timeout=timeout + 5, check=False)
         return SippRun(done.returncode, parse_messages(log), done.stdout.decode(errors="replace"))

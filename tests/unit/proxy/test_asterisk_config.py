@@ -108,7 +108,7 @@ def test_manager_is_loopback_only_and_least_privilege(files: dict[str, str]) -> 
     assert "bindaddr = 127.0.0.1" in general
     assert "webenabled = no" in general
     user = section(files["manager.conf"], "safenum")
-    assert "read = call" in user
+    assert "read = call,user" in user  # user: UserEvent(SafenumCall) for the call records
     assert "write = system" in user
     assert "permit = 127.0.0.1/255.255.255.255" in user
     assert "writetimeout = 5000" in user
@@ -121,7 +121,13 @@ def test_only_the_route_replica_can_reach_dial(files: dict[str, str]) -> None:
     assert "_X." not in patterns
     assert "_." not in patterns
     dials = [ln for ln in text.splitlines() if "Dial(" in ln and not ln.lstrip().startswith(";")]
-    assert dials == [" same => n,Dial(PJSIP/${NATIONAL}@trunk,${DIAL_TIMEOUT},I)"]
+    assert dials == [
+        " same => n,Dial(PJSIP/${NATIONAL}@trunk,${DIAL_TIMEOUT},I${IF($[${MENU}]?r)}"
+        "U(safenum-whisper))",
+        " same => n,Dial(PJSIP/${LAST_NUM}@trunk,${DIAL_TIMEOUT},I)",  # the callback
+    ]
+    # The callback target passes the same shape check as a route, never a 050 number.
+    assert '${REGEX("^0[1-9][0-9]{7,10}$" ${LAST_NUM})} & "${LAST_NUM:0:3}" != "050"' in text
     assert "${DB(safenum/route/${EXTEN})}" in text
     assert 'Set(CALLERID(all)="안심번호" <${EXTEN}>)' in text
 
@@ -137,6 +143,9 @@ def test_only_the_route_replica_can_reach_dial(files: dict[str, str]) -> None:
         {"ami_user": "Root\nx"},
         {"dial_timeout": 0},
         {"config_dir": Path("/" + "x" * 120)},
+        {"caller_ref_key": "not-hex"},
+        {"bench_route": "1;Dial(x)"},
+        {"menu_timeout": 0},
     ],
 )
 def test_unsafe_values_are_refused(tmp_path: Path, overrides: dict[str, object]) -> None:
@@ -156,3 +165,16 @@ def test_written_files_are_private(tmp_path: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert (config.config_dir / "run").is_dir()
     assert "secret = s3cret-s3cret-s3cret" in (config.config_dir / "manager.conf").read_text()
+
+
+def test_bench_route_is_absent_unless_asked(tmp_path: Path) -> None:
+    assert "exten => bench" not in render(make(tmp_path))["extensions.conf"]
+    bench = render(make(tmp_path, bench_route="01012345678"))["extensions.conf"]
+    assert "exten => bench,1,Dial(PJSIP/01012345678@trunk,30)" in bench
+
+
+def test_inbound_messages_land_in_an_empty_context(files: dict[str, str]) -> None:
+    assert "message_context = messages-in" in section(files["pjsip.conf"], "trunk", "endpoint")
+    text = files["extensions.conf"]
+    body = text.split("[messages-in]\n", 1)[1].split("[", 1)[0]
+    assert not [ln for ln in body.splitlines() if ln.startswith(("exten", " same"))]
