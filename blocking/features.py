@@ -28,43 +28,54 @@ _MIX = (
 class NgramBatch:
     """Bucket indices of every n-gram position, per order, and where each text starts.
 
-    ``buckets[k][i]`` is the bucket of the (k+1)-gram starting at code position ``i``
-    (``null_bucket`` when it crosses a text boundary); ``starts[t]`` is text ``t``'s
-    first position; ``scale[t]`` is 1/sqrt(number of n-grams), the feature value.
+    ``buckets[k, i]`` is the bucket of the (k+1)-gram starting at code position ``i``
+    (``null_bucket`` when it crosses a text boundary); one 2-D array so that the model
+    gathers all orders with a single ``np.take``. ``starts[t]`` is text ``t``'s first
+    position; ``scale[t]`` is 1/sqrt(number of n-grams), the feature value.
     """
 
-    buckets: tuple[npt.NDArray[np.int64], ...]
+    buckets: npt.NDArray[np.int64]
     starts: npt.NDArray[np.int64]
     scale: npt.NDArray[np.float32]
-    owners: npt.NDArray[np.int64]
     null_bucket: int
+
+    def owners(self) -> npt.NDArray[np.int64]:
+        """The text each position belongs to (training only, so computed on demand)."""
+        sizes = np.diff(np.append(self.starts, self.buckets.shape[1]))
+        return np.repeat(np.arange(len(self.starts), dtype=np.int64), sizes)
 
 
 def ngram_batch(codes: npt.NDArray[np.uint32], n_texts: int, bits: int) -> NgramBatch:
-    """Hash the n-grams of ``n_texts`` texts given as code points joined by zeros."""
+    """Hash the n-grams of ``n_texts`` texts given as code points joined by zeros.
+
+    In-place uint64 arithmetic on preallocated rows (this runs on every text served);
+    an n-gram crosses a boundary exactly when it starts within ``n - 1`` positions
+    before a zero, so those few positions are found from the zeros, not by a scan.
+    """
     codes = np.concatenate([codes, np.zeros(MAX_N, dtype=np.uint32)])
     length = len(codes) - MAX_N + 1  # one trailing zero closes the last text
-    is_sep = codes == 0
-    seps_before = np.concatenate([[0], np.cumsum(is_sep, dtype=np.int64)])
     null_bucket = 1 << bits
     shift = np.uint64(64 - bits)
     wide = codes.astype(np.uint64)
+    zeros = np.flatnonzero(codes == 0)
     rolling = np.zeros(length, dtype=np.uint64)
-    buckets = []
+    out = np.empty((MAX_N, length), dtype=np.uint64)
     for n in range(1, MAX_N + 1):
-        rolling = (rolling ^ wide[n - 1 : n - 1 + length]) * _PRIME
-        bucket = ((rolling * _MIX[n - 1]) >> shift).astype(np.int64)
-        crosses = seps_before[n : n + length] != seps_before[:length]
-        bucket[crosses] = null_bucket
-        buckets.append(bucket)
-    sep_at = np.flatnonzero(is_sep[:length])
+        row = out[n - 1]
+        np.bitwise_xor(rolling, wide[n - 1 : n - 1 + length], out=rolling)
+        np.multiply(rolling, _PRIME, out=rolling)
+        np.multiply(rolling, _MIX[n - 1], out=row)
+        np.right_shift(row, shift, out=row)
+        crossing = (zeros[:, None] - np.arange(n)).ravel()
+        row[crossing[(crossing >= 0) & (crossing < length)]] = null_bucket
+    buckets = out.view(np.int64)
+    sep_at = zeros[zeros < length]
     starts = np.concatenate([[0], sep_at[: n_texts - 1] + 1]).astype(np.int64)
     ends = sep_at[:n_texts]
     sizes = (ends - starts).astype(np.float32)
     count = sum(np.maximum(sizes - n + 1, 0) for n in range(1, MAX_N + 1))
     scale = (1.0 / np.sqrt(np.maximum(count, 1.0))).astype(np.float32)
-    owners = np.minimum(seps_before[:length], n_texts - 1)
-    return NgramBatch(tuple(buckets), starts, scale, owners, null_bucket)
+    return NgramBatch(buckets, starts, scale, null_bucket)
 
 
 def joined_codes(compact_texts: list[str]) -> npt.NDArray[np.uint32]:

@@ -2,10 +2,15 @@
 
 Policy choices, in order of precedence:
 
-1. A sender who texted many safe numbers in a short window is blocked as ``spam``.
+1. A sender who texted many safe numbers in a short window, is over its rate limit, or
+   is still serving a block from such a burst (see :mod:`blocking.sender_redis`) is
+   blocked as ``spam``.
 2. The model (hashed n-grams plus rule flags) gives P(category); the text is blocked
    when P(not ham) reaches the model's tuned threshold, which favours delivery.
-3. Car-context guard: a text about a car (주차, 빼주세요, "move your car") that has
+3. Rule floor: an ad marker, vice vocabulary (Korean or English) next to a way to
+   make contact, a lure next to a link, or a family-in-trouble request (two such words,
+   or one after an opener like "엄마 나") is blocked whatever the model says.
+4. Car-context guard: a text about a car (주차, 빼주세요, "move your car") that has
    none of the hard spam signals below is always delivered. Losing a neighbour's
    "please move your car" is far worse than delivering one ad the driver can report.
 """
@@ -14,12 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple, cast
 
 import numpy as np
 
 from blocking.model import DEFAULT_PATH, LinearModel
 from blocking.pipeline import analyse
-from blocking.rules import RULE_NAMES, RuleHits, RuleSet
+from blocking.reasons import Reason, reason
+from blocking.rules import RULE_NAMES, RuleSet, hit_reasons, reason_of
 from blocking.sender import BurstPolicy, SenderStats
 from blocking.types import CATEGORIES, Category, Decision, Verdict
 
@@ -40,12 +47,13 @@ HARD_SIGNALS = (
     "adult",
     "stock",
     "crypto",
+    "en_vice",
     "family",
     "messenger",
 )
 """Rules whose presence disables the car-context guard."""
 
-_VICE_RULES = ("gambling", "loan", "adult", "stock", "crypto")
+_VICE_RULES = ("gambling", "loan", "adult", "stock", "crypto", "en_vice")
 _CONTACT_RULES = (
     "url_other",
     "url_shortener",
@@ -62,6 +70,19 @@ _CONTACT_RULES = (
 )
 _LINK_RULES = ("url_other", "url_shortener", "url_ip", "url_apk", "url_risky_tld")
 _LURE_RULES = ("authority", "courier", "account", "en_phish")
+
+
+GUARD_REASON = reason("car-context guard: delivered despite spam-like wording")
+
+
+class Outcome(NamedTuple):
+    """One decision with its reasons, shared by :class:`Verdict` and the JSON renderer
+    (a named tuple: one is built per text on the hot path, and tuples build fastest)."""
+
+    decision: Decision
+    category: Category
+    score: float
+    reasons: list[Reason]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +110,7 @@ class MessageFilter:
         self._contact = np.array([col[n] for n in _CONTACT_RULES])
         self._ad_marker = col["ad_marker"]
         self._family = col["family"]
+        self._family_opener = col["family_opener"]
 
     @classmethod
     def default(cls) -> MessageFilter:
@@ -109,8 +131,19 @@ class MessageFilter:
         messages = [m if isinstance(m, Message) else Message(m) for m in items]
         if not messages:
             return []
+        return [self._verdict(outcome) for outcome in self.outcomes(messages)]
+
+    def outcomes(self, messages: Sequence[Message]) -> list[Outcome]:
+        """What :meth:`judge_many` decides, before it is packed into :class:`Verdict` values.
+
+        :mod:`blocking.jsonlines` renders these straight to JSON for the CLI's hot path;
+        both renderings come from this one decision, so they cannot disagree.
+        """
+        if not messages:
+            return []
         evidence = analyse([m.text for m in messages], self._rules, self._model.bits)
-        flags = evidence.rules.flags
+        rules = evidence.rules
+        flags = rules.flags
         probs = self._model.probabilities(evidence.ngrams, flags)
         scores = 1.0 - probs[:, 0]
         hard = flags[:, self._hard].any(axis=1)
@@ -124,46 +157,44 @@ class MessageFilter:
         floor = {i: Category.AD for i in np.flatnonzero(flags[:, self._ad_marker] > 0).tolist()}
         floor.update({i: Category.SPAM for i in np.flatnonzero(vice & ~guarded).tolist()})
         floor.update({i: Category.SMISHING for i in np.flatnonzero(lured_link).tolist()})
+        # Scam floor: two family-in-trouble words, or one after an opener ("엄마 나 …");
+        # an opener alone ("엄마나 아빠나 오시면 …") is everyday speech.
         for i in np.flatnonzero(flags[:, self._family] > 0).tolist():
-            if len({f for r, f in evidence.rules.hits[i] if r == "family"}) >= 2:
+            words = {f for r, f in rules.hits[i] if r == "family"}
+            if len(words) + int(flags[i, self._family_opener] > 0) >= 2:
                 floor[i] = Category.SCAM
+        threshold = self._model.threshold
         for i, category in floor.items():
-            if capped[i] < self._model.threshold:
-                capped[i] = self._model.threshold
+            if capped[i] < threshold:
+                capped[i] = threshold
                 kinds[i] = CATEGORIES.index(category)
-        return [
-            self._verdict(
-                i,
-                m,
-                float(capped[i]),
-                bool(guarded[i] and scores[i] > guard_cap),
-                CATEGORIES[int(kinds[i])],
-                float(probs[i, kinds[i]]),
-                evidence.rules,
-            )
-            for i, m in enumerate(messages)
-        ]
+        guard_applied = (guarded & (scores > guard_cap)).tolist()
+        kind_p = probs[np.arange(len(messages)), kinds].astype(np.float64).tolist()
+        out = []
+        block, deliver, spam, ham = Decision.BLOCK, Decision.DELIVER, Category.SPAM, Category.HAM
+        lookup = hit_reasons().get
+        distinct = rules.distinct
+        for i, (score, kind, message, found) in enumerate(
+            zip(capped.tolist(), kinds.tolist(), messages, rules.hits, strict=True)
+        ):
+            pairs = distinct(i) if len(found) > 1 else found
+            cached = list(map(lookup, pairs))
+            # A fragment seen for the first time is formatted (and cached) by reason_of.
+            hits = [reason_of(*p) for p in pairs] if None in cached else cast(list[Reason], cached)
+            if message.stats is not None and self._burst.is_burst(message.stats):
+                reasons = [reason(message.stats.describe()), *hits]
+                out.append(Outcome(block, spam, max(score, 0.99), reasons))
+            elif score >= threshold:
+                reasons = [r for r in hits if not r.ham]
+                reasons.append(reason(f"n-gram model: {CATEGORIES[kind].value} p={kind_p[i]:.2f}"))
+                out.append(Outcome(block, CATEGORIES[kind], score, reasons))
+            else:
+                if guard_applied[i]:
+                    hits.append(GUARD_REASON)
+                out.append(Outcome(deliver, ham, score, hits))
+        return out
 
-    def _verdict(
-        self,
-        index: int,
-        message: Message,
-        score: float,
-        guard_applied: bool,
-        kind: Category,
-        kind_p: float,
-        rules: RuleHits,
-    ) -> Verdict:
-        hits = rules.for_text(index) if rules.hits[index] else []
-        if message.stats is not None and self._burst.is_burst(message.stats):
-            reasons = [message.stats.describe(), *(h.reason() for h in hits)]
-            return Verdict(Decision.BLOCK, Category.SPAM, max(score, 0.99), tuple(reasons))
-        if score >= self._model.threshold:
-            ordered = sorted(hits, key=lambda h: h.category is Category.HAM)
-            reasons = [h.reason() for h in ordered if h.category is not Category.HAM]
-            reasons.append(f"n-gram model: {kind.value} p={kind_p:.2f}")
-            return Verdict(Decision.BLOCK, kind, score, tuple(reasons))
-        reasons = [h.reason() for h in hits]
-        if guard_applied:
-            reasons.append("car-context guard: delivered despite spam-like wording")
-        return Verdict(Decision.DELIVER, Category.HAM, score, tuple(reasons))
+    @staticmethod
+    def _verdict(outcome: Outcome) -> Verdict:
+        reasons = tuple(r.text for r in outcome.reasons)
+        return Verdict(outcome.decision, outcome.category, outcome.score, reasons)

@@ -35,11 +35,26 @@ class LinearModel:
     bits: int
     threshold: float
     """Block when P(not ham) reaches this; tuned at training to favour delivery."""
+    split: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]] | None = None
+    """``hash_weights`` as contiguous columns ``[:, :4]`` and ``[:, 4]`` for serving;
+    ``None`` while training, where the weights change in place."""
 
     def logits(self, batch: NgramBatch, flags: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        # np.take is several times faster than fancy indexing (``weights[buckets]``),
+        # and faster still on rows of 16 bytes: a loaded model keeps its weights as a
+        # 4-column table plus one column. Each order is reduced on its own, in a fixed
+        # order, so a text's float rounding (its score) is the same alone or in a batch.
         total = np.zeros((len(batch.starts), self.bias.shape[0]), dtype=np.float32)
-        for buckets in batch.buckets:
-            total += np.add.reduceat(self.hash_weights[buckets], batch.starts, axis=0)
+        if self.split is None:
+            for buckets in batch.buckets:
+                gathered = np.take(self.hash_weights, buckets, axis=0)
+                total += np.add.reduceat(gathered, batch.starts, axis=0)
+        else:
+            head, last = self.split
+            total_head, total_last = total[:, :4], total[:, 4]
+            for buckets in batch.buckets:
+                total_head += np.add.reduceat(np.take(head, buckets, axis=0), batch.starts, axis=0)
+                total_last += np.add.reduceat(np.take(last, buckets), batch.starts)
         out: npt.NDArray[np.float32] = (
             self.bias + total * batch.scale[:, None] + flags @ self.rule_weights
         )
@@ -70,8 +85,16 @@ class LinearModel:
             names = tuple(str(n) for n in data["rule_names"])
             if classes != tuple(c.value for c in CATEGORIES) or names != rule_names:
                 raise ModelMismatch(f"{path} was trained for other classes or rules")
+            hash_weights = data["hash_weights"].astype(np.float32)
+            split = None
+            if hash_weights.shape[1] == 5:
+                split = (
+                    np.ascontiguousarray(hash_weights[:, :4]),
+                    np.ascontiguousarray(hash_weights[:, 4]),
+                )
             return cls(
-                hash_weights=data["hash_weights"].astype(np.float32),
+                hash_weights=hash_weights,
+                split=split,
                 rule_weights=data["rule_weights"].astype(np.float32),
                 bias=data["bias"].astype(np.float32),
                 rule_names=names,

@@ -70,8 +70,11 @@ _HOMOGLYPHS = str.maketrans(
     }
 )
 _HOMOGLYPH_CHARS = frozenset(chr(c) for c in _HOMOGLYPHS)
-_CYR_GREEK = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0500-\u052f]")
-_MIXED_WORD = re.compile(r"[a-z0-9\u0370-\u03ff\u0400-\u04ff\u0500-\u052f]+")
+# A whole Latin/digit word holding at least one Cyrillic or Greek letter (possessive,
+# so a long word without one fails in linear time).
+_LOOKALIKE_WORD = re.compile(
+    r"(?<![a-z0-9\u0370-\u052f])[a-z0-9]*+[\u0370-\u052f][a-z0-9\u0370-\u052f]*+"
+)
 
 # Hangul jamo: choseong, jungseong and jongseong orders of the Unicode syllable formula.
 _L = "ᄀᄁᄂᄃᄄᄅᄆᄇᄈᄉᄊᄋᄌᄍᄎᄏᄐᄑᄒ"
@@ -89,48 +92,51 @@ _TO_COMPAT = str.maketrans(
         **{chr(0x11A8 + i): c for i, c in enumerate(_T_COMPAT)},
     }
 )
-_CONJOINING = re.compile(r"[\u1100-\u11ff]")
+_COMPAT_OF_JAMO = np.arange(0x1100, 0x1200, dtype=np.uint32)
+for _jamo, _compat in _TO_COMPAT.items():
+    _COMPAT_OF_JAMO[_jamo - 0x1100] = ord(str(_compat))
+_LATIN_R = np.uint32(ord("r"))
+_FILLER_EU, _FILLER_I = np.uint32(ord("ㅡ")), np.uint32(ord("ㅣ"))
+_TAIL_OF_LEAD = np.zeros(0x100, dtype=np.uint32)
+for _lead, _tail in _L_TO_T.items():
+    _TAIL_OF_LEAD[ord(_lead) - 0x1100] = _tail
 # NFKC already composes choseong+jungseong; what is left is a final consonant written
-# as a leading one (ㄷㅐㅊㅜㄹ -> 대추ᄅ), which closes the syllable before it.
-_OPEN_SYLLABLE_THEN_L = re.compile(r"([가-힣])([\u1100-\u1112])(?![\u1161-\u1175])")
+# as a leading one (ㄷㅐㅊㅜㄹ -> 대추ᄅ), which closes the open syllable before it.
 
-_INVISIBLE_RE = re.compile("[" + "".join(map(chr, _INVISIBLE)) + "]")
+# Also lone surrogates ("\\ud83d" is valid JSON): invisible, and the numpy passes need
+# text that encodes to UTF-32.
+_INVISIBLE_RE = re.compile("[" + "".join(map(chr, _INVISIBLE)) + "\ud800-\udfff]")
 
 # Digits disguised as letters inside something shaped like a phone number ("O1O-l234").
 _PHONEISH = re.compile(r"[0-9oil|][0-9oil|]{1,3}[-. ]?[0-9oil|]{3,4}[-. ]?[0-9oil|]{4}(?![a-z])")
-_LOOKALIKE_CODES = np.array([ord(c) for c in "oil|"], dtype=np.uint32)
+_DIGIT_LOOKALIKE = np.array([chr(c) in "oil|" for c in range(128)], dtype=np.bool_)
 _DIGIT_LOOKALIKES = str.maketrans({"o": "0", "i": "1", "l": "1", "|": "1"})
 
 # "bit[.]ly", "naver(dot)com", "han . gl" -> real dots, so URL rules see the host.
 _DOT_WORD = re.compile(r"[\[({](?:\.|dot)[\]})]")
+_DOT_WORD_ENDS = (".]", ".)", ".}", "dot]", "dot)", "dot}")
 _TLD = r"(?:com|net|org|kr|ly|gl|do|la|me|to|io|co|xyz|top|site|shop|info|biz|cc|gd|us|link|app)"
-_SPACED_DOT = re.compile(r"(?:\. +| [ ]*\. *)(?=" + _TLD + r"\b)")
+# A dot before a TLD; spaces around it (at least one) are then dropped by Python. The
+# pattern starts at the dot, so the engine skips the (many) other spaces in C.
+_DOT_BEFORE_TLD = re.compile(r"\.( *)(?=" + _TLD + r"\b)")
 
 _HANGUL_SEPS = r"[ .,·•‧∙ㆍ/\\|\-_~*+=^'\"`:;!?#@$%&♡♥★☆◆◇■□●○※]"
 _SPACED_HANGUL = re.compile(r"[가-힣](?:" + _HANGUL_SEPS + r"+[가-힣](?![가-힣]))+")
 _SPACED_LATIN = re.compile(r"[a-z](?:[ .\-_*]{1,2}[a-z](?![a-z0-9])){3,}")
 _NON_SPACE_SEP = re.compile(r"[^ 가-힣]")
+_LOWER_LATIN = np.array([97 <= c <= 122 for c in range(128)], dtype=np.bool_)
+_LOWER_ALNUM = np.array([97 <= c <= 122 or 48 <= c <= 57 for c in range(128)], dtype=np.bool_)
+_LETTER_SEPARATOR = np.array([chr(c) in " .-_*" for c in range(128)], dtype=np.bool_)
 
-_REPEATS = re.compile(r"([!?.,~^*=+\-_♡♥★☆ㅋㅎㅠㅜ])\1{2,}")
+_REPEAT_CLASS = "!?.,~^*=+-_♡♥★☆ㅋㅎㅠㅜ"
+_REPEATS = re.compile("([" + re.escape(_REPEAT_CLASS) + r"])\1{2,}")
+_REPEAT_CODES = np.array(sorted(map(ord, _REPEAT_CLASS)), dtype=np.uint32)
 _OTHER_BLANKS = re.compile(r"[\t\r\f\v]")
+_SPACES = re.compile(r"  +")
 
 # compact() keeps letters, digits and SEP; everything else is a separator.
 _KEEP = np.array([chr(c).isalnum() for c in range(0x10000)], dtype=np.bool_)
 _KEEP[0] = True
-
-
-def _close_syllable(m: re.Match[str]) -> str:
-    syllable, lead = m.group(1), m.group(2)
-    code = ord(syllable) - 0xAC00
-    tail = _L_TO_T.get(lead)
-    if code % 28 or tail is None:
-        return m.group(0)
-    return chr(0xAC00 + code + tail)
-
-
-def _recompose_jamo(text: str) -> str:
-    text = _OPEN_SYLLABLE_THEN_L.sub(_close_syllable, text)
-    return text.translate(_TO_COMPAT)
 
 
 def _latinise_word(m: re.Match[str]) -> str:
@@ -169,43 +175,158 @@ def _join_spaced_latin(m: re.Match[str]) -> str:
     return "".join(c for c in m.group(0) if "a" <= c <= "z")
 
 
-def _fix_phone_lookalikes(text: str) -> str:
-    """Rewrite ``O1O-l234-5678`` only in the texts where a digit touches an o/i/l/|.
+def _fix_phones_and_repeats(text: str) -> str:
+    """Rewrite ``O1O-l234-5678`` and shorten ``!!!!!`` only in the texts that need it.
 
-    Finding those is one numpy pass; the regex then runs on those few texts alone,
-    because over a whole batch of English it would test every o, i and l.
+    One numpy pass finds the texts where a digit touches an o/i/l/| and those with a
+    character of the repeat class three times in a row; each regex then runs on those
+    few texts alone (over a whole batch of English the phone one would test every o,
+    i and l). Rewriting phone look-alikes changes neither lengths nor repeat-class
+    characters, so both sets come from the same codes.
     """
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    if len(codes) < 2:
-        return text
-    digit = (codes >= 48) & (codes <= 57)
-    lookalike = np.isin(codes, _LOOKALIKE_CODES)
+    if len(codes) < 3:
+        return _REPEATS.sub(r"\1\1", _PHONEISH.sub(_phone_digits, text))
+    digit = (codes - np.uint32(48)) < 10  # wraps around below "0"
+    lookalike = np.take(_DIGIT_LOOKALIKE, np.minimum(codes, 127))
     touching = np.flatnonzero((digit[:-1] & lookalike[1:]) | (lookalike[:-1] & digit[1:]))
-    if not len(touching):
+    same = codes[:-2] == codes[1:-1]
+    same &= codes[1:-1] == codes[2:]
+    tripled = np.flatnonzero(same)
+    tripled = tripled[np.isin(codes[tripled], _REPEAT_CODES)]
+    if not len(touching) and not len(tripled):
         return text
     seps = np.flatnonzero(codes == 0)
-    owners = set(np.searchsorted(seps, touching).tolist())
     parts = text.split(SEP)
-    for i in owners:
+    for i in set(np.searchsorted(seps, touching).tolist()):
         parts[i] = _PHONEISH.sub(_phone_digits, parts[i])
+    for i in set(np.searchsorted(seps, tripled).tolist()):
+        parts[i] = _REPEATS.sub(r"\1\1", parts[i])
     return SEP.join(parts)
 
 
-def _latinise_lookalikes(text: str) -> str:
-    """Map Cyrillic/Greek look-alikes only in the texts of a batch that contain them."""
+def _fold_jamo(codes: npt.NDArray[np.uint32], jamo: npt.NDArray[np.intp]) -> npt.NDArray[np.uint32]:
+    """The jamo steps of :func:`_fold_letters`, on the (few) jamo positions only."""
+    codes = np.append(codes, np.uint32(0))  # a copy, with a stop after the last text
+    leads = jamo[(codes[jamo] - np.uint32(0x1100)) <= 0x12]
+    if (codes[leads + 1] == _LATIN_R).any():
+        return _fold_jamo_with_latin_r(codes[:-1])
+    leads = leads[leads > 0]
+    syllable = codes[leads - 1] - np.uint32(0xAC00)
+    tail = _TAIL_OF_LEAD[codes[leads] - np.uint32(0x1100)]
+    vowel_next = (codes[leads + 1] - np.uint32(0x1161)) <= 0x14
+    closes = (syllable < 11172) & (syllable % 28 == 0) & (tail > 0) & ~vowel_next
+    merged = leads[closes]
+    codes[merged - 1] += tail[closes]
+    codes[jamo] = _COMPAT_OF_JAMO[codes[jamo] - np.uint32(0x1100)]
+    # "대ㅡ출", "대ㅣ출": a lone vowel stroke between two syllables is filler. (A merged
+    # consonant never stands right before one: it merges only when no vowel follows.)
+    strokes = jamo[(codes[jamo] == _FILLER_EU) | (codes[jamo] == _FILLER_I)]
+    strokes = strokes[strokes > 0]
+    around = (codes[strokes - 1] - np.uint32(0xAC00) < 11172) & (
+        codes[strokes + 1] - np.uint32(0xAC00) < 11172
+    )
+    dropped = np.concatenate((merged, strokes[around]))
+    return np.delete(codes[:-1], dropped) if len(dropped) else codes[:-1]
+
+
+def _fold_jamo_with_latin_r(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    """:func:`_fold_jamo` when some consonant is followed by a Latin r ("ㅋr지노"):
+    the r is read as ㅏ first, then the same steps run over the whole array."""
+    codes = codes.copy()
+    offset = codes - np.uint32(0x1100)
+    with_r = np.flatnonzero((offset[:-1] <= 0x12) & (codes[1:] == _LATIN_R))
+    codes[with_r] = 0xAC00 + offset[with_r] * 588
+    codes = np.delete(codes, with_r + 1)
+    return _fold_jamo(codes, np.flatnonzero((codes - np.uint32(0x1100)) < 0x100))
+
+
+def _fold_letters(text: str) -> str:
+    """Recompose spelled-out jamo and latinise look-alike words, in one numpy pass.
+
+    NFKC turns every compatibility jamo (the ㅋㅋ, ㅠㅠ of ordinary texts) into a
+    conjoining one, so nearly every batch has jamo; a dict-based ``str.translate`` of
+    the batch would cost a dict look-up per character. Here a leading consonant that
+    closes an open syllable (``대추ᄅ`` -> ``대출``) is merged, the other conjoining jamo
+    map back through a table, and only the texts that hold a Cyrillic or Greek letter
+    (rare) are handed to the word-level regex.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    jamo = np.flatnonzero((codes - np.uint32(0x1100)) < 0x100)  # wraps around below U+1100
+    if len(jamo):
+        codes = _fold_jamo(codes, jamo)
+        text = codes.tobytes().decode("utf-32-le")
+    lookalikes = np.flatnonzero((codes - np.uint32(0x370)) < 0x1C0)
+    if not len(lookalikes):
+        return text
+    seps = np.flatnonzero(codes == 0)
+    bounds = np.concatenate(([-1], seps, [len(codes)]))
+    pieces: list[str] = []
+    done = 0
+    for part in np.unique(np.searchsorted(seps, lookalikes)).tolist():
+        start, end = int(bounds[part]) + 1, int(bounds[part + 1])
+        pieces += (text[done:start], _LOOKALIKE_WORD.sub(_latinise_word, text[start:end]))
+        done = end
+    return "".join(pieces) + text[done:]
+
+
+def _join_spaced_dots(text: str) -> str:
+    """``bit . ly`` and ``naver. com`` -> ``bit.ly``, ``naver.com``."""
+    pieces: list[str] = []
+    done = 0
+    for m in _DOT_BEFORE_TLD.finditer(text):
+        at = lead = m.start()
+        while lead > done and text[lead - 1] == " ":
+            lead -= 1
+        if lead < at or m.group(1):
+            pieces += (text[done:lead], ".")
+            done = m.end()
+    return "".join(pieces) + text[done:] if pieces else text
+
+
+def _join_spaced_latin_words(text: str) -> str:
+    """``c a s i n o`` -> ``casino`` in the texts of a batch that have such a chain.
+
+    Latin vocabulary is matched on this (not the compact) form, so the joining has to
+    happen here; the regex tries every Latin letter, so it only runs on texts where
+    numpy finds four single letters (no ASCII letter or digit either side) each one or
+    two separators apart, which every match needs.
+    """
+    codes = np.minimum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), 127)
+    if len(codes) < 7:
+        return text
+    letter = np.take(_LOWER_LATIN, codes)
+    alnum = np.take(_LOWER_ALNUM, codes)
+    single = letter.copy()
+    single[1:] &= ~alnum[:-1]
+    single[:-1] &= ~alnum[1:]
+    places = np.flatnonzero(single)
+    if len(places) < 4:
+        return text
+    gap = np.diff(places)
+    separated = np.take(_LETTER_SEPARATOR, codes)
+    after = separated[places[:-1] + 1]
+    linked = after & (
+        (gap == 2) | ((gap == 3) & separated[np.minimum(places[:-1] + 2, len(codes) - 1)])
+    )
+    chains = np.flatnonzero(linked[:-2] & linked[1:-1] & linked[2:])
+    if not len(chains):
+        return text
+    seps = np.flatnonzero(codes == 0)
     parts = text.split(SEP)
-    for i, part in enumerate(parts):
-        if _CYR_GREEK.search(part):
-            parts[i] = _MIXED_WORD.sub(_latinise_word, part)
+    for i in set(np.searchsorted(seps, places[chains]).tolist()):
+        parts[i] = _SPACED_LATIN.sub(_join_spaced_latin, parts[i])
     return SEP.join(parts)
 
 
 def _squeeze_blanks(text: str) -> str:
     if "\t" in text or "\r" in text or "\f" in text or "\v" in text:
         text = _OTHER_BLANKS.sub(" ", text)
-    while "  " in text:
-        text = text.replace("  ", " ")
-    return text.replace(" \n", "\n").replace("\n ", "\n")
+    if "  " in text:
+        text = _SPACES.sub(" ", text)
+    if "\n" in text:
+        text = text.replace(" \n", "\n").replace("\n ", "\n")
+    return text
 
 
 def normalize_joined(text: str) -> str:
@@ -217,17 +338,16 @@ def normalize_joined(text: str) -> str:
     are left in place here: the vocabulary rules and the model read :func:`compact`,
     which deletes them anyway; :func:`normalize` joins them for display.
     """
-    text = unicodedata.normalize("NFKC", _INVISIBLE_RE.sub("", text))
-    if _CONJOINING.search(text):
-        text = _recompose_jamo(text)
-    text = text.lower()
-    if _CYR_GREEK.search(text):
-        text = _latinise_lookalikes(text)
-    text = _DOT_WORD.sub(".", text)
-    text = _SPACED_DOT.sub(".", text)
-    text = _fix_phone_lookalikes(text)
-    text = _REPEATS.sub(r"\1\1", text)
-    return _squeeze_blanks(text)
+    # NFKC text by text: cheaper than over the joined batch (CPython's quick check then
+    # skips the texts that are already normal) and the same, as SEP never composes.
+    nfkc = unicodedata.normalize
+    text = SEP.join([nfkc("NFKC", t) for t in _INVISIBLE_RE.sub("", text).split(SEP)]).lower()
+    text = _fold_letters(text)
+    if any(closing in text for closing in _DOT_WORD_ENDS):  # a few fast substring scans
+        text = _DOT_WORD.sub(".", text)
+    text = _join_spaced_dots(text)
+    text = _fix_phones_and_repeats(text)
+    return _join_spaced_latin_words(_squeeze_blanks(text))
 
 
 def join_spaced_letters(text: str) -> str:
@@ -255,7 +375,11 @@ def normalize_batch(texts: list[str]) -> list[str]:
 
 def compact_codes(text: str) -> npt.NDArray[np.uint32]:
     """Code points of :func:`compact` ``(text)``, computed with one numpy look-up."""
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    return compact_of_codes(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32))
+
+
+def compact_of_codes(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    """:func:`compact_codes` of a text already given as code points."""
     keep = _KEEP[np.minimum(codes, 0xFFFF)] & (codes < 0x10000)
     return codes[keep]
 

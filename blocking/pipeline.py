@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from blocking.features import NgramBatch, ngram_batch
-from blocking.normalize import SEP, compact_codes, normalize_joined
+from blocking.normalize import SEP, compact_of_codes, normalize_joined
 from blocking.rules import RuleHits, RuleSet
 
 
@@ -22,8 +24,16 @@ class Evidence:
 
 def analyse(texts: list[str], rules: RuleSet, bits: int) -> Evidence:
     """Normalise once over the joined batch, then scan rules and hash n-grams."""
-    joined = normalize_joined(SEP.join(t.replace(SEP, "") for t in texts))
-    normalised = [t.strip() for t in joined.split(SEP)]
-    hits = rules.scan(normalised)
-    codes = compact_codes(joined + SEP)
-    return Evidence(normalised, hits, ngram_batch(codes, len(texts), bits))
+    joined = SEP.join(texts)
+    if joined.count(SEP) != len(texts) - 1:  # a text holds SEP itself: drop it there
+        joined = SEP.join(t.replace(SEP, "") for t in texts)
+    normalised = [t.strip() for t in normalize_joined(joined).split(SEP)]
+    joined = SEP.join(normalised)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    # compact() drops whitespace, so the stripped texts give the same n-grams as the
+    # unstripped ones; one compact form serves the Hangul rules and the model.
+    squeezed = compact_of_codes(codes)
+    hits = rules.scan_joined(normalised, joined, codes, squeezed)
+    return Evidence(
+        normalised, hits, ngram_batch(np.append(squeezed, np.uint32(0)), len(texts), bits)
+    )

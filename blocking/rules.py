@@ -12,22 +12,33 @@ done in Python on the few matches instead.
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
-from typing import Any, Final
+from itertools import chain
+from operator import itemgetter
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from blocking.normalize import SEP, compact
+from blocking.hangul import HangulVocabulary
+from blocking.normalize import SEP, compact_codes
+from blocking.reasons import CACHE_SIZE, Reason, reason
 from blocking.types import Category
-from blocking.urls import PHONE_KINDS, URL_KINDS, mask_phone, phone_kind, url_at, url_kind
+from blocking.urls import (
+    PHONE_KINDS,
+    URL_KINDS,
+    mask_phone,
+    phone_kind_of_digits,
+    url_at,
+    url_kind,
+)
 from blocking.vocabulary import HANGUL_FAMILIES, LATIN_FAMILIES
 
 _TLDS = (
     "com|net|org|kr|ly|gl|do|la|me|to|io|co|xyz|top|site|shop|info|biz|cc|gd|us|link|app|click"
     "|icu|buzz|vip|club|online|store|live|pro|asia|tk|ml|ga|cf|gq|uk|tv|ws|cn|jp|at|im|so|ht|pw|id"
 )
-_NUMBER = re.compile(r"\d(?:\d|[-.,) ](?=\d))*")
 _BRACKET_OR_CURRENCY = re.compile(
     r"[(\[<{【£$€](?:\s*(?:광\s*고|(?:국외|국제|해외)\s*발신)\s*[)\]>}】]|\s?\d[\d,.]*)"
 )
@@ -38,12 +49,27 @@ _MESSENGER_ID = re.compile(
     r"(?:카톡|카카오톡|카카오|텔레그램|텔레|라인|위챗)\s*(?:id|아이디)?\s*[:：]?\s*@?[a-z][a-z0-9_.]{2,}"
 )
 _IP = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
-_MONEY_UNIT = re.compile(r"\s*(?:만\s*원|억|원|%|pounds\b|usd\b|dollars\b)")
+_MONEY_UNIT = re.compile(r"\s*(?:만\s*원|억|원|%|pounds\b|usd\b|dollars\b|won\b|krw\b)")
+_AMOUNT_BEFORE = re.compile(r"\d ?$")
 _SHORT_CODE_CUE = re.compile(r"\b(?:text|txt|send|reply|call|sms)\b")
-_UNIT_START = frozenset(" 만원억%pud")
 _NUMBER_SEPARATORS = str.maketrans("", "", "-., )")
-_OPT_OUT_NUMBER = re.compile(r"0?80\d{7,8}")
-_OPT_OUT_WORDS = frozenset({"무료거부", "수신거부", "무료수신거부"})
+_UNIT_START = frozenset(" 만원억%pudwk")
+
+
+def _bmp_table(chars: str) -> npt.NDArray[np.bool_]:
+    table = np.zeros(0x10000, dtype=np.bool_)
+    table[[ord(c) for c in chars]] = True
+    return table
+
+
+_DECIMAL = np.array([chr(c).isdecimal() for c in range(0x10000)], dtype=np.bool_)
+"""What the regex ``\\d`` matches, for the Basic Multilingual Plane."""
+_RUN_SEPARATOR = _bmp_table("-., )")
+_UNIT_FIRST = _bmp_table("".join(_UNIT_START - {" "}))
+_BLANK = np.array([chr(c).isspace() for c in range(0x10000)], dtype=np.bool_)
+# No number is read right after a Latin letter ("a4", "covid19") or a currency sign
+# (the marks rule reads "$500" whole).
+_NOT_BEFORE_NUMBER = _bmp_table(string.ascii_letters + "£$€")
 
 _HANGUL_WORDS: Final[dict[str, str]] = {
     w: fam for fam, (_c, _l, words) in reversed(HANGUL_FAMILIES.items()) for w in words.split()
@@ -111,6 +137,7 @@ RULE_CATEGORY: Final[dict[str, Category]] = {
     **{n: c for n, (c, _l, _w) in HANGUL_FAMILIES.items()},
 }
 """The category each rule is evidence for; ``ham`` rules argue for delivery."""
+_IS_HAM: Final[dict[str, bool]] = {n: c is Category.HAM for n, c in RULE_CATEGORY.items()}
 
 
 def trie_regex(words: list[str]) -> str:
@@ -155,27 +182,65 @@ class Hit:
         return f"{label}: {self.fragment}"
 
 
+_HIT_REASONS: dict[tuple[str, str], Reason] = {}
+_first = itemgetter(0)
+
+
+def hit_reasons() -> dict[tuple[str, str], Reason]:
+    """The memo behind :func:`reason_of`, for loops that look it up inline."""
+    return _HIT_REASONS
+
+
+def reason_of(rule: str, fragment: str) -> Reason:
+    """The :class:`~blocking.reasons.Reason` of one hit, memoised.
+
+    Vocabulary hits repeat endlessly ("car context: 주차"), so each distinct pair is
+    formatted and escaped once.
+    """
+    key = (rule, fragment)
+    found = _HIT_REASONS.get(key)
+    if found is None:
+        if len(_HIT_REASONS) >= CACHE_SIZE:
+            _HIT_REASONS.clear()
+        found = _HIT_REASONS[key] = reason(Hit(rule, fragment).reason(), _IS_HAM[rule])
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class RuleHits:
     """Rule evidence for a batch: ``flags[i, j]`` is 1 when rule ``j`` fired on text ``i``.
 
     ``hits[i]`` holds ``(rule, fragment)`` pairs in match order, possibly repeated;
-    :meth:`for_text` turns them into :class:`Hit` values only for texts that need
-    reasons, which keeps the hot loop free of object construction.
+    :meth:`distinct` keeps at most ``per_rule`` different fragments per rule, which is
+    what a verdict reports.
     """
 
     flags: npt.NDArray[np.float32]
     hits: list[list[tuple[str, str]]]
 
-    def for_text(self, index: int, per_rule: int = 2) -> list[Hit]:
-        out: list[Hit] = []
-        seen: dict[str, list[str]] = {}
-        for rule, fragment in self.hits[index]:
-            same = seen.setdefault(rule, [])
-            if len(same) < per_rule and fragment not in same:
-                same.append(fragment)
-                out.append(Hit(rule, fragment))
+    def distinct(self, index: int, per_rule: int = 2) -> list[tuple[str, str]]:
+        found = self.hits[index]
+        if len(found) < 2:
+            return found
+        unique = list(dict.fromkeys(found))  # first occurrences, in order
+        if len(unique) <= per_rule:
+            return unique
+        rules = list(map(_first, unique))
+        once: set[str] = set()
+        again = [r for r in rules if r in once or once.add(r)]  # type: ignore[func-returns-value]
+        if len(again) == len(set(again)):  # no rule thrice: the usual case, nothing to cap
+            return unique
+        counts: dict[str, int] = {}
+        out: list[tuple[str, str]] = []
+        for pair, rule in zip(unique, rules, strict=True):
+            seen = counts.get(rule, 0)
+            if seen < per_rule:
+                counts[rule] = seen + 1
+                out.append(pair)
         return out
+
+    def for_text(self, index: int, per_rule: int = 2) -> list[Hit]:
+        return [Hit(rule, fragment) for rule, fragment in self.distinct(index, per_rule)]
 
 
 class RuleSet:
@@ -187,57 +252,98 @@ class RuleSet:
         self.names = RULE_NAMES
         self._column = {n: i for i, n in enumerate(RULE_NAMES)}
         self._latin = re.compile(trie_regex(list(_LATIN_WORDS)) + r"(?![a-z0-9])")
-        # Hangul words are found through a table of their first two letters: a numpy
-        # look-up per character, then str.startswith at the rare candidate positions.
-        self._by_bigram: dict[str, list[str]] = {}
-        for word in sorted(_HANGUL_WORDS, key=len, reverse=True):
-            self._by_bigram.setdefault(word[:2], []).append(word)
-        self._bigram_table = np.zeros(1 << self._BIGRAM_BITS, dtype=np.bool_)
-        for bigram in self._by_bigram:
-            pair = np.array([ord(bigram[0]), ord(bigram[1])], dtype=np.uint32)
-            self._bigram_table[_bigram_keys(pair, self._BIGRAM_BITS)] = True
+        self._latin_starts = np.zeros(128**3, dtype=np.bool_)
+        for word in _LATIN_WORDS:
+            self._latin_starts[_ascii_key(*map(ord, word[:3]))] = True
+        self._hangul = HangulVocabulary(_HANGUL_WORDS)
 
     def scan(self, normalised: list[str]) -> RuleHits:
         """Flags and hits for each already-normalised text, in order."""
-        hits: list[list[tuple[str, str]]] = [[] for _ in normalised]
         joined = SEP.join(normalised)
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        return self.scan_joined(normalised, joined, codes, compact_codes(joined))
+
+    def scan_joined(
+        self,
+        normalised: list[str],
+        joined: str,
+        codes: npt.NDArray[np.uint32],
+        squeezed_codes: npt.NDArray[np.uint32],
+    ) -> RuleHits:
+        """:meth:`scan` given the ``SEP``-joined texts, their code points and the code
+        points of their :func:`~blocking.normalize.compact` form, which the caller
+        (:func:`blocking.pipeline.analyse`) computes once for the n-gram model too."""
+        hits: list[list[tuple[str, str]]] = [[] for _ in normalised]
         starts = _starts(normalised)
-        self._scan_numbers(joined, starts, hits)
+        self._scan_numbers(joined, codes, starts, hits)
         self._scan_marks(joined, starts, hits)
         self._scan_links(joined, starts, hits)
-        self._scan_latin(joined, starts, hits)
-        squeezed = compact(joined)
-        self._scan_hangul(squeezed, _starts(squeezed.split(SEP)), hits)
+        self._scan_latin(joined, codes, starts, hits)
+        squeezed = squeezed_codes.tobytes().decode("utf-32-le")
+        seps = np.flatnonzero(squeezed_codes == 0)
+        self._hangul.scan(squeezed, squeezed_codes, np.concatenate(([0], seps + 1)), hits)
         flags = np.zeros((len(normalised), len(self.names)), dtype=np.float32)
-        rows = [i for i, found in enumerate(hits) for _ in found]
-        if rows:
-            cols = [self._column[rule] for found in hits for rule, _ in found]
-            flags[np.asarray(rows), np.asarray(cols)] = 1.0
+        counts = np.fromiter(map(len, hits), dtype=np.intp, count=len(hits))
+        total = int(counts.sum())
+        if total:  # C-level iterators: this runs once per hit of the batch
+            rules = map(_first, chain.from_iterable(hits))
+            cols = np.fromiter(map(self._column.__getitem__, rules), dtype=np.intp, count=total)
+            flags[np.repeat(np.arange(len(hits)), counts), cols] = 1.0
         return RuleHits(flags, hits)
 
-    def _scan_numbers(self, joined: str, starts: Starts, hits: list[list[tuple[str, str]]]) -> None:
-        matches = list(_NUMBER.finditer(joined))
-        for m, owner in zip(matches, _owners(starts, matches), strict=True):
-            at, run = m.start(), m.group()
-            before = joined[at - 1] if at else " "
-            if before in "£$€" or (before.isalpha() and before.isascii()):
-                continue
+    def _scan_numbers(
+        self,
+        joined: str,
+        codes: npt.NDArray[np.uint32],
+        starts: Starts,
+        hits: list[list[tuple[str, str]]],
+    ) -> None:
+        """Money amounts, phone numbers, IP links and short codes from digit runs.
+
+        A run is digits with single separators (``-.,) ``) between them. Runs are
+        found with numpy; only those that can matter (five characters or more, or a
+        money unit may follow) reach the Python checks. Short bare numbers ("3분",
+        "2층") are most runs and never do.
+        """
+        n = len(codes)
+        if not n:
+            return
+        bmp = np.minimum(codes, 0xFFFF)
+        digit = np.take(_DECIMAL, bmp)
+        for at in np.flatnonzero(codes > 0xFFFF).tolist():  # emoji and other rare planes
+            digit[at] = joined[at].isdecimal()
+        in_run = digit.copy()
+        in_run[1:-1] |= np.take(_RUN_SEPARATOR, bmp[1:-1]) & (digit[:-2] & digit[2:])
+        edge = np.diff(in_run.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+        begin = np.flatnonzero(edge == 1)
+        end = np.flatnonzero(edge == -1)  # one past the run
+        padded = np.concatenate(([np.uint32(32)], bmp, [np.uint32(0), np.uint32(0)]))
+        after, then = padded[end + 1], padded[end + 2]  # (padded is shifted by one)
+        # A unit may follow: its first letter, or a space and then a letter or more space.
+        unit_next = np.take(_UNIT_FIRST, after) | (
+            (after == 32) & (np.take(_UNIT_FIRST, then) | np.take(_BLANK, then))
+        )
+        useful = (end - begin >= 5) | unit_next
+        useful &= ~np.take(_NOT_BEFORE_NUMBER, padded[begin])
+        begin, end = begin[useful], end[useful]
+        owners: list[int] = (np.searchsorted(starts, begin, side="right") - 1).tolist()
+        for at, stop, owner in zip(begin.tolist(), end.tolist(), owners, strict=True):
+            run = joined[at:stop]
             unit = (
-                _MONEY_UNIT.match(joined, m.end())
-                if joined[m.end() : m.end() + 1] in _UNIT_START
-                else None
+                _MONEY_UNIT.match(joined, stop) if joined[stop : stop + 1] in _UNIT_START else None
             )
             if unit:
                 hits[owner].append(("money", run + unit.group()))
                 continue
             if len(run) < 5:
                 continue
-            digits = len(run.translate(_NUMBER_SEPARATORS))
+            only_digits = run.translate(_NUMBER_SEPARATORS)
+            digits = len(only_digits)
             if digits < len(run) and _IP.fullmatch(run):
                 url, _end = url_at(joined, at)
                 hits[owner].append(("url_ip", url))
             elif run[0] == "0" and 9 <= digits <= 11:
-                hits[owner].append((phone_kind(run), run))
+                hits[owner].append((phone_kind_of_digits(only_digits), run))
             elif run[0] == "1" and run[1:2] in "56789" and digits == 8:
                 hits[owner].append(("phone_rep", run))
             elif len(run) == 5 and _SHORT_CODE_CUE.search(joined, max(at - 30, 0), at):
@@ -272,47 +378,49 @@ class RuleSet:
                 if found:
                     hits[owner].append(("messenger_id", found.group()))
 
-    def _scan_latin(self, joined: str, starts: Starts, hits: list[list[tuple[str, str]]]) -> None:
-        matches = list(self._latin.finditer(joined))
-        for m, owner in zip(matches, _owners(starts, matches), strict=True):
-            at = m.start()
-            if at and joined[at - 1].isascii() and joined[at - 1].isalnum():
-                continue
-            word = m.group()
-            hits[owner].append((_LATIN_WORDS[word], word))
-
-    def _scan_hangul(
-        self, squeezed: str, starts: Starts, hits: list[list[tuple[str, str]]]
+    def _scan_latin(
+        self,
+        joined: str,
+        codes: npt.NDArray[np.uint32],
+        starts: Starts,
+        hits: list[list[tuple[str, str]]],
     ) -> None:
-        codes = np.frombuffer(squeezed.encode("utf-32-le"), dtype=np.uint32)
-        if len(codes) < 2:
+        # The trie regex is only tried where a word starts (no ASCII letter or digit
+        # before) with the first three letters of some listed word: one numpy look-up
+        # instead of letting the engine attempt every Latin letter of the batch.
+        if len(codes) < 3:
             return
-        candidates = np.flatnonzero(self._bigram_table[_bigram_keys(codes, self._BIGRAM_BITS)])
-        if not len(candidates):
-            return
+        ascii_codes = np.minimum(codes, 127)
+        start_ok = np.take(
+            self._latin_starts, _ascii_key(ascii_codes[:-2], ascii_codes[1:-1], ascii_codes[2:])
+        )
+        start_ok[1:] &= ~np.take(_ASCII_ALNUM, ascii_codes[:-3])
+        candidates = np.flatnonzero(start_ok)
         owners: list[int] = (np.searchsorted(starts, candidates, side="right") - 1).tolist()
         taken_until = -1
+        match = self._latin.match
         for at, owner in zip(candidates.tolist(), owners, strict=True):
             if at < taken_until:
                 continue
-            for word in self._by_bigram.get(squeezed[at : at + 2], ()):
-                if squeezed.startswith(word, at):
-                    taken_until = at + len(word)
-                    hits[owner].append((_HANGUL_WORDS[word], word))
-                    if word in _OPT_OUT_WORDS:
-                        number = _OPT_OUT_NUMBER.match(squeezed, taken_until)
-                        if number:
-                            hits[owner].append(("opt_out_080", number.group()))
-                    break
+            m = match(joined, at)
+            if m:
+                taken_until = m.end()
+                word = m.group()
+                if word == "won" and _AMOUNT_BEFORE.search(joined, max(at - 2, 0), at):
+                    continue  # "300,000 won" is money (see _scan_numbers), not a prize
+                hits[owner].append((_LATIN_WORDS[word], word))
 
 
 Starts = npt.NDArray[np.int64]
+_T = TypeVar("_T", int, npt.NDArray[np.uint32])
 
 
-def _bigram_keys(codes: npt.NDArray[np.uint32], bits: int) -> npt.NDArray[np.uint64]:
-    pairs = codes[:-1].astype(np.uint64) * np.uint64(0x9E3779B1) + codes[1:].astype(np.uint64)
-    keys: npt.NDArray[np.uint64] = (pairs * np.uint64(0x2545F4914F6CDD1D)) >> np.uint64(64 - bits)
-    return keys
+def _ascii_key(first: _T, second: _T, third: _T) -> _T:
+    """Index of three ASCII characters (code points clamped to 127) in a 128**3 table."""
+    return (first * 128 + second) * 128 + third
+
+
+_ASCII_ALNUM = np.array([chr(c).isalnum() for c in range(128)], dtype=np.bool_)
 
 
 def _starts(parts: list[str]) -> Starts:

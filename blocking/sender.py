@@ -1,8 +1,9 @@
-"""How many safe numbers a sender has texted lately: the one behaviour signal we use.
+"""How a sender behaves across safe numbers: the behaviour signals the filter uses.
 
-One person texts one parked car; a spammer texts hundreds of safe numbers. The
-``SenderHistory`` protocol is the seam: this module ships an in-memory implementation
-for tests and single-process use; the Redis one lives with the other adapters.
+One person texts one parked car; a spammer texts hundreds of safe numbers, or one
+number many times a minute. The ``SenderHistory`` protocol is the seam: this module
+ships an in-memory implementation for tests, the CLI and single-process use; the
+Redis one (shared by all workers, atomic, bounded) is :mod:`blocking.sender_redis`.
 """
 
 from __future__ import annotations
@@ -15,15 +16,29 @@ from typing import Protocol
 
 @dataclass(frozen=True, slots=True)
 class SenderStats:
-    """Distinct recipients of one sender within the trailing window."""
+    """One sender's recent behaviour, as of the text just recorded.
+
+    ``distinct_recipients`` counts safe numbers texted within ``window``;
+    ``texts_last_minute`` and ``blocked_until`` are filled by histories that track
+    them (:class:`blocking.sender_redis.RedisSenderHistory`): a sender over the rate
+    limit, or still inside a block imposed after a burst, is blocked for every number.
+    """
 
     sender: str
     distinct_recipients: int
     window: timedelta
+    texts_last_minute: int = 0
+    rate_limited: bool = False
+    blocked_until: datetime | None = None
 
     def describe(self) -> str:
         minutes = int(self.window.total_seconds() // 60)
-        return f"sender texted {self.distinct_recipients} safe numbers in {minutes} minutes"
+        text = f"sender texted {self.distinct_recipients} safe numbers in {minutes} minutes"
+        if self.rate_limited:
+            text += f", {self.texts_last_minute} texts in the last minute"
+        if self.blocked_until is not None:
+            text += f", blocked until {self.blocked_until.isoformat(timespec='seconds')}"
+        return text
 
 
 class SenderHistory(Protocol):
@@ -51,9 +66,14 @@ class InMemorySenderHistory:
 
 @dataclass(frozen=True, slots=True)
 class BurstPolicy:
-    """Texting ``limit`` or more distinct safe numbers within the window is spam."""
+    """Blocked as spam: ``limit`` or more distinct safe numbers within the window, a
+    sender over its rate limit, or one still serving a block from an earlier burst."""
 
     limit: int = 5
 
     def is_burst(self, stats: SenderStats) -> bool:
-        return stats.distinct_recipients >= self.limit
+        return (
+            stats.distinct_recipients >= self.limit
+            or stats.rate_limited
+            or stats.blocked_until is not None
+        )

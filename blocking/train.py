@@ -89,7 +89,7 @@ def _gradients(
     g = (p - y) * w[:, None]
     per_text = g * ev.ngrams.scale[:, None]
     grad_hash = L2_HASH * model.hash_weights
-    at_position = per_text[ev.ngrams.owners]
+    at_position = per_text[ev.ngrams.owners()]
     for buckets in ev.ngrams.buckets:
         for c in range(g.shape[1]):
             grad_hash[:, c] += np.bincount(

@@ -32,19 +32,24 @@ PHONE_KINDS: Final[tuple[str, ...]] = (
 
 _IP_HOST = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _URL_IN_TOKEN = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?[a-z0-9][a-z0-9.-]*(?::\d+)?(?:/\S*)?")
-_TOKEN_STOP = frozenset(" \n\t\x00<>\"'()[]{}")
+_STOP_CLASS = "[ \n\t\x00<>\"'()\\[\\]{}]"
+_UP_TO_LAST_STOP = re.compile(".*" + _STOP_CLASS, re.DOTALL)
+_TOKEN_BODY = re.compile("[^" + _STOP_CLASS[1:] + "{0,300}")
 _MOBILE = ("010", "011", "016", "017", "018", "019", "07")
 _PREMIUM = ("060", "09", "087", "084")
 
 
 def url_at(text: str, at: int) -> tuple[str, int]:
-    """The URL around a match at ``at`` (a dot before a TLD or a ``://``) and its end."""
-    start = at
-    while start > 0 and text[start - 1] not in _TOKEN_STOP and at - start < 200:
-        start -= 1
-    end = at
-    while end < len(text) and text[end] not in _TOKEN_STOP and end - at < 300:
-        end += 1
+    """The URL around a match at ``at`` (a dot before a TLD or a ``://``) and its end.
+
+    The token around ``at`` reaches back at most 200 and forward at most 300 characters
+    to the nearest stop character; both bounds are found by the regex engine.
+    """
+    low = max(at - 200, 0)
+    last_stop = _UP_TO_LAST_STOP.match(text, low, at)
+    start = last_stop.end() if last_stop else low
+    body = _TOKEN_BODY.match(text, at)
+    end = body.end() if body else at
     token = text[start:end]
     if "@" in token:  # an e-mail address is not a link
         return "", end
@@ -75,7 +80,11 @@ def url_kind(url: str) -> str:
 
 def phone_kind(number: str) -> str:
     """Which of :data:`PHONE_KINDS` a number is, by its Korean (or UK) prefix."""
-    digits = "".join(c for c in number if c.isdigit())
+    return phone_kind_of_digits("".join(c for c in number if c.isdigit()))
+
+
+def phone_kind_of_digits(digits: str) -> str:
+    """:func:`phone_kind` of a number given as its digits only."""
     if digits.startswith("070") or digits.startswith("050"):
         return "phone_internet"
     if digits.startswith(_MOBILE):

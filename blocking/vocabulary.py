@@ -74,16 +74,23 @@ HANGUL_FAMILIES: Final[dict[str, tuple[Category, str, str]]] = {
     "family": (
         Category.SCAM,
         "family-in-trouble pattern",
-        "엄마나 아빠나 폰고장 폰이고장 액정깨 액정이깨 핸드폰고장 휴대폰고장 폰이깨 폰액정 "
+        "폰고장 폰이고장 액정깨 액정이깨 핸드폰고장 휴대폰고장 폰이깨 폰액정 "
         "수리맡 임시폰 임시번호 문화상품권 구글기프트 기프트카드 인증번호보내 인증번호알려 "
         "인증번호좀 신분증사진 원격앱 앱설치 대신결제 상품권구매 핀번호 통화가안돼 통화안돼 "
         "급하게돈 이번호로 카톡추가 폰보험",
+    ),
+    "family_opener": (
+        Category.SCAM,
+        "family-in-trouble opener",
+        # "엄마 나 …" opens the scam, but "엄마나 아빠나" (mum or dad) is everyday
+        # Korean: alone it is only a model feature; with a family word it is a scam.
+        "엄마나 아빠나",
     ),
     "messenger": (
         Category.SPAM,
         "messenger contact",
         "카톡아이디 카톡id 카카오톡id 카카오톡아이디 카톡문의 오픈채팅 오픈톡 오픈카톡 텔레그램 "
-        "텔레문의 텔레 라인아이디 라인id 위챗 친구추가",
+        "텔레문의 텔레아이디 텔레id 라인아이디 라인id 위챗 친구추가",
     ),
     "ad_words": (
         Category.AD,
@@ -124,8 +131,15 @@ LATIN_FAMILIES: Final[dict[str, tuple[Category, str, str]]] = {
     "en_money": (
         Category.SPAM,
         "money-offer vocabulary",
-        "free offer discount loan loans credit casino bet betting bitcoin crypto invest "
-        "investment profit sex sexy xxx dating hot_girls chat babes",
+        "free offer discount credit invest investment profit sex sexy dating hot_girls chat babes",
+    ),
+    "en_vice": (
+        Category.SPAM,
+        "gambling, loan or adult vocabulary",
+        # English counterpart of the Hangul vice families (gambling ... crypto): these
+        # count in the rule floor. A bare "bet" is left out ("I bet ..." is ordinary).
+        "casino casinos betting free_bet bet_now sportsbook poker slots roulette baccarat "
+        "free_spins loan loans payday lender bitcoin crypto forex xxx escort escorts",
     ),
     "en_phish": (
         Category.SMISHING,
@@ -137,7 +151,7 @@ LATIN_FAMILIES: Final[dict[str, tuple[Category, str, str]]] = {
         Category.HAM,
         "car context",
         "car parked parking park move blocking blocked garage driveway vehicle scratch "
-        "scratched dent plate insurance",
+        "scratched dent plate insurance repair repairs bumper mechanic towed tow",
     ),
 }
 

@@ -69,6 +69,11 @@ INNOCENT = [
     "你好，请挪一下车，谢谢",
     "차 빼주세요 ㅠㅠㅠㅠ 급해요",
     "차좀빼주세요",
+    # Words that look like scam or messenger vocabulary once spaces are removed.
+    "호텔 레스토랑 앞 주차하신 분 연락 부탁드려요",
+    "텔레비전 설치 기사인데 사다리차가 못 들어가요 차 좀 빼주세요",
+    "엄마나 아빠나 계시면 차 좀 옮겨달라고 말씀해 주세요",
+    "I bet you're in a hurry, but your car is blocking the exit. Please move it",
 ]
 
 OBFUSCATED = [

@@ -5,8 +5,17 @@ import json
 
 import pytest
 
-from app_api.cli_filter import filter_command, run
+from app_api.cli_filter import _parse, _parse_slowly, filter_command, run
 from blocking.filter import MessageFilter
+from blocking.jsonlines import dumps_verdict
+from tests.unit.blocking.hard_cases import INNOCENT, OBFUSCATED
+
+TRICKY = [
+    "",
+    'quote " and backslash \\ and tab \t and newline \n inside',
+    "control \x01\x1f and \u2028 line separator and \ud83d\ude97 emoji",
+    '(광고) 특가 무료거부 080-123-4567 "quoted" bit.ly/x?a=1&b=2',
+]
 
 
 @pytest.fixture(scope="module")
@@ -49,3 +58,34 @@ def test_command_exits_0_when_all_good(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO('{"text": "차 좀 빼주세요"}\n'))
     filter_command()
     assert json.loads(capsys.readouterr().out)["verdict"] == "deliver"
+
+
+def test_fast_output_is_byte_identical_to_judge_and_json_dumps(mf):
+    """The CLI renders verdicts itself; it must write exactly what the plain path does."""
+    texts = [*INNOCENT, *OBFUSCATED, *TRICKY]
+    lines = [json.dumps({"text": t}, ensure_ascii=False) for t in texts]
+    lines += [json.dumps({"text": t}) for t in TRICKY]  # \u escapes on the way in
+    out = io.StringIO()
+    assert run(lines, out, mf) == 0
+    expected = [dumps_verdict(mf.judge(json.loads(line)["text"])) for line in lines]
+    assert out.getvalue() == "\n".join(expected) + "\n"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"text": "a"}',
+        '  {"text": "a"}  \r\n',
+        '{"text": "a"} x',
+        '{"text": "a"}{"text": "b"}',
+        '\ufeff{"text": "a"}',
+        '{"text": NaN}',
+        '{"text": "a", "text": 5}',
+        '{"text": "\\ud800"}',
+        '{"text": "a"',
+        "[1]",
+        "",
+    ],
+)
+def test_fast_parse_agrees_with_json_loads(line):
+    assert _parse(3, line) == _parse_slowly(3, line)

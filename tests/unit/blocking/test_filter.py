@@ -26,10 +26,34 @@ def test_every_innocent_car_text_is_delivered(mf):
     assert lost == []
 
 
+def test_innocent_texts_stay_well_below_the_threshold(mf):
+    """A safety margin, so a retrain or a small rule change cannot silently tip one."""
+    worst = max(v.score for v in mf.judge_many(INNOCENT))
+    assert worst <= mf.threshold - 0.1
+
+
 def test_obfuscated_spam_is_blocked(mf):
     verdicts = mf.judge_many(OBFUSCATED)
     missed = [t for t, v in zip(OBFUSCATED, verdicts, strict=True) if not v.blocked]
-    assert len(missed) <= len(OBFUSCATED) // 10, missed
+    assert len(missed) <= len(OBFUSCATED) // 20, missed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ｃａｓｉｎｏ ｂｏｎｕｓ ｆｒｅｅ ｓｐｉｎｓ tinyurl.com/slots",
+        "c a s i n o free bet bonus han.gl/bet",
+        "ㅋr지노 말고 카 지 노 신규 꽁머니 url.kr/x1",
+        "대ㅡ출 가능 급전 필요하신 분 카톡 money24",
+    ],
+)
+def test_english_and_disguised_vice_hits_the_rule_floor(mf, text):
+    assert mf.judge(text).category is Category.SPAM
+
+
+def test_family_opener_alone_is_not_a_scam(mf):
+    assert not mf.judge("엄마나 아빠나 오시면 차 좀 빼달라고 전해주세요 010-2345-6789").blocked
+    assert mf.judge("엄마 나 폰 고장났어 문화상품권 사서 핀번호 보내줘").category is Category.SCAM
 
 
 @pytest.mark.parametrize(
@@ -76,7 +100,7 @@ def test_quiet_sender_changes_nothing(mf):
 
 
 def test_batch_equals_one_by_one(mf):
-    texts = [*INNOCENT[:5], *OBFUSCATED[:5], ""]
+    texts = [*INNOCENT, *OBFUSCATED, "", "a\x00b"]
     assert mf.judge_many(texts) == [mf.judge(t) for t in texts]
     assert mf.judge_many([]) == []
     assert mf.judge_many([Message("차 좀 빼주세요", "x")])[0].verdict is Decision.DELIVER

@@ -88,3 +88,23 @@ def test_blanks_are_squeezed():
 
 def test_batch_keeps_boundaries_and_order():
     assert normalize_batch(["a\x00b", "", "대 출"]) == ["ab", "", "대 출"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("ㅋr지노", "카지노"), ("대ㅡ출 가능", "대출 가능"), ("대ㅣ출", "대출")],
+)
+def test_latin_r_and_filler_strokes_in_hangul(raw, expected):
+    assert normalize_batch([raw]) == [expected]
+
+
+def test_emoticon_strokes_are_kept():
+    assert normalize_batch(["ㅡㅡ 대출 ㅡㅡ", "진짜ㅡㅡ"]) == ["ㅡㅡ 대출 ㅡㅡ", "진짜ㅡㅡ"]
+
+
+def test_spaced_latin_is_joined_on_the_hot_path():
+    assert normalize_batch(["c a s i n o free bet", "a b c", "x-y"]) == [
+        "casino free bet",
+        "a b c",
+        "x-y",
+    ]

@@ -125,3 +125,42 @@ def test_flags_match_hits(rules):
     assert found.flags.shape == (2, len(rules.names))
     assert found.flags[0].sum() >= 2
     assert found.flags[1].sum() == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Ｃａｓｉｎｏ ｂｏｎｕｓ", "c a s i n o free bet", "payday loan approved", "free spins now"],
+)
+def test_english_vice_words(rules, text):
+    assert "en_vice" in fired(rules, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["호텔 레스토랑 앞", "텔레비전 배달", "엄마나 아빠나 오시면", "I bet you know"],
+)
+def test_innocent_look_alikes_are_not_hard_evidence(rules, text):
+    assert not fired(rules, text) & {"messenger", "family", "en_vice", "messenger_id"}
+
+
+def test_messenger_handles_still_found(rules):
+    assert "messenger_id" in fired(rules, "텔레 @kingmoney")
+    assert "messenger" in fired(rules, "텔레그램 문의")
+
+
+def test_won_after_an_amount_is_money_not_a_prize(rules):
+    assert ("money", "300,000 won") in {
+        (h.rule, h.fragment) for h in rules.scan(normalize_batch(["cost 300,000 won"])).for_text(0)
+    }
+    assert "en_prize" not in fired(rules, "cost 300,000 won")
+    assert "en_prize" in fired(rules, "you won a prize")
+
+
+def test_hangul_hash_collision_falls_back_to_the_plain_scan(rules):
+    texts = normalize_batch(["카지노 첫충 무료거부 0801234567", "차 좀 빼주세요 주차", "대출"])
+    expected = rules.scan(texts)
+    broken = RuleSet()
+    broken._hangul._word_codes += 1  # every word now "mismatches" its hash
+    found = broken.scan(texts)
+    assert [found.distinct(i) for i in range(3)] == [expected.distinct(i) for i in range(3)]
+    assert (found.flags == expected.flags).all()

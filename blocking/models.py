@@ -1,0 +1,48 @@
+"""Tables of call blocking: a driver's blocks (one caller on one number) and the
+operators' global blocklist (one caller on every number).
+
+Neither holds a phone number. A driver's block stores the caller's per-number
+reference (as in ``call_records.caller_ref``); a global block stores the
+number-independent caller key (``call_records.caller_key``). Both are keyed
+hashes the dialplan computes from the caller's number with a secret derived from
+the master key, so they can be checked in Asterisk without the number itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from numbering.models import Base, UtcDateTime
+
+
+class NumberBlock(Base):
+    """A caller a driver blocked on one of their numbers.
+
+    ``owner_id`` is the holder when the block was made: only blocks of the
+    number's current holder are replicated, so a reissued number never inherits
+    them. Deleting the owner deletes their blocks.
+    """
+
+    __tablename__ = "number_blocks"
+    __table_args__ = (UniqueConstraint("number", "caller_ref", name="number_caller"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(12), index=True)
+    caller_ref: Mapped[str] = mapped_column(String(20))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class GlobalBlock(Base):
+    """A caller the operators blocked on every safe number."""
+
+    __tablename__ = "global_blocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    caller_key: Mapped[str] = mapped_column(String(20), unique=True)
+    note: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
