@@ -7,7 +7,7 @@ BIN   := $(VENV)/bin
 export SAFENUM_DATA_DIR ?= $(CURDIR)/var
 PYTEST_ARGS ?=
 
-.PHONY: run test check lint types unit integration pbx bench system venv clean
+.PHONY: run test check lint types unit integration pbx browser bench screenshots system venv clean
 .DEFAULT_GOAL := run
 
 system:
@@ -45,8 +45,14 @@ integration: system venv
 pbx: system venv
 	$(BIN)/pytest -q tests/pbx
 
+browser: system venv
+	$(BIN)/pytest -q tests/browser
+
 bench: system venv
 	$(PY) bench/allocation.py
+
+screenshots: system venv
+	$(PY) deploy/scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ from app_api import health, logs, metrics, problems
 from app_api.bridge import Bridge
 from app_api.pbx_config import ami_settings
 from app_api.routers import router as api_router
+from app_api.routers import web
 from app_api.settings import Settings
 from app_api.state import ApiState
 from app_api.texts import PbxGatedSender, TextSender, make_text_sender
@@ -90,4 +91,5 @@ def create_app(
     )
     app.include_router(health.router)
     app.include_router(api_router)
+    app.include_router(web.router)
     return app

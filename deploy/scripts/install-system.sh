@@ -5,7 +5,7 @@
 # pinned low so that nothing else on the machine is pulled from bullseye.
 set -euo pipefail
 
-PKGS=(redis-server postgresql sip-tester espeak-ng sox asterisk fonts-nanum)
+PKGS=(redis-server postgresql sip-tester espeak-ng sox asterisk fonts-nanum chromium)
 
 missing=()
 for p in "${PKGS[@]}"; do
