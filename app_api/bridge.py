@@ -11,8 +11,10 @@ Anything missed (Redis down, AMI down, a crash between commit and push) is heale
 the full reconcile that runs on every AMI (re)connect and every
 ``reconcile_interval_seconds``.
 
-Per-number preferences (quiet hours, move-car text) travel the same way: a number
-on the queue re-reads its route *and* its preferences.
+Per-number preferences (quiet hours, move-car text) and a driver's call blocks
+travel the same way: a number on the queue re-reads its route, its preferences and
+its blocks. A change of the operators' global blocklist (``global_blocks_changed``)
+queues ``None``, which re-reads the whole list.
 
 Call records: the dialplan reports each call's phases as ``UserEvent(SafenumCall)``;
 ``proxy.state.CallTracker`` turns them into facts and a finished call is stored,
@@ -32,10 +34,12 @@ from datetime import timedelta
 import redis.asyncio as aioredis
 
 from app_api.wiring import Core
+from blocking.blocks import BlockService
 from numbering.preferences import PreferencesService, PreferencesView
 from numbering.types import SafeNumber
 from numbering.views import RouteChange
 from proxy.ami import AmiClient, AmiError
+from proxy.block_replica import BlockReplica, Blocks
 from proxy.preference_replica import (
     CDR_FAMILY,
     NumberPrefs,
@@ -58,9 +62,11 @@ class Bridge:
         self.redis = redis
         self.replica = RouteReplica(ami, self._load_routes)
         self.preferences = PreferenceReplica(ami, self._load_prefs)
+        self.blocks = BlockReplica(ami, self._load_blocks)
         self.tracker = CallTracker()
         self.records_stored = 0
-        self._queue: asyncio.Queue[SafeNumber] = asyncio.Queue()
+        # A number to refresh, or None: the global blocklist changed.
+        self._queue: asyncio.Queue[SafeNumber | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -92,12 +98,17 @@ class Bridge:
 
     # sources of changes --------------------------------------------------
     def numbers_changed(self, numbers: Iterable[SafeNumber]) -> None:
-        """After a commit that changed preferences (any thread): refresh their replica."""
+        """After a commit that changed preferences or blocks (any thread): refresh them."""
         loop = self._loop
         if loop is None:
             return
         for number in numbers:
             loop.call_soon_threadsafe(self._queue.put_nowait, number)
+
+    def global_blocks_changed(self) -> None:
+        """After a commit that changed the global blocklist (any thread)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, None)
 
     def _on_commit(self, changes: list[RouteChange]) -> None:
         loop = self._loop
@@ -131,29 +142,44 @@ class Bridge:
     async def _apply_forever(self) -> None:
         while True:
             number = await self._queue.get()
+            what = number.national if number else "global blocklist"
             try:
-                target, prefs = await asyncio.to_thread(self._current, number)
+                if number is None:
+                    await self.blocks.apply_global(await asyncio.to_thread(self._global_keys))
+                    continue
+                target, prefs, blocked = await asyncio.to_thread(self._current, number)
                 if target is None:
                     await self.replica.delete(number.digits)
                 else:
                     await self.replica.put(number.digits, target)
                 await self.preferences.apply(number.digits, prefs if target else None)
+                await self.blocks.apply(number.digits, blocked if target else ())
             except AmiError as exc:
                 # The next (re)connect reconciles everything; nothing is lost.
                 log.warning(
-                    "route %s not pushed (%s); reconcile will heal it",
-                    number.national,
-                    type(exc).__name__,
+                    "route %s not pushed (%s); reconcile will heal it", what, type(exc).__name__
                 )
             except Exception:
-                log.exception("route %s not pushed", number.national)
+                log.exception("route %s not pushed", what)
 
-    def _current(self, number: SafeNumber) -> tuple[str | None, NumberPrefs | None]:
+    def _current(self, number: SafeNumber) -> tuple[str | None, NumberPrefs | None, frozenset[str]]:
         with self.core.numbers("bridge") as svc:
             phone = svc.current_route(number)
         with self.core.sessions.begin() as session:
             view = PreferencesService(session, self.core.clock).current(number)
-        return (phone.e164 if phone else None), (_prefs(view) if view else None)
+            blocked = BlockService(session, self.core.clock).current(number)
+        return (phone.e164 if phone else None), (_prefs(view) if view else None), blocked
+
+    def _global_keys(self) -> frozenset[str]:
+        with self.core.sessions.begin() as session:
+            return BlockService(session, self.core.clock).global_keys()
+
+    async def _load_blocks(self) -> Blocks:
+        def load() -> Blocks:
+            with self.core.sessions.begin() as session:
+                return BlockService(session, self.core.clock).replica_values()
+
+        return await asyncio.to_thread(load)
 
     async def _load_prefs(self) -> Mapping[str, NumberPrefs]:
         def load() -> dict[str, NumberPrefs]:
@@ -174,6 +200,7 @@ class Bridge:
         report = await self.replica.reconcile()
         log.info("replica reconciled: +%d ~%d -%d", report.added, report.fixed, report.removed)
         await self.preferences.reconcile()
+        await self.blocks.reconcile()
         await self.ingest_spool()
         now = int(self.core.clock().timestamp())
         await purge_last_callers(self.ami, now, self.core.settings.callback_window_seconds)

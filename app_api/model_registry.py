@@ -7,10 +7,11 @@ nobody imported would silently be missing from both.
 from __future__ import annotations
 
 import app_api.models
+import blocking.models
 import numbering.models
 import numbering.preferences
 import proxy.models
 
 Base = numbering.models.Base
 
-__all__ = ["Base", "app_api", "numbering", "proxy"]
+__all__ = ["Base", "app_api", "blocking", "numbering", "proxy"]

@@ -2,15 +2,18 @@
 
 Counts per day (Asia/Seoul) and per agreement. "Active" at the end of a day is worked
 back from today's live count: live now, minus numbers issued since, plus numbers
-released since; the audit log is complete, so this is exact. Call and text counts
-come from call records, which the call side has not built yet: they are ``None``.
+released since; the audit log is complete, so this is exact. Call counts come from
+call records (passed in as ``calls``, so this module does not depend on the call
+side): calls bridged (answered), calls blocked, and move-car texts sent from the
+call menu, which add to the public page's requests in ``move_car_texts``. Text relay
+counts do not exist yet: they are ``None``.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -25,6 +28,20 @@ RELEASED = ("number.released", "number.expired")
 MOVE_CAR = "number.move_car_requested"
 MAX_DAYS = 366
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
+@dataclass(frozen=True, slots=True)
+class CallTally:
+    """The part of one call record the statistics count."""
+
+    started_at: datetime
+    number: str
+    outcome: str
+    text_sent: bool
+
+
+CallSource = Callable[[datetime], Iterable[CallTally]]
+"""Call records that started at or after the given instant."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +101,10 @@ class Reports:
         until: date | None,
         now: datetime,
         agreement_id: int | None = None,
+        calls: CallSource | None = None,
     ) -> list[DayStats]:
-        """Defaults: the 7 days up to today (Asia/Seoul)."""
+        """Defaults: the 7 days up to today (Asia/Seoul). Without ``calls``, call counts
+        are ``None``."""
         check_days(since, until)
         until = until or now.astimezone(SEOUL).date()
         since = since or until - timedelta(days=6)
@@ -111,6 +130,13 @@ class Reports:
                 released[day, _agreement_of(pools, entry.subject)] += 1
             else:
                 move_car[day, _agreement_of(pools, entry.subject)] += 1
+        bridged: Counter[tuple[date, int | None]] = Counter()
+        blocked: Counter[tuple[date, int | None]] = Counter()
+        for call in calls(seoul_midnight(since)) if calls else ():
+            key = call.started_at.astimezone(SEOUL).date(), _agreement_of(pools, call.number)
+            bridged[key] += call.outcome == "answered"
+            blocked[key] += call.outcome == "blocked"
+            move_car[key] += call.text_sent
         live_now = {a: self.repo.live_in_agreement(a) for a in agreements}
         today = now.astimezone(SEOUL).date()
         out: list[DayStats] = []
@@ -132,6 +158,8 @@ class Reports:
                         issued[day, a],
                         per_day.get(day, live_now[a]) if day <= today else live_now[a],
                         move_car[day, a],
+                        bridged[day, a] if calls else None,
+                        blocked[day, a] if calls else None,
                     )
                 )
                 day += timedelta(days=1)

@@ -27,6 +27,10 @@ class CallRecord(Base):
     call_id: Mapped[str] = mapped_column(String(64), unique=True)  # SAFENUM_CALL tag
     number: Mapped[str] = mapped_column(String(12))
     caller_ref: Mapped[str] = mapped_column(String(20))
+    # Number-independent key of the same caller (other derivation, same secret), for
+    # the operators' global blocklist; never shown to drivers. None: recorded before
+    # the dialplan computed it.
+    caller_key: Mapped[str | None] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(16))  # call | callback
     outcome: Mapped[str] = mapped_column(String(16))
     text_sent: Mapped[bool] = mapped_column(Boolean)

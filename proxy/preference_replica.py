@@ -7,7 +7,8 @@ Families (all keyed by the 12 national digits of the safe number):
 - ``safenum/last/<number>`` -> ``<caller national digits>:<epoch>``, written by the
   dialplan, read by the callback; the bridge deletes entries past the window
 - ``safenum/cdr/<call tag>`` -> the hangup handler's call summary, consumed by the bridge
-- ``safenum/block/<number>/<caller ref>`` -> present: calls from that caller are refused
+- ``safenum/block/<number>/<caller ref>`` and ``safenum/block/all/<caller key>`` ->
+  present: calls from that caller are refused (kept by ``proxy.block_replica``)
 """
 
 from __future__ import annotations

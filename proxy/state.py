@@ -63,6 +63,7 @@ class CallFacts:
     call_id: str
     number: str = ""
     caller_ref: str = ""
+    caller_key: str = ""  # number-independent (operators' global blocklist); "" if unknown
     kind: str = "call"
     started: datetime | None = None
     answered: datetime | None = None
@@ -104,15 +105,20 @@ def _at(value: str) -> datetime | None:
 
 
 def parse_summary(call_id: str, summary: str) -> CallFacts:
-    """The hangup handler's ``v1|number|ref|kind|start|answered|end|dial|text|refused``."""
+    """The hangup handler's ``v2|number|ref|kind|start|answered|end|dial|text|refused|key``.
+
+    ``v1`` (without the caller key) is still read: summaries left in AstDB by a
+    dialplan from before the upgrade.
+    """
     parts = summary.split("|")
-    if len(parts) != 10 or parts[0] != "v1":
-        raise ValueError(f"not a v1 call summary for {call_id}")
-    _, number, ref, kind, start, answered, end, dial, text, refused = parts
+    if not ((len(parts) == 10 and parts[0] == "v1") or (len(parts) == 11 and parts[0] == "v2")):
+        raise ValueError(f"not a v1/v2 call summary for {call_id}")
+    _, number, ref, kind, start, answered, end, dial, text, refused = parts[:10]
     return CallFacts(
         call_id=call_id,
         number=number,
         caller_ref=ref,
+        caller_key=parts[10] if len(parts) == 11 else "",
         kind=kind or "call",
         started=_at(start),
         answered=_at(answered),
@@ -145,6 +151,7 @@ class CallTracker:
                 call_id,
                 number=headers.get("Number", ""),
                 caller_ref=headers.get("Ref", ""),
+                caller_key=headers.get("Key", ""),
                 started=at,
             )
             return None
@@ -177,7 +184,12 @@ class CallTracker:
         if phase == "offer" and headers.get("Reason") == "quiet":
             return replace(facts, refused="quiet")
         if phase == "callback":
-            return replace(facts, kind="callback", caller_ref=headers.get("Ref", ""))
+            return replace(
+                facts,
+                kind="callback",
+                caller_ref=headers.get("Ref", ""),
+                caller_key=headers.get("Key", ""),
+            )
         return facts
 
     def _end(self, call_id: str, summary: str, at: datetime | None) -> CallFacts | None:
@@ -196,6 +208,7 @@ class CallTracker:
             call_id,
             number=facts.number or final.number,
             caller_ref=facts.caller_ref or final.caller_ref,
+            caller_key=facts.caller_key or final.caller_key,
             kind=facts.kind if facts.kind != "call" else final.kind,
             started=facts.started or final.started,
             answered=facts.answered or final.answered,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app_api.routers import auth, drivers, ops, public
+from app_api.routers import auth, drivers, ops, preferences, public, records
 
 router = APIRouter()
-for module in (auth, drivers, ops, public):
+for module in (auth, drivers, preferences, records, ops, public):
     router.include_router(module.router)

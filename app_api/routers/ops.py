@@ -1,4 +1,5 @@
-"""The operators' console: accounts, agreements, pools, numbers, statistics, audit.
+"""The operators' console: accounts, agreements, pools, numbers, statistics, audit,
+call records (CSV, no real numbers) and the global caller blocklist.
 
 Roles: a district admin does everything; a partner admin manages pools and numbers;
 an auditor only reads. Every change is written to the audit log under the operator.
@@ -11,21 +12,24 @@ import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
 
 from app_api.auth.deps import Admin, AnyOperator, Api, DistrictAdmin
 from app_api.auth.operators import OperatorService, OperatorView
 from app_api.routers import pagination
+from app_api.routers.replication import Replicas
 from app_api.routers.schemas import (
     AgreementIn,
     AgreementOut,
     AgreementPatch,
     AuditOut,
     DayStats,
+    GlobalBlockIn,
+    GlobalBlockOut,
     NumberOut,
     OperatorIn,
     OperatorOut,
@@ -35,11 +39,13 @@ from app_api.routers.schemas import (
     problems,
 )
 from app_api.state import ApiState
+from blocking.blocks import BlockService, GlobalBlockView
 from numbering.agreements import AgreementService, AgreementTerms
-from numbering.reports import Reports, check_days
+from numbering.reports import Reports, check_days, seoul_midnight
 from numbering.repository import NumberRepository
 from numbering.types import SafeNumber
 from numbering.views import AgreementView, NumberView
+from proxy.records import CallRecords
 
 router = APIRouter(prefix="/v1/ops", tags=["operators"], responses=problems(401, 403, 503))
 
@@ -225,7 +231,8 @@ def stats(
     agreement_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> list[Any]:
     with _read_repo(api) as repo:
-        return list(Reports(repo).daily(since, until, api.core.clock(), agreement_id))
+        calls = CallRecords(repo.session).tallies
+        return list(Reports(repo).daily(since, until, api.core.clock(), agreement_id, calls))
 
 
 @router.get(
@@ -285,3 +292,126 @@ def audit_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="safenum-audit.csv"'},
     )
+
+
+CALL_CSV_COLUMNS = (
+    "id",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "safe_number",
+    "kind",
+    "outcome",
+    "text_sent",
+    "duration_seconds",
+    "caller_ref",
+    "caller_key",
+)
+
+
+@router.get(
+    "/calls.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}, **problems(422)},
+    summary="Call records as CSV: the 050 number and opaque caller references, no real number",
+)
+def calls_csv(
+    api: Api, who: AnyOperator, since: Day = None, until: Day = None
+) -> StreamingResponse:
+    """``caller_ref`` is per number (what the driver sees); ``caller_key`` is the same
+    caller on every number (what a global block takes); neither is a phone number."""
+    check_days(since, until)  # refuse before the response starts streaming
+    start = seoul_midnight(since) if since else None
+    end = seoul_midnight(until + timedelta(days=1)) if until else None
+
+    def rows() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CALL_CSV_COLUMNS)
+        after: int | None = None
+        while True:
+            with _read_repo(api) as repo:
+                page = CallRecords(repo.session).page(after, 1000, start, end)
+            for r in page:
+                writer.writerow(
+                    (
+                        r.id,
+                        r.started_at.isoformat(),
+                        r.answered_at.isoformat() if r.answered_at else "",
+                        r.ended_at.isoformat(),
+                        r.number.national,
+                        r.kind,
+                        r.outcome,
+                        int(r.text_sent),
+                        r.duration_seconds,
+                        r.caller_ref,
+                        r.caller_key or "",
+                    )
+                )
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+            if len(page) < 1000:
+                return
+            after = page[-1].id
+
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="safenum-calls.csv"'},
+    )
+
+
+# global caller blocklist -------------------------------------------------------
+BlockId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get(
+    "/blocks",
+    response_model=Page[GlobalBlockOut],
+    responses=problems(422),
+    summary="Callers blocked on every number, oldest first",
+)
+def list_global_blocks(
+    api: Api, who: AnyOperator, cursor: pagination.Cursor = None, limit: pagination.Limit = 100
+) -> dict[str, Any]:
+    with api.core.reading(who.actor) as svc:
+        items = BlockService(svc.repo.session, api.core.clock).global_blocks(
+            pagination.decode_int(cursor), limit
+        )
+    last = items[-1].id if len(items) == limit else None
+    return {"items": items, "next_cursor": pagination.encode(last) if last else None}
+
+
+@router.post(
+    "/blocks",
+    status_code=201,
+    response_model=GlobalBlockOut,
+    responses=problems(404, 409, 422),
+    summary="Block a caller on every number, from a call record or by caller key",
+)
+def add_global_block(
+    body: GlobalBlockIn, api: Api, who: Admin, replicas: Replicas
+) -> GlobalBlockView:
+    with api.core.numbers(who.actor) as svc:
+        blocks = BlockService(svc.repo.session, api.core.clock, who.actor)
+        view = blocks.block_globally(
+            record_id=body.record_id, caller_key=body.caller_key, note=body.note
+        )
+    replicas.global_blocks(blocks.global_changed)
+    return view
+
+
+@router.delete(
+    "/blocks/{block_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problems(404, 422),
+    summary="Lift a global block",
+)
+def remove_global_block(block_id: BlockId, api: Api, who: Admin, replicas: Replicas) -> Response:
+    with api.core.numbers(who.actor) as svc:
+        blocks = BlockService(svc.repo.session, api.core.clock, who.actor)
+        blocks.unblock_globally(block_id)
+    replicas.global_blocks(blocks.global_changed)
+    return Response(status_code=204)

@@ -138,6 +138,81 @@ class ReceiptOut(BaseModel):
     numbers_released: int
 
 
+class PreferencesOut(BaseModel):
+    model_config = _example(
+        safe_number="0504-1234-5678",
+        quiet_start="22:00",
+        quiet_end="07:00",
+        timezone="Asia/Seoul",
+        move_car_text=True,
+    )
+    safe_number: str
+    quiet_start: str | None = Field(description="HH:MM, Asia/Seoul; null: no quiet hours")
+    quiet_end: str | None = Field(description="HH:MM; may be before quiet_start (overnight)")
+    timezone: str
+    move_car_text: bool = Field(description="Callers may send the move-car text")
+
+
+_HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class QuietHoursIn(BaseModel):
+    model_config = _example(quiet_start="22:00", quiet_end="07:00")
+    quiet_start: str = Field(pattern=_HHMM, description="HH:MM, Asia/Seoul")
+    quiet_end: str = Field(pattern=_HHMM, description="HH:MM, Asia/Seoul; may span midnight")
+
+
+class MoveCarTextIn(BaseModel):
+    model_config = _example(enabled=False)
+    enabled: bool
+
+
+class CallOut(BaseModel):
+    model_config = _example(
+        id=812,
+        safe_number="0504-1234-5678",
+        caller_ref="3f9a1c0d5e7b2a4c6e8f",
+        caller_blocked=False,
+        kind="call",
+        outcome="answered",
+        text_sent=False,
+        started_at="2026-12-01T08:30:00Z",
+        answered_at="2026-12-01T08:30:09Z",
+        ended_at="2026-12-01T08:31:02Z",
+        duration_seconds=53,
+    )
+    id: int
+    safe_number: str
+    caller_ref: str = Field(
+        description="Opaque reference of the other party on this number (never a phone "
+        "number): the same caller on the same number has the same reference; "
+        "'anonymous' when the number was withheld."
+    )
+    caller_blocked: bool
+    kind: str = Field(description="call, or callback (the driver called the last caller back)")
+    outcome: str = Field(
+        description="answered, no-answer, busy, rejected, blocked or move-text",
+    )
+    text_sent: bool
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime
+    duration_seconds: int
+
+
+class BlockOut(BaseModel):
+    model_config = _example(
+        id=31,
+        safe_number="0504-1234-5678",
+        caller_ref="3f9a1c0d5e7b2a4c6e8f",
+        created_at="2026-12-01T08:40:00Z",
+    )
+    id: int
+    safe_number: str
+    caller_ref: str
+    created_at: datetime
+
+
 # public ----------------------------------------------------------------------
 class MoveCarSent(BaseModel):
     model_config = _example(status="sent", safe_number="0504-1234-5678")
@@ -227,6 +302,32 @@ class AuditOut(BaseModel):
     detail: dict[str, Any]
 
 
+class GlobalBlockIn(BaseModel):
+    model_config = _example(record_id=812, note="calls every number on the card wall")
+    record_id: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="Block the caller of this call record..."
+    )
+    caller_key: str | None = Field(
+        None, pattern=r"^[0-9a-f]{20}$", description="...or this caller key (from calls.csv)."
+    )
+    note: str = Field("", max_length=200, description="Why; no personal data.")
+
+
+class GlobalBlockOut(BaseModel):
+    model_config = _example(
+        id=4,
+        caller_key="9c2e4b6a8d0f1e3c5a7b",
+        note="calls every number on the card wall",
+        created_at="2026-12-01T09:00:00Z",
+        created_by="operator:1",
+    )
+    id: int
+    caller_key: str
+    note: str
+    created_at: datetime
+    created_by: str
+
+
 class DayStats(BaseModel):
     model_config = _example(
         day="2026-12-01",
@@ -234,8 +335,8 @@ class DayStats(BaseModel):
         numbers_issued=12,
         numbers_active=340,
         move_car_texts=4,
-        calls_bridged=None,
-        calls_blocked=None,
+        calls_bridged=57,
+        calls_blocked=3,
         texts_delivered=None,
         texts_blocked=None,
     )
@@ -243,8 +344,10 @@ class DayStats(BaseModel):
     agreement_id: int | None
     numbers_issued: int
     numbers_active: int
-    move_car_texts: int
-    calls_bridged: int | None = Field(description="null until call records exist")
-    calls_blocked: int | None
-    texts_delivered: int | None
+    move_car_texts: int = Field(
+        description="from the public page and from the call menu (texts actually sent)"
+    )
+    calls_bridged: int | None = Field(description="calls the driver answered (callbacks too)")
+    calls_blocked: int | None = Field(description="calls refused by a driver's or global block")
+    texts_delivered: int | None = Field(description="null until the text relay exists")
     texts_blocked: dict[str, int] | None = Field(description="by filter category")

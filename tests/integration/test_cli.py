@@ -47,7 +47,7 @@ def refused(settings: Settings, *args: str) -> str:
 
 
 def test_operator_flow(settings: Settings) -> None:
-    assert ok(settings, "db", "upgrade")["revision"] == "0003"
+    assert ok(settings, "db", "upgrade")["revision"] == "0004"
     pool = ok(settings, "numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
     assert pool["size"] == 100_000_000
     issued = ok(

@@ -23,7 +23,7 @@ def test_down_and_up_again(core: Core) -> None:
     downgrade(core.engine, "base")
     assert current(core.engine) is None
     upgrade(core.engine)
-    assert current(core.engine) == "0003"
+    assert current(core.engine) == "0004"
 
 
 def test_audit_log_is_append_only(core: Core) -> None:

@@ -79,6 +79,7 @@ async def test_unknown_number_is_refused_and_nobody_rings(pbx: Pbx, ami: AmiClie
         caller = await asyncio.to_thread(pbx.sipp.call, "050499999999")
         assert trap.drain() == []
     assert caller.final_status == 404
+    assert 183 in caller.statuses  # the Korean "not in use" announcement, as early media
 
 
 @pytest.mark.parametrize("scenario", ["driver_answer", "driver_busy", "driver_noanswer"])

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from app_api.main import create_app
 from app_api.settings import Settings
+from numbering.types import SafeNumber
+from proxy.records import CallRecords
+from proxy.state import CallFacts, State
 from tests.integration.api.conftest import Api
 
 OPEN = {"/healthz", "/readyz", "/metrics", "/p/{token}", "/p/{token}/move-car"}
@@ -27,7 +32,8 @@ ROUTES = routes()
 
 def _call(api: Api, method: str, path: str, headers: dict[str, str]) -> int:
     path = path.replace("{number}", "0504-0000-0001").replace("{vehicle_id}", "1")
-    path = path.replace("{agreement_id}", "1")
+    path = path.replace("{agreement_id}", "1").replace("{record_id}", "1")
+    path = path.replace("{block_id}", "1")
     return api.client.request(method, path, json={}, headers=headers).status_code
 
 
@@ -61,6 +67,65 @@ def test_a_driver_cannot_touch_another_drivers_number_vehicle_or_card(api: Api) 
     assert api.client.get(f"/v1/numbers/{number}", headers=alice).status_code == 200
 
 
+def test_a_driver_cannot_see_or_change_another_drivers_preferences_records_or_blocks(
+    api: Api,
+) -> None:
+    api.pool()
+    alice = api.driver("010-1111-2222")
+    bob = api.driver("010-3333-4444")
+    number = api.numbered_vehicle(alice)
+    bobs = api.numbered_vehicle(bob, plate="34나5678")
+    c = api.client
+    prefs = f"/v1/numbers/{number}/preferences"
+    quiet = {"quiet_start": "22:00", "quiet_end": "07:00"}
+    assert c.put(f"{prefs}/quiet-hours", json=quiet, headers=alice).status_code == 200
+    call_id = _call_record(api, number)
+    block = c.put(f"/v1/calls/{call_id}/block", headers=alice).json()
+
+    # Bob gets 404 everywhere, exactly like for a number, record or block that is not there.
+    unknown = "0504-9999-9999"  # outside the pool: never issued
+    for target in (number, unknown):
+        base = f"/v1/numbers/{target}/preferences"
+        assert c.get(base, headers=bob).status_code == 404
+        assert c.put(f"{base}/quiet-hours", json=quiet, headers=bob).status_code == 404
+        assert c.delete(f"{base}/quiet-hours", headers=bob).status_code == 404
+        r = c.put(f"{base}/move-car-text", json={"enabled": False}, headers=bob)
+        assert r.status_code == 404
+        assert c.get("/v1/calls", params={"number": target}, headers=bob).status_code == 404
+    for record_id in (call_id, call_id + 1000):
+        assert c.put(f"/v1/calls/{record_id}/block", headers=bob).status_code == 404
+        assert c.delete(f"/v1/calls/{record_id}/block", headers=bob).status_code == 404
+    for block_id in (block["id"], block["id"] + 1000):
+        assert c.delete(f"/v1/blocks/{block_id}", headers=bob).status_code == 404
+    assert c.get("/v1/calls", headers=bob).json()["items"] == []
+    assert c.get("/v1/blocks", headers=bob).json() == []
+    assert c.get(f"/v1/numbers/{bobs}/preferences", headers=bob).status_code == 200
+
+    # Alice's settings and block are untouched.
+    assert c.get(prefs, headers=alice).json()["quiet_start"] == "22:00"
+    assert [b["id"] for b in c.get("/v1/blocks", headers=alice).json()] == [block["id"]]
+    assert c.get("/v1/calls", headers=alice).json()["items"][0]["caller_blocked"] is True
+
+
+def _call_record(api: Api, number: str) -> int:
+    start = api.core.clock() + timedelta(minutes=1)
+    facts = CallFacts(
+        "auth-test.1",
+        number=SafeNumber.parse(number).digits,
+        caller_ref="e" * 20,
+        caller_key="f" * 20,
+        started=start,
+        ended=start + timedelta(seconds=9),
+        dial_status="NOANSWER",
+        state=State.ENDED,
+    )
+    with api.core.sessions.begin() as session:
+        CallRecords(session).add(facts, "events")
+    with api.core.sessions.begin() as session:
+        [row] = CallRecords(session).for_numbers([SafeNumber.parse(number)])
+    return row.id
+
+
 @pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r[1].startswith("/v1/ops")])
 def test_drivers_cannot_use_operator_routes(api: Api, method: str, path: str) -> None:
     assert _call(api, method, path, api.driver("010-1111-2222")) == 403
@@ -91,9 +156,21 @@ def test_roles_limit_operators(api: Api) -> None:
     assert c.post("/v1/ops/pools", json=pool, headers=auditor).status_code == 403
     assert c.post("/v1/ops/numbers/0504-0000-0001/pause", headers=auditor).status_code == 403
     assert c.post("/v1/ops/numbers/0504-0000-0001/release", headers=auditor).status_code == 403
+    block = {"caller_key": "a" * 20}
+    assert c.post("/v1/ops/blocks", json=block, headers=auditor).status_code == 403
+    assert c.delete("/v1/ops/blocks/1", headers=auditor).status_code == 403
+    assert c.post("/v1/ops/blocks", json=block, headers=partner).status_code == 201
+    assert c.delete("/v1/ops/blocks/1", headers=admin).status_code == 204
     assert c.post("/v1/ops/pools", json=pool, headers=partner).status_code == 201
     assert c.post("/v1/ops/agreements", json=agreement, headers=admin).status_code == 201
     for who in (auditor, partner, admin):  # everyone reads
-        for path in ("/v1/ops/agreements", "/v1/ops/pools", "/v1/ops/numbers", "/v1/ops/stats"):
+        for path in (
+            "/v1/ops/agreements",
+            "/v1/ops/pools",
+            "/v1/ops/numbers",
+            "/v1/ops/stats",
+            "/v1/ops/blocks",
+        ):
             assert c.get(path, headers=who).status_code == 200, path
         assert c.get("/v1/ops/audit.csv", headers=who).status_code == 200
+        assert c.get("/v1/ops/calls.csv", headers=who).status_code == 200

@@ -1,0 +1,322 @@
+"""Call blocking: a driver blocks a caller from a call record; operators keep a global list.
+
+A driver never handles a caller's number, only the record of a call: blocking it
+stores the record's per-number caller reference against that number (the dialplan
+refuses ``safenum/block/<number>/<ref>``). References are per number, so such a
+block covers that caller on that one number.
+
+A global block is the operators' answer to a caller who bothers many numbers: it
+stores the record's *caller key*, which the dialplan derives from the caller's
+number alone (same secret, another input), and refuses every call whose key is in
+``safenum/block/all/<key>``. Drivers never see caller keys, so they cannot link a
+caller across numbers; operators can, which a global blocklist needs anyway.
+
+Withheld callers share the reference ``anonymous``; they cannot be blocked (that
+would refuse every withheld caller, a neighbour included). The service flushes;
+the request edge commits, then tells the bridge what changed (``changed_numbers``,
+``global_changed``) so AstDB follows; the bridge's reconcile heals anything missed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from blocking.models import GlobalBlock, NumberBlock
+from numbering.errors import Conflict, InvalidValue, NotFound
+from numbering.models import NumberRecord, NumberStatus
+from numbering.repository import NumberRepository
+from numbering.types import SafeNumber
+from numbering.views import _View
+from proxy.block_replica import Blocks
+from proxy.records import CallRecords, CallRecordView
+
+REFERENCE = re.compile(r"^[0-9a-f]{20}$")
+"""Shape of a caller reference or key: 20 lower-case hex digits of a keyed SHA-1."""
+
+
+class CallerNotBlockable(Conflict):
+    """The record names no blockable caller: withheld number, or recorded without a key."""
+
+    error_id = "caller-not-blockable"
+
+
+@dataclass(frozen=True, slots=True)
+class BlockView(_View):
+    id: int
+    safe_number: str
+    caller_ref: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalBlockView(_View):
+    id: int
+    caller_key: str
+    note: str
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallView(_View):
+    """A call as the driver sees it: the other party only as an opaque reference."""
+
+    id: int
+    safe_number: str
+    caller_ref: str
+    caller_blocked: bool
+    kind: str
+    outcome: str
+    text_sent: bool
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime
+    duration_seconds: int
+
+
+class BlockRepository:
+    """Every query of the blocking tables."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def insert(self, row: NumberBlock | GlobalBlock) -> bool:
+        """Insert in a savepoint; False when a unique key says a concurrent writer won."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+        except IntegrityError:
+            return False
+        return True
+
+    def number_block(self, number: str, caller_ref: str) -> NumberBlock | None:
+        q = select(NumberBlock).where(
+            NumberBlock.number == number, NumberBlock.caller_ref == caller_ref
+        )
+        return self.session.scalars(q).first()
+
+    def number_blocks_of(self, owner_id: str) -> list[NumberBlock]:
+        """Blocks on the numbers ``owner_id`` holds now (not those left on released ones)."""
+        q = (
+            select(NumberBlock)
+            .join(
+                NumberRecord,
+                (NumberRecord.number == NumberBlock.number)
+                & (NumberRecord.owner_id == NumberBlock.owner_id),
+            )
+            .where(NumberBlock.owner_id == owner_id)
+            .order_by(NumberBlock.id.desc())
+        )
+        return list(self.session.scalars(q))
+
+    def replicated(self, number: str | None = None) -> dict[str, frozenset[str]]:
+        """Refs per active number, only blocks made by the number's current holder."""
+        q = (
+            select(NumberBlock.number, NumberBlock.caller_ref)
+            .join(
+                NumberRecord,
+                (NumberRecord.number == NumberBlock.number)
+                & (NumberRecord.owner_id == NumberBlock.owner_id),
+            )
+            .where(NumberRecord.status == NumberStatus.ACTIVE.value)
+        )
+        if number is not None:
+            q = q.where(NumberBlock.number == number)
+        found: dict[str, set[str]] = {}
+        for digits, ref in self.session.execute(q):
+            found.setdefault(digits, set()).add(ref)
+        return {digits: frozenset(refs) for digits, refs in found.items()}
+
+    def delete_number_block(self, block_id: int) -> None:
+        self.session.execute(delete(NumberBlock).where(NumberBlock.id == block_id))
+
+    def global_keys(self) -> frozenset[str]:
+        return frozenset(self.session.scalars(select(GlobalBlock.caller_key)))
+
+    def global_by_key(self, caller_key: str) -> GlobalBlock | None:
+        q = select(GlobalBlock).where(GlobalBlock.caller_key == caller_key)
+        return self.session.scalars(q).first()
+
+    def global_page(self, after: int | None, limit: int) -> list[GlobalBlock]:
+        q = select(GlobalBlock).order_by(GlobalBlock.id).limit(limit)
+        if after is not None:
+            q = q.where(GlobalBlock.id > after)
+        return list(self.session.scalars(q))
+
+    def delete_global(self, block_id: int) -> bool:
+        result = self.session.execute(delete(GlobalBlock).where(GlobalBlock.id == block_id))
+        return bool(getattr(result, "rowcount", 0))
+
+
+class BlockService:
+    def __init__(
+        self, session: Session, clock: Callable[[], datetime], actor: str = "system"
+    ) -> None:
+        self.repo = BlockRepository(session)
+        self.records = CallRecords(session)
+        self._audit = NumberRepository(session).audit
+        self._clock = clock
+        self._actor = actor[:64]
+        self.changed_numbers: list[SafeNumber] = []
+        """Numbers whose block replica must be refreshed after commit."""
+        self.global_changed = False
+        """The global blocklist changed: refresh ``safenum/block/all`` after commit."""
+
+    # the driver ------------------------------------------------------------
+    def calls(
+        self,
+        owner_id: str,
+        before: tuple[datetime, int] | None,
+        limit: int,
+        number: SafeNumber | None = None,
+    ) -> list[CallView]:
+        """The driver's call records, newest first, each saying if the caller is blocked."""
+        rows = self.records.of_owner(owner_id, before, limit, number)
+        blocked = {(b.number, b.caller_ref) for b in self.repo.number_blocks_of(owner_id)}
+        return [_call_view(r, (r.number.digits, r.caller_ref) in blocked) for r in rows]
+
+    def block_from_record(self, owner_id: str, record_id: int) -> BlockView:
+        """Block the caller of one of my records on that number (again: the same block)."""
+        record = self._my_record(owner_id, record_id)
+        ref = _blockable(record.caller_ref, "record_id")
+        digits = record.number.digits
+        row = self.repo.number_block(digits, ref)
+        if row is None or row.owner_id != owner_id:
+            if row is not None:  # left by a former holder of the number
+                self.repo.delete_number_block(row.id)
+            row = NumberBlock(
+                number=digits, caller_ref=ref, owner_id=owner_id, created_at=self._clock()
+            )
+            if not self.repo.insert(row):  # a concurrent request blocked it first
+                existing = self.repo.number_block(digits, ref)
+                assert existing is not None
+                return _block_view(existing)
+            self._audit(self._clock(), self._actor, "call.blocked", digits, {"block": row.id})
+            self._changed(record.number)
+        return _block_view(row)
+
+    def unblock_from_record(self, owner_id: str, record_id: int) -> None:
+        """Unblock the caller of one of my records; unblocking twice is no error."""
+        record = self._my_record(owner_id, record_id)
+        row = self.repo.number_block(record.number.digits, record.caller_ref)
+        if row is not None and row.owner_id == owner_id:
+            self._remove(row)
+
+    def blocks_of(self, owner_id: str) -> list[BlockView]:
+        return [_block_view(row) for row in self.repo.number_blocks_of(owner_id)]
+
+    def unblock(self, owner_id: str, block_id: int) -> None:
+        """Remove one of my blocks by id (the record may have been purged since)."""
+        row = next((b for b in self.repo.number_blocks_of(owner_id) if b.id == block_id), None)
+        if row is None:
+            raise NotFound(f"no block {block_id}", field="block_id")
+        self._remove(row)
+
+    # the operators ---------------------------------------------------------
+    def block_globally(
+        self, *, record_id: int | None = None, caller_key: str | None = None, note: str = ""
+    ) -> GlobalBlockView:
+        """Block a caller on every number, by a record or by the caller key itself."""
+        if (record_id is None) == (caller_key is None):
+            raise InvalidValue("give either record_id or caller_key", field="record_id")
+        if record_id is not None:
+            record = self.records.get(record_id)
+            if record is None:
+                raise NotFound(f"no call record {record_id}", field="record_id")
+            key = _blockable(record.caller_key or "", "record_id")
+        else:
+            key = caller_key or ""
+            if not REFERENCE.match(key):
+                raise InvalidValue("must be 20 lower-case hex digits", field="caller_key")
+        row = self.repo.global_by_key(key)
+        if row is not None:
+            return _global_view(row)
+        now = self._clock()
+        row = GlobalBlock(caller_key=key, note=note[:200], created_at=now, created_by=self._actor)
+        if not self.repo.insert(row):
+            existing = self.repo.global_by_key(key)
+            assert existing is not None
+            return _global_view(existing)
+        self._audit(now, self._actor, "caller.blocked_globally", f"global-block:{row.id}")
+        self.global_changed = True
+        return _global_view(row)
+
+    def global_blocks(self, after: int | None, limit: int) -> list[GlobalBlockView]:
+        return [_global_view(row) for row in self.repo.global_page(after, limit)]
+
+    def unblock_globally(self, block_id: int) -> None:
+        if not self.repo.delete_global(block_id):
+            raise NotFound(f"no global block {block_id}", field="block_id")
+        now = self._clock()
+        self._audit(now, self._actor, "caller.unblocked_globally", f"global-block:{block_id}")
+        self.global_changed = True
+
+    # the replica -----------------------------------------------------------
+    def replica_values(self) -> Blocks:
+        return Blocks(self.repo.replicated(), self.repo.global_keys())
+
+    def current(self, number: SafeNumber) -> frozenset[str]:
+        """Refs blocked on ``number`` now (empty unless it is active)."""
+        return self.repo.replicated(number.digits).get(number.digits, frozenset())
+
+    def global_keys(self) -> frozenset[str]:
+        return self.repo.global_keys()
+
+    # --------------------------------------------------------------------
+    def _my_record(self, owner_id: str, record_id: int) -> CallRecordView:
+        record = self.records.of_owner_by_id(owner_id, record_id)
+        if record is None:  # another driver's record answers like a missing one
+            raise NotFound(f"no call record {record_id}", field="record_id")
+        return record
+
+    def _remove(self, row: NumberBlock) -> None:
+        number = SafeNumber(row.number)
+        self.repo.delete_number_block(row.id)
+        self._audit(self._clock(), self._actor, "call.unblocked", row.number, {"block": row.id})
+        self._changed(number)
+
+    def _changed(self, number: SafeNumber) -> None:
+        if number not in self.changed_numbers:
+            self.changed_numbers.append(number)
+
+
+def _blockable(reference: str, field: str) -> str:
+    if not REFERENCE.match(reference):
+        raise CallerNotBlockable(
+            "this call's caller cannot be blocked: the number was withheld"
+            if reference == "anonymous"
+            else "this call was recorded without a caller reference to block",
+            field=field,
+        )
+    return reference
+
+
+def _block_view(row: NumberBlock) -> BlockView:
+    return BlockView(row.id, SafeNumber(row.number).national, row.caller_ref, row.created_at)
+
+
+def _global_view(row: GlobalBlock) -> GlobalBlockView:
+    return GlobalBlockView(row.id, row.caller_key, row.note, row.created_at, row.created_by)
+
+
+def _call_view(r: CallRecordView, blocked: bool) -> CallView:
+    return CallView(
+        r.id,
+        r.number.national,
+        r.caller_ref,
+        blocked,
+        r.kind,
+        r.outcome,
+        r.text_sent,
+        r.started_at,
+        r.answered_at,
+        r.ended_at,
+        r.duration_seconds,
+    )
