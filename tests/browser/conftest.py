@@ -7,6 +7,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,9 @@ from app_api.main import create_app
 from app_api.settings import Settings
 from app_api.texts import LoggingTextSender
 from app_api.wiring import Core
+from numbering.types import SafeNumber
+from proxy.records import CallRecords
+from proxy.state import CallFacts, State
 from tests.conftest import free_port, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -60,6 +64,24 @@ class Server:
         match = re.search(r"\d{6}", self.sender.sent[-1][1])
         assert match
         return match.group()
+
+    def call_record(self, number: str, caller_ref: str, after: timedelta) -> None:
+        """An ended, unanswered call to ``number`` from an opaque caller, started ``after``
+        the server clock's now (the test clock stands still; a driver sees only the calls
+        since their number was issued)."""
+        start = self.core.clock() + after
+        facts = CallFacts(
+            call_id=f"browser.{caller_ref[:6]}.{start.timestamp()}",
+            number=SafeNumber.parse(number).digits,
+            caller_ref=caller_ref,
+            caller_key=caller_ref[::-1],
+            started=start,
+            ended=start + timedelta(seconds=20),
+            dial_status="NOANSWER",
+            state=State.ENDED,
+        )
+        with self.core.sessions.begin() as session:
+            assert CallRecords(session).add(facts, "events")
 
     def driver_with_number(self, phone: str, plate: str = "34나5678") -> str:
         """Sign a driver in through the API and give them a number; returns it."""
@@ -105,8 +127,10 @@ def server(settings: Settings, core: Core, redis_url: str) -> Iterator[Server]:
     yield from run_server(settings, core, LoggingTextSender())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[sync_api.Browser]:
+    """Package scope, not session: sync Playwright keeps an event loop running in this
+    thread until it stops, and every later asyncio.run() (the pbx tier) would fail."""
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's Chromium at /usr/bin/chromium (make test installs it)")
     with sync_api.sync_playwright() as pw:
