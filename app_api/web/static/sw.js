@@ -2,13 +2,14 @@
    Never caches /v1 answers: they hold personal data (numbers, masked phones, cards). */
 "use strict";
 
-const CACHE = "safenum-shell-v1";
+const CACHE = "safenum-shell-v2";
 const SHELL = [
   "/app/",
   "/app/manifest.webmanifest",
   "/web/base.css",
   "/web/app.css",
   "/web/common.js",
+  "/web/app-calls.js",
   "/web/app.js",
   "/web/icons/icon.svg",
   "/web/icons/icon-192.png",
