@@ -12,10 +12,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -91,3 +93,15 @@ def run(
             if attempt:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def purge(session: Session, before: datetime) -> int:
+    """Forget answers older than the retry window: a client retries within minutes."""
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def forget(session: Session, scope: str) -> int:
+    """Drop a deleted account's stored answers (they name its numbers and plates)."""
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.scope == scope))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -7,11 +7,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from app_api import health, logs, metrics, problems
+from app_api import health, idempotency, logs, metrics, problems
 from app_api.bridge import Bridge
 from app_api.pbx_config import ami_settings
 from app_api.routers import router as api_router
@@ -20,23 +21,34 @@ from app_api.settings import Settings
 from app_api.state import ApiState
 from app_api.texts import PbxGatedSender, TextSender, make_text_sender
 from app_api.wiring import Core
+from numbering.views import SweepResult
 from proxy.ami import AmiClient
 
 log = logging.getLogger("safenum")
 
 
+def sweep_once(core: Core) -> tuple[SweepResult, int]:
+    """One scheduled pass: release expired numbers, end quarantines, forget old
+    Idempotency-Key answers. One transaction."""
+    keep = timedelta(hours=core.settings.idempotency_retention_hours)
+    with core.numbers("sweep") as svc:
+        result = svc.sweep()
+        forgotten = idempotency.purge(svc.repo.session, core.clock() - keep)
+    return result, forgotten
+
+
 async def _sweep_forever(core: Core) -> None:
-    """Release expired numbers on a schedule; a failed pass is logged and retried."""
+    """Run ``sweep_once`` on a schedule; a failed pass is logged and retried."""
     while True:
         try:
-
-            def run() -> None:
-                with core.numbers("sweep") as svc:
-                    result = svc.sweep()
-                if result.released or result.freed:
-                    log.info("sweep released=%d freed=%d", result.released, result.freed)
-
-            await asyncio.to_thread(run)
+            result, forgotten = await asyncio.to_thread(sweep_once, core)
+            if result.released or result.freed or forgotten:
+                log.info(
+                    "sweep released=%d freed=%d idempotency_forgotten=%d",
+                    result.released,
+                    result.freed,
+                    forgotten,
+                )
         except Exception:
             log.exception("sweep failed; retrying next interval")
         await asyncio.sleep(core.settings.sweep_interval_seconds)

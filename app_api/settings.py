@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     move_car_per_client_per_hour: int = Field(
         10, ge=1, description="Move-car texts requested from one client address."
     )
+    idempotency_retention_hours: int = Field(
+        24, ge=1, le=24 * 30, description="How long a stored Idempotency-Key answer is kept."
+    )
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
         description="Public address printed in the parking card's QR code (/p/{token}).",

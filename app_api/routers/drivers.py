@@ -50,7 +50,9 @@ def me(api: Api, who: Driver) -> dict[str, Any]:
 )
 def delete_me(api: Api, who: Driver) -> DestructionReceipt:
     with api.core.numbers(who.actor) as svc:
-        return svc.delete_owner_id(who.subject)
+        receipt = svc.delete_owner_id(who.subject)
+        idempotency.forget(svc.repo.session, who.actor)
+        return receipt
 
 
 @router.get("/vehicles", response_model=list[VehicleOut], summary="My vehicles")
