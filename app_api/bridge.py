@@ -163,35 +163,36 @@ class Bridge:
                 log.exception("route %s not pushed", what)
 
     def _current(self, number: SafeNumber) -> tuple[str | None, NumberPrefs | None, frozenset[str]]:
-        with self.core.numbers("bridge") as svc:
+        # One read-only snapshot: never waits for the write lock a request holds.
+        with self.core.reading("bridge") as svc:
             phone = svc.current_route(number)
-        with self.core.sessions.begin() as session:
+            session = svc.repo.session
             view = PreferencesService(session, self.core.clock).current(number)
             blocked = BlockService(session, self.core.clock).current(number)
         return (phone.e164 if phone else None), (_prefs(view) if view else None), blocked
 
     def _global_keys(self) -> frozenset[str]:
-        with self.core.sessions.begin() as session:
-            return BlockService(session, self.core.clock).global_keys()
+        with self.core.reading("bridge") as svc:
+            return BlockService(svc.repo.session, self.core.clock).global_keys()
 
     async def _load_blocks(self) -> Blocks:
         def load() -> Blocks:
-            with self.core.sessions.begin() as session:
-                return BlockService(session, self.core.clock).replica_values()
+            with self.core.reading("bridge") as svc:
+                return BlockService(svc.repo.session, self.core.clock).replica_values()
 
         return await asyncio.to_thread(load)
 
     async def _load_prefs(self) -> Mapping[str, NumberPrefs]:
         def load() -> dict[str, NumberPrefs]:
-            with self.core.sessions.begin() as session:
-                values = PreferencesService(session, self.core.clock).replica_values()
+            with self.core.reading("bridge") as svc:
+                values = PreferencesService(svc.repo.session, self.core.clock).replica_values()
             return {digits: _prefs(view) for digits, view in values.items()}
 
         return await asyncio.to_thread(load)
 
     async def _load_routes(self) -> Mapping[str, str]:
         def load() -> dict[str, str]:
-            with self.core.numbers("bridge") as svc:
+            with self.core.reading("bridge") as svc:
                 return {n.digits: p.e164 for n, p in svc.active_routes()}
 
         return await asyncio.to_thread(load)
