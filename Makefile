@@ -50,6 +50,7 @@ browser: system venv
 
 bench: system venv
 	$(PY) bench/allocation.py
+	$(PY) bench/propagation.py
 
 screenshots: system venv
 	$(PY) deploy/scripts/screenshots.py

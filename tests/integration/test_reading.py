@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -30,10 +29,9 @@ def test_a_read_does_not_wait_for_an_open_write(core: Core) -> None:
     thread.start()
     try:
         assert writer_holds_lock.wait(10)
-        started = time.monotonic()
         with core.reading() as svc:
             seen = svc.show(n).status
-        assert time.monotonic() - started < 1.0  # did not queue behind the writer
+        assert thread.is_alive()  # answered while the writer still holds its lock
         assert seen == "active"  # the snapshot before the writer's commit
     finally:
         release_writer.set()

@@ -39,19 +39,14 @@ def answered_by(pbx: Pbx, dialled: str) -> tuple[SippRun, str]:
 async def test_route_change_is_visible_to_the_next_call(pbx: Pbx, ami: AmiClient) -> None:
     replica = RouteReplica(ami, loader({}))
     await replica.put(NUMBER, DRIVER_E164)
-    loop = asyncio.get_running_loop()
 
-    started = loop.time()
     await replica.put(NUMBER, OTHER_PHONE)
     assert await ami.db_get(ROUTE_FAMILY, NUMBER) == OTHER_PHONE
-    assert loop.time() - started < 0.1
     caller, invite = await asyncio.to_thread(answered_by, pbx, NUMBER)
     assert caller.returncode == 0, caller.log_text
     assert invite.startswith("INVITE sip:01087654321@")
 
-    started = loop.time()
     await replica.delete(NUMBER)
-    assert loop.time() - started < 0.1
     with TrunkTrap(pbx.config.trunk_port) as trap:
         caller = await asyncio.to_thread(pbx.sipp.call, NUMBER)
         assert trap.drain() == []
