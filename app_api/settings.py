@@ -105,6 +105,32 @@ class Settings(BaseSettings):
         description="Public address printed in the parking card's QR code (/p/{token}).",
     )
 
+    # --- texts and blocking (issue 5) ---
+    text_retention_days: int = Field(
+        30, ge=1, le=365, description="Days text records (delivered and blocked) are kept."
+    )
+    text_sender_max_numbers: int = Field(
+        5, ge=1, description="Distinct safe numbers one sender may text in the window."
+    )
+    text_sender_window_minutes: int = Field(
+        10, ge=1, le=1440, description="Window for counting a sender's distinct safe numbers."
+    )
+    text_sender_per_minute: int = Field(
+        10, ge=1, description="Texts one sender may send per minute (any numbers)."
+    )
+    text_sender_block_hours: int = Field(
+        1, ge=1, le=720, description="How long a sender over a limit stays blocked everywhere."
+    )
+    caller_sweep_numbers: int = Field(
+        10, ge=2, description="Distinct safe numbers one caller may dial in the window."
+    )
+    caller_sweep_window_minutes: int = Field(
+        10, ge=1, le=1440, description="Window for counting a caller's distinct safe numbers."
+    )
+    caller_sweep_block_hours: int = Field(
+        24, ge=1, le=720, description="How long a number-sweeping caller is blocked everywhere."
+    )
+
     @field_validator("trunk_addr")
     @classmethod
     def _host_port(cls, v: str) -> str:
