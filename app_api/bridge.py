@@ -11,6 +11,9 @@ Anything missed (Redis down, AMI down, a crash between commit and push) is heale
 the full reconcile that runs on every AMI (re)connect and every
 ``reconcile_interval_seconds``.
 
+Texts: when given a :class:`app_api.relay.TextRelay`, the bridge runs it on the same
+AMI link (its event listener and spool scan) and wakes its scan on every reconnect.
+
 Per-number preferences (quiet hours, move-car text) and a driver's call blocks
 travel the same way: a number on the queue re-reads its route, its preferences and
 its blocks. A change of the operators' global blocklist (``global_blocks_changed``)
@@ -32,9 +35,14 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 import redis.asyncio as aioredis
+from redis import Redis as SyncRedis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from app_api.relay import TextRelay
 from app_api.wiring import Core
 from blocking.blocks import BlockService
+from blocking.sweep import CallerSweepGuard
 from numbering.preferences import PreferencesService, PreferencesView
 from numbering.types import SafeNumber
 from numbering.views import RouteChange
@@ -56,10 +64,32 @@ CHANNEL = "safenum:route-changed"
 
 
 class Bridge:
-    def __init__(self, core: Core, ami: AmiClient, redis: aioredis.Redis) -> None:
+    def __init__(
+        self,
+        core: Core,
+        ami: AmiClient,
+        redis: aioredis.Redis,
+        relay: TextRelay | None = None,
+    ) -> None:
         self.core = core
         self.ami = ami
         self.redis = redis
+        self.relay = relay  # texts; None where a process only keeps the replica
+        s = core.settings
+        # One try, no backoff: a Redis outage must not stall the call-records loop.
+        self.sweep_guard = CallerSweepGuard.over_redis(
+            SyncRedis.from_url(
+                s.redis_url,
+                socket_timeout=1,
+                socket_connect_timeout=1,
+                retry=Retry(NoBackoff(), 1),
+            ),
+            core.keyring.lookup_hash("redis", "caller-sweep v1"),
+            core.sessions.begin,
+            numbers=s.caller_sweep_numbers,
+            window=timedelta(minutes=s.caller_sweep_window_minutes),
+            block_for=timedelta(hours=s.caller_sweep_block_hours),
+        )
         self.replica = RouteReplica(ami, self._load_routes)
         self.preferences = PreferenceReplica(ami, self._load_prefs)
         self.blocks = BlockReplica(ami, self._load_blocks)
@@ -85,6 +115,11 @@ class Bridge:
             asyncio.create_task(self._reconcile_periodically(), name="bridge-reconcile"),
             asyncio.create_task(self._records_forever(), name="bridge-records"),
         ]
+        if self.relay is not None:
+            self._tasks += [
+                asyncio.create_task(self.relay.events_forever(), name="relay-events"),
+                asyncio.create_task(self.relay.scan_forever(), name="relay-scan"),
+            ]
 
     async def stop(self) -> None:
         if self._on_commit in self.core.route_listeners:
@@ -95,6 +130,7 @@ class Bridge:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.ami.close()
+        self.sweep_guard.history.client.close()
 
     # sources of changes --------------------------------------------------
     def numbers_changed(self, numbers: Iterable[SafeNumber]) -> None:
@@ -203,6 +239,8 @@ class Bridge:
         await self.preferences.reconcile()
         await self.blocks.reconcile()
         await self.ingest_spool()
+        if self.relay is not None:
+            self.relay.wake()  # texts spooled while we were away
         now = int(self.core.clock().timestamp())
         await purge_last_callers(self.ami, now, self.core.settings.callback_window_seconds)
 
@@ -210,6 +248,7 @@ class Bridge:
     async def _records_forever(self) -> None:
         async with self.ami.subscribe({"UserEvent"}) as events:
             async for event in events:
+                await self._guard_sweep(event.headers)
                 try:
                     facts = self.tracker.feed(event.headers)
                     if facts is not None:
@@ -218,6 +257,19 @@ class Bridge:
                     log.warning("call record spool not cleared (%s)", type(exc).__name__)
                 except Exception:
                     log.exception("call event not recorded")
+
+    async def _guard_sweep(self, headers: Mapping[str, str]) -> None:
+        """A caller dialling many safe numbers is blocked everywhere for a while."""
+        if headers.get("UserEvent") != "SafenumCall" or headers.get("Phase") != "start":
+            return
+        key, number, now = headers.get("Key", ""), headers.get("Number", ""), self.core.clock()
+        try:
+            changed = await asyncio.to_thread(self.sweep_guard.note_call, key, number, now)
+        except Exception:
+            log.exception("caller sweep check failed")
+            return
+        if changed:
+            self.global_blocks_changed()
 
     async def _store(self, facts: CallFacts, source: str) -> None:
         def add() -> bool:

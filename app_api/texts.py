@@ -1,20 +1,22 @@
-"""Outgoing texts (sign-in codes, move-car requests) behind one small protocol.
+"""Outgoing texts (sign-in codes, move-car requests, released texts) behind one protocol.
 
-The real sender is Asterisk's MessageSend over AMI, through ``proxy/ami`` like every
-other AMI action; it arrives with the call-experience work and plugs in at
-``make_text_sender`` (the seam). Until then development and tests log the text
-(phone masked, body in clear: a developer needs the code), and production refuses
-with ``pbx-unavailable`` rather than pretend a text went out.
+Production sends with Asterisk's MessageSend over the bridge's AMI link
+(:class:`AmiTextSender`); development and tests log the text (phone masked, body in
+clear: a developer needs the code). A sender that cannot reach the phone system
+raises ``pbx-unavailable`` rather than pretend a text went out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Protocol
 
 from app_api.errors import PbxUnavailable
 from numbering.types import OwnerPhone, SafeNumber
+from proxy.ami import AmiClient, AmiError
+from proxy.texts import SERVICE_USER, send_text
 
 log = logging.getLogger("safenum.texts")
 
@@ -53,8 +55,48 @@ class PbxGatedSender:
         self.inner.send(to, body, sender=sender)
 
 
-def make_text_sender(env: str) -> TextSender:
-    """The seam: return the AMI MessageSend sender here once proxy/ami offers one."""
+class AmiTextSender:
+    """AMI MessageSend on the bridge's link, for request handlers in worker threads.
+
+    A sign-in code goes out from the service name (``SERVICE_USER``); a text for a
+    driver's number goes out from that 050 number.
+    """
+
+    def __init__(
+        self,
+        ami: AmiClient,
+        loop: asyncio.AbstractEventLoop,
+        trunk: str,
+        timeout: float = 5.0,
+    ) -> None:
+        self.ami = ami
+        self.loop = loop
+        self.trunk = trunk
+        self.timeout = timeout
+
+    def send(self, to: OwnerPhone, body: str, *, sender: SafeNumber | None = None) -> None:
+        if not self.ami.connected:
+            raise PbxUnavailable()
+        from_user = sender.digits if sender is not None else SERVICE_USER
+        job = asyncio.run_coroutine_threadsafe(
+            send_text(self.ami, self.trunk, to.national_digits, from_user, body), self.loop
+        )
+        try:
+            job.result(self.timeout)
+        except (AmiError, TimeoutError) as exc:
+            job.cancel()
+            raise PbxUnavailable(f"the phone system did not take the text ({exc})") from exc
+
+
+def make_text_sender(
+    env: str,
+    ami: AmiClient | None = None,
+    trunk: str = "",
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> TextSender:
+    """Production: MessageSend over ``ami``; elsewhere the logging sender."""
     if env == "production":
-        return UnavailableTextSender()
+        if ami is None or loop is None:
+            return UnavailableTextSender()
+        return AmiTextSender(ami, loop, trunk)
     return LoggingTextSender()

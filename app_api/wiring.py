@@ -63,7 +63,7 @@ class Core:
             )
             yield service
         if service.shredded:
-            purge_residue(self.engine, ("owners", "vehicles", "routes", "numbers"))
+            purge_residue(self.engine, ("owners", "vehicles", "routes", "numbers", "text_records"))
         if service.route_changes:
             for listener in self.route_listeners:
                 listener(list(service.route_changes))

@@ -11,6 +11,13 @@ number alone (same secret, another input), and refuses every call whose key is i
 ``safenum/block/all/<key>``. Drivers never see caller keys, so they cannot link a
 caller across numbers; operators can, which a global blocklist needs anyway.
 
+Automatic blocks: a caller who dials many different safe numbers in a short
+window (:mod:`blocking.sweep`) gets a global block of its own, made by ``"auto"``
+with an ``expires_at``; it is replicated like an operator's until it expires, then
+the scheduled sweep deletes it (``expire_auto_blocks``). An operator's block is
+never shortened or replaced by an automatic one; blocking an automatically blocked
+caller by hand makes the block permanent.
+
 Withheld callers share the reference ``anonymous``; they cannot be blocked (that
 would refuse every withheld caller, a neighbour included). The service flushes;
 the request edge commits, then tells the bridge what changed (``changed_numbers``,
@@ -24,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +46,9 @@ from proxy.records import CallRecords, CallRecordView
 
 REFERENCE = re.compile(r"^[0-9a-f]{20}$")
 """Shape of a caller reference or key: 20 lower-case hex digits of a keyed SHA-1."""
+
+AUTO = "auto"
+"""``created_by`` (and audit actor) of automatic blocks."""
 
 
 class CallerNotBlockable(Conflict):
@@ -62,6 +72,8 @@ class GlobalBlockView(_View):
     note: str
     created_at: datetime
     created_by: str
+    expires_at: datetime | None
+    """None for an operator's block; when an automatic block ends."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +149,12 @@ class BlockRepository:
     def delete_number_block(self, block_id: int) -> None:
         self.session.execute(delete(NumberBlock).where(NumberBlock.id == block_id))
 
-    def global_keys(self) -> frozenset[str]:
-        return frozenset(self.session.scalars(select(GlobalBlock.caller_key)))
+    def global_keys(self, now: datetime) -> frozenset[str]:
+        """Keys of the blocks in force at ``now``: permanent ones and unexpired ones."""
+        q = select(GlobalBlock.caller_key).where(
+            or_(GlobalBlock.expires_at.is_(None), GlobalBlock.expires_at > now)
+        )
+        return frozenset(self.session.scalars(q))
 
     def global_by_key(self, caller_key: str) -> GlobalBlock | None:
         q = select(GlobalBlock).where(GlobalBlock.caller_key == caller_key)
@@ -153,6 +169,17 @@ class BlockRepository:
     def delete_global(self, block_id: int) -> bool:
         result = self.session.execute(delete(GlobalBlock).where(GlobalBlock.id == block_id))
         return bool(getattr(result, "rowcount", 0))
+
+    def delete_expired(self, now: datetime) -> list[int]:
+        """Delete blocks that expired by ``now`` (one statement: a block extended
+        concurrently is re-checked, not lost); returns their ids."""
+        q = (
+            delete(GlobalBlock)
+            .where(GlobalBlock.expires_at <= now)
+            .returning(GlobalBlock.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(self.session.scalars(q))
 
 
 class BlockService:
@@ -236,17 +263,76 @@ class BlockService:
             if not REFERENCE.match(key):
                 raise InvalidValue("must be 20 lower-case hex digits", field="caller_key")
         row = self.repo.global_by_key(key)
-        if row is not None:
-            return _global_view(row)
-        now = self._clock()
-        row = GlobalBlock(caller_key=key, note=note[:200], created_at=now, created_by=self._actor)
-        if not self.repo.insert(row):
-            existing = self.repo.global_by_key(key)
-            assert existing is not None
-            return _global_view(existing)
-        self._audit(now, self._actor, "caller.blocked_globally", f"global-block:{row.id}")
-        self.global_changed = True
+        if row is None:
+            now = self._clock()
+            row = GlobalBlock(
+                caller_key=key, note=note[:200], created_at=now, created_by=self._actor
+            )
+            if self.repo.insert(row):
+                self._audit(now, self._actor, "caller.blocked_globally", f"global-block:{row.id}")
+                self.global_changed = True
+                return _global_view(row)
+            row = self.repo.global_by_key(key)  # a concurrent writer blocked it first
+            assert row is not None
+        if row.expires_at is not None:  # blocked automatically: the operators' block stays
+            row.expires_at = None
+            row.created_at = self._clock()
+            row.created_by = self._actor
+            row.note = note[:200] or row.note
+            self._audit(
+                row.created_at, self._actor, "caller.blocked_globally", f"global-block:{row.id}"
+            )
+            self.global_changed = True
         return _global_view(row)
+
+    def auto_block(self, caller_key: str, until: datetime, note: str) -> bool:
+        """Block a number-sweeping caller on every number until ``until``.
+
+        Idempotent: an operator's block is left as it is; an automatic one is
+        extended (never shortened) and an expired one revived. Returns True when the
+        set of replicated keys changed, i.e. AstDB must follow after commit.
+        """
+        if not REFERENCE.match(caller_key):
+            raise CallerNotBlockable(
+                "only a caller key of 20 hex digits can be blocked", field="caller_key"
+            )
+        now = self._clock()
+        if until <= now:
+            return False
+        row = self.repo.global_by_key(caller_key)
+        if row is None:
+            row = GlobalBlock(
+                caller_key=caller_key,
+                note=note[:200],
+                created_at=now,
+                created_by=AUTO,
+                expires_at=until,
+            )
+            if self.repo.insert(row):
+                self._audit_auto(now, row)
+                return True
+            row = self.repo.global_by_key(caller_key)  # a concurrent writer blocked it first
+            assert row is not None
+        if row.expires_at is None:  # the operators' block: permanent already
+            return False
+        revived = row.expires_at <= now
+        if revived:  # expired, not yet swept: a new block in the same row
+            row.created_at = now
+        if revived or until > row.expires_at:
+            row.expires_at = until
+            row.note = note[:200]
+        if revived:
+            self._audit_auto(now, row)
+        return revived
+
+    def expire_auto_blocks(self, now: datetime) -> int:
+        """Delete automatic blocks that ended by ``now``; returns how many."""
+        removed = self.repo.delete_expired(now)
+        for block_id in removed:
+            self._audit(now, self._actor, "caller.block_expired", f"global-block:{block_id}")
+        if removed:
+            self.global_changed = True
+        return len(removed)
 
     def global_blocks(self, after: int | None, limit: int) -> list[GlobalBlockView]:
         return [_global_view(row) for row in self.repo.global_page(after, limit)]
@@ -260,14 +346,14 @@ class BlockService:
 
     # the replica -----------------------------------------------------------
     def replica_values(self) -> Blocks:
-        return Blocks(self.repo.replicated(), self.repo.global_keys())
+        return Blocks(self.repo.replicated(), self.repo.global_keys(self._clock()))
 
     def current(self, number: SafeNumber) -> frozenset[str]:
         """Refs blocked on ``number`` now (empty unless it is active)."""
         return self.repo.replicated(number.digits).get(number.digits, frozenset())
 
     def global_keys(self) -> frozenset[str]:
-        return self.repo.global_keys()
+        return self.repo.global_keys(self._clock())
 
     # --------------------------------------------------------------------
     def _my_record(self, owner_id: str, record_id: int) -> CallRecordView:
@@ -281,6 +367,11 @@ class BlockService:
         self.repo.delete_number_block(row.id)
         self._audit(self._clock(), self._actor, "call.unblocked", row.number, {"block": row.id})
         self._changed(number)
+
+    def _audit_auto(self, now: datetime, row: GlobalBlock) -> None:
+        detail = {"until": row.expires_at, "note": row.note}
+        self._audit(now, AUTO, "caller.blocked_automatically", f"global-block:{row.id}", detail)
+        self.global_changed = True
 
     def _changed(self, number: SafeNumber) -> None:
         if number not in self.changed_numbers:
@@ -303,7 +394,9 @@ def _block_view(row: NumberBlock) -> BlockView:
 
 
 def _global_view(row: GlobalBlock) -> GlobalBlockView:
-    return GlobalBlockView(row.id, row.caller_key, row.note, row.created_at, row.created_by)
+    return GlobalBlockView(
+        row.id, row.caller_key, row.note, row.created_at, row.created_by, row.expires_at
+    )
 
 
 def _call_view(r: CallRecordView, blocked: bool) -> CallView:

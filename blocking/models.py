@@ -37,7 +37,13 @@ class NumberBlock(Base):
 
 
 class GlobalBlock(Base):
-    """A caller the operators blocked on every safe number."""
+    """A caller blocked on every safe number, by the operators or automatically.
+
+    An operator's block is permanent (``expires_at`` is None) until lifted. An
+    automatic block (``created_by`` is ``"auto"``: the caller dialled too many
+    safe numbers in a short window) carries ``expires_at``: from that moment it is no
+    longer replicated, and the scheduled sweep deletes it.
+    """
 
     __tablename__ = "global_blocks"
 
@@ -46,3 +52,4 @@ class GlobalBlock(Base):
     note: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

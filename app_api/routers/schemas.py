@@ -320,12 +320,19 @@ class GlobalBlockOut(BaseModel):
         note="calls every number on the card wall",
         created_at="2026-12-01T09:00:00Z",
         created_by="operator:1",
+        expires_at=None,
     )
     id: int
     caller_key: str
     note: str
     created_at: datetime
-    created_by: str
+    created_by: str = Field(
+        description='The operator who blocked the caller, or "auto" for an automatic block.'
+    )
+    expires_at: datetime | None = Field(
+        description="When an automatic block ends (a caller who dialled too many safe "
+        "numbers in a short window); null for an operator's block, which is permanent."
+    )
 
 
 class DayStats(BaseModel):

@@ -140,7 +140,8 @@ class AsteriskConfig:
     def sounds_dir(self) -> Path:
         return self.config_dir / "sounds"
 
-    def _ref_keys(self) -> tuple[str, str]:
+    def ref_keys(self) -> tuple[str, str]:
+        """The inner and outer keys of the dialplan's caller references."""
         key = (
             self.caller_ref_key
             or hashlib.sha256(b"safenum caller-ref v1:" + self.ami_secret.encode()).hexdigest()
@@ -167,7 +168,7 @@ class AsteriskConfig:
 
     def values(self) -> Mapping[str, str]:
         """The template variables, as text."""
-        inner, outer = self._ref_keys()
+        inner, outer = self.ref_keys()
         return {
             "config_dir": str(self.config_dir),
             "module_dir": str(self.module_dir),

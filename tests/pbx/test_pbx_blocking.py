@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from pbx_sipp import CALLER_NUMBER, DRIVER_NATIONAL, Pbx, SippRun
+from pbx_sipp import CALLER_NUMBER, DRIVER_NATIONAL, Pbx, SippRun, TrunkTrap
 from pydantic import SecretStr
 
 from app_api.bridge import Bridge
@@ -25,6 +26,7 @@ from app_api.main import create_app
 from app_api.settings import Settings
 from app_api.texts import LoggingTextSender
 from app_api.wiring import Core
+from blocking.sweep import CallerSweepGuard
 from numbering.types import SafeNumber
 from proxy.ami import AmiClient
 from proxy.block_replica import GLOBAL_KEY
@@ -225,3 +227,37 @@ def test_a_global_block_refuses_the_caller_on_every_number(pilot: Pilot) -> None
     assert r.status_code == 204
     wait_until(lambda: pilot.astdb(family, key) is None, what="the lifted block")
     assert len(invites(pilot.call(pilot.digits))) == 1
+
+
+def test_a_caller_sweeping_safe_numbers_is_blocked_everywhere_automatically(
+    pilot: Pilot,
+) -> None:
+    guard = pilot.bridge.sweep_guard
+    pilot.bridge.sweep_guard = CallerSweepGuard.over_redis(
+        guard.history.client,
+        guard.history.hmac_key,
+        pilot.api.core.sessions.begin,
+        numbers=3,
+        window=timedelta(minutes=10),
+        block_for=timedelta(hours=1),
+    )
+    # A harvester tries numbers it does not know, then a real one: three in a row.
+    for unknown in ("050499990001", "050499990002"):
+        with TrunkTrap(pilot.pbx.config.trunk_port) as trap:
+            assert pilot.pbx.sipp.call(unknown).final_status == 404
+            assert trap.drain() == []
+    pilot.call(pilot.digits)  # counted as it starts; the block lands just after
+    ops = pilot.api.operator("ops-sweep", "district_admin")
+    r = pilot.client.get("/v1/ops/blocks", headers=ops)
+    assert r.status_code == 200, r.text
+    (block,) = r.json()["items"]
+    assert block["created_by"] == "auto"
+    assert block["expires_at"] is not None
+    wait_until(
+        lambda: pilot.astdb(f"{BLOCK_FAMILY}/{GLOBAL_KEY}", block["caller_key"]),
+        what="the automatic block in AstDB",
+    )
+    phone = pilot.call(pilot.digits, rings=False)
+    assert invites(phone) == []
+    # Another caller is not affected.
+    assert len(invites(pilot.call(pilot.digits, caller=OTHER_CALLER))) == 1

@@ -109,7 +109,7 @@ def test_manager_is_loopback_only_and_least_privilege(files: dict[str, str]) -> 
     assert "webenabled = no" in general
     user = section(files["manager.conf"], "safenum")
     assert "read = call,user" in user  # user: UserEvent(SafenumCall) for the call records
-    assert "write = system" in user
+    assert "write = system,message" in user  # message: MessageSend for the text relay
     assert "permit = 127.0.0.1/255.255.255.255" in user
     assert "writetimeout = 5000" in user
 
@@ -173,8 +173,14 @@ def test_bench_route_is_absent_unless_asked(tmp_path: Path) -> None:
     assert "exten => bench,1,Dial(PJSIP/01012345678@trunk,30)" in bench
 
 
-def test_inbound_messages_land_in_an_empty_context(files: dict[str, str]) -> None:
+def test_inbound_messages_are_spooled_never_sent_by_the_dialplan(files: dict[str, str]) -> None:
     assert "message_context = messages-in" in section(files["pjsip.conf"], "trunk", "endpoint")
     text = files["extensions.conf"]
-    body = text.split("[messages-in]\n", 1)[1].split("[", 1)[0]
-    assert not [ln for ln in body.splitlines() if ln.startswith(("exten", " same"))]
+    entry = text.split("[messages-in]\n", 1)[1].split("\n[", 1)[0]
+    lines = [ln for ln in entry.splitlines() if ln.startswith(("exten", " same"))]
+    assert lines
+    assert all("Goto(safenum-text," in ln for ln in lines)
+    spool = text.split("[safenum-text]\n", 1)[1].split("\n[", 1)[0]
+    assert "MessageSend" not in spool  # the bridge relays, after the filter
+    assert "Dial" not in spool
+    assert "DB(safenum/msg/" in spool

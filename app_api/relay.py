@@ -1,0 +1,199 @@
+"""The text relay inside ``safenum serve``: Asterisk's spool -> filter -> store -> send.
+
+The dialplan spools every text to a routed 050 number in AstDB and announces it
+(``proxy.texts``). The relay takes an entry when its event arrives, and scans the
+whole spool on every AMI (re)connect and every ``SCAN_SECONDS``, so texts that
+arrived while this process, Redis or the database was down are judged once they
+are back. Per entry, in this order:
+
+1. judge and store it in one transaction (``blocking.texts.TextService.receive``;
+   idempotent by spool id, so a retry never stores or judges twice);
+2. send it with AMI MessageSend when it is to be delivered, then mark it delivered;
+3. delete the spool entry.
+
+A failure at 1 leaves the spool entry for the next scan; a failure at 2 leaves the
+record ``pending`` and the entry in place, so the next scan sends it again (at
+least once: a crash between sending and marking can repeat a text, never lose it).
+Texts released by a driver or an operator are ``pending`` too and go out the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import redis
+
+from app_api.wiring import Core
+from blocking.filter import MessageFilter
+from blocking.sender_redis import RedisSenderHistory, SenderHistoryUnavailable
+from blocking.texts import InboundText, Send, TextService
+from blocking.types import Verdict
+from numbering.types import SafeNumber
+from proxy.ami import AmiClient, AmiError
+from proxy.texts import (
+    SPOOL_FAMILY,
+    TEXT_EVENT,
+    CallerRefs,
+    SpooledText,
+    parse_spooled,
+    send_text,
+)
+
+log = logging.getLogger("safenum.relay")
+
+SCAN_SECONDS = 15.0
+PURGE_SECONDS = 3600.0
+
+
+class TextRelay:
+    def __init__(
+        self,
+        core: Core,
+        ami: AmiClient,
+        refs: CallerRefs,
+        trunk: str,
+        redis_client: redis.Redis,
+        message_filter: MessageFilter | None = None,
+    ) -> None:
+        s = core.settings
+        self.core = core
+        self.ami = ami
+        self.refs = refs
+        self.trunk = trunk
+        self.filter = message_filter or MessageFilter.default()
+        self.history = RedisSenderHistory(
+            redis_client,
+            core.keyring.lookup_hash("sender-history", "v1"),
+            window=timedelta(minutes=s.text_sender_window_minutes),
+            max_recipients=s.text_sender_max_numbers,
+            rate_limit=s.text_sender_per_minute,
+            block_for=timedelta(hours=s.text_sender_block_hours),
+        )
+        self.handled = 0
+        self._lock = asyncio.Lock()  # one pass over an entry at a time
+        self._wake = asyncio.Event()
+
+    # tasks run by the bridge --------------------------------------------------
+    async def events_forever(self) -> None:
+        async with self.ami.subscribe({"UserEvent"}) as events:
+            async for event in events:
+                if event.headers.get("UserEvent") != TEXT_EVENT:
+                    continue
+                if event.headers.get("Status") == "spooled":
+                    spool_id = event.headers.get("Id", "")
+                    try:
+                        await self.take(spool_id)
+                    except Exception:
+                        log.exception("text %s left in the spool for the next scan", spool_id)
+                else:
+                    log.info("text to a number without a route refused")
+
+    async def scan_forever(self) -> None:
+        purged_at = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            if self.ami.connected:
+                try:
+                    await self.scan()
+                except AmiError as exc:
+                    log.warning("text spool scan interrupted (%s)", type(exc).__name__)
+                except Exception:
+                    log.exception("text spool scan failed")
+            if loop.time() - purged_at > PURGE_SECONDS:
+                try:
+                    await asyncio.to_thread(self.purge)
+                    purged_at = loop.time()
+                except Exception:
+                    log.exception("text retention failed")
+            try:
+                async with asyncio.timeout(SCAN_SECONDS):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """Scan now (after a release, or a reconnect); safe from the loop's thread only."""
+        self._wake.set()
+
+    # work ------------------------------------------------------------------------
+    async def scan(self) -> int:
+        """Every spooled text, then every pending (released or unsent) one."""
+        count = 0
+        for entry in await self.ami.db_get_tree(SPOOL_FAMILY):
+            try:
+                await self._handle(entry.key, entry.value)
+                count += 1
+            except (AmiError, SenderHistoryUnavailable):
+                raise
+            except Exception:
+                log.exception("text %s left in the spool", entry.key)
+        for send in await asyncio.to_thread(self._pending):
+            await self.send(send)
+        return count
+
+    async def take(self, spool_id: str) -> None:
+        value = await self.ami.db_get(SPOOL_FAMILY, spool_id)
+        if value is not None:
+            await self._handle(spool_id, value)
+
+    async def _handle(self, spool_id: str, value: str) -> None:
+        async with self._lock:
+            # Re-read under the lock: the scan and the event may race for one entry.
+            if await self.ami.db_get(SPOOL_FAMILY, spool_id) is None:
+                return
+            try:
+                text = parse_spooled(spool_id, value)
+            except ValueError:
+                log.error("malformed text spool entry %s removed", spool_id)
+                await self.ami.db_del(SPOOL_FAMILY, spool_id)
+                return
+            send = await asyncio.to_thread(self._receive, text)
+            if send is not None:
+                await self.send(send)
+            await self.ami.db_del(SPOOL_FAMILY, spool_id)
+            self.handled += 1
+
+    async def send(self, send: Send) -> None:
+        """Put ``send`` on the wire, then mark its record delivered (or released)."""
+        await send_text(self.ami, self.trunk, send.to, send.number.digits, send.body)
+        await asyncio.to_thread(self._delivered, send.record_id)
+
+    # database side (worker threads) ---------------------------------------------
+    def _receive(self, text: SpooledText) -> Send | None:
+        inbound = InboundText(
+            text.spool_id,
+            SafeNumber(text.number),
+            text.received_at,
+            text.sender,
+            text.body,
+            text.declared_bytes,
+        )
+        with self.core.sessions.begin() as session:
+            service = TextService(session, self.core.keyring, self.core.clock)
+            return service.receive(inbound, self._judge, self._refs)
+
+    def _judge(self, body: str, sender: str | None, number: SafeNumber) -> Verdict:
+        stats = None
+        if sender is not None:
+            stats = self.history.record(sender, number.digits, self.core.clock())
+        return self.filter.judge(body, sender, stats)
+
+    def _refs(self, number: SafeNumber, sender: str | None) -> tuple[str, str]:
+        return self.refs.ref(number.digits, sender), self.refs.key(sender)
+
+    def _delivered(self, record_id: int) -> None:
+        with self.core.sessions.begin() as session:
+            TextService(session, self.core.keyring, self.core.clock).delivered(record_id)
+
+    def _pending(self) -> list[Send]:
+        with self.core.sessions.begin() as session:
+            return TextService(session, self.core.keyring, self.core.clock).pending()
+
+    def purge(self) -> int:
+        """Retention: forget texts older than ``text_retention_days``."""
+        cutoff = self.core.clock() - timedelta(days=self.core.settings.text_retention_days)
+        with self.core.sessions.begin() as session:
+            return TextService(session, self.core.keyring, self.core.clock).purge_before(cutoff)

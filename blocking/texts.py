@@ -1,0 +1,360 @@
+"""Text records: every text relayed through a safe number, and what became of it.
+
+A text is judged once, when the bridge takes it from Asterisk's spool, and stored
+before anything is sent, so a crash between the two re-sends rather than loses it.
+Nothing is silently dropped: a blocked text is kept (``blocked``) for the driver and
+operators to review and release; a text to a number that is not active is refused
+and never stored; a text Asterisk received without its body (longer than Asterisk
+can carry) is stored as ``lost`` so the driver at least learns one arrived.
+
+Bodies and the other party's number are sealed with the number holder's data key
+(AES-GCM, context-bound to the record), so deleting the holder's account shreds them.
+The other party is otherwise only the opaque per-number reference the dialplan also
+computes for calls (``peer_ref``), so a driver blocks a texter like a caller.
+
+Services ``flush()``, never ``commit()``: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text, func, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from blocking.models import GlobalBlock, NumberBlock
+from blocking.types import Category, Decision, Verdict
+from numbering.crypto import DataKey, Keyring
+from numbering.errors import DomainError
+from numbering.models import Base, NumberRecord, NumberStatus, Owner, Route, UtcDateTime
+from numbering.types import OwnerPhone, SafeNumber
+
+Status = Literal["pending", "delivered", "blocked", "released", "no-recipient", "lost"]
+SHOWN_TO_DRIVER = ("delivered", "blocked", "released", "lost", "pending")
+
+
+class TextRecord(Base):
+    """One text to (``in``) or from (``reply``) a safe number."""
+
+    __tablename__ = "text_records"
+    __table_args__ = (
+        Index("ix_text_records_number_received_at", "number", "received_at"),
+        Index("ix_text_records_status_received_at", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    spool_id: Mapped[str] = mapped_column(String(40), unique=True)
+    number: Mapped[str] = mapped_column(String(12))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))  # in | reply
+    peer_ref: Mapped[str] = mapped_column(String(20))
+    peer_key: Mapped[str | None] = mapped_column(String(20))  # operators only
+    peer_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    body_bytes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[str] = mapped_column(Text)  # JSON list of strings
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    released_by: Mapped[str | None] = mapped_column(String(64))
+
+
+@dataclass(frozen=True, slots=True)
+class InboundText:
+    """What the bridge read from the spool (``sender``: national digits or None)."""
+
+    spool_id: str
+    number: SafeNumber
+    received_at: datetime
+    sender: str | None
+    body: str
+    declared_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """A text to put on the wire now: ``body`` to the phone ``to``, from ``number``."""
+
+    record_id: int
+    to: str  # national digits
+    number: SafeNumber
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextView:
+    """One text for the API. ``body`` is opened for the holder and operators only."""
+
+    id: int
+    number: SafeNumber
+    direction: str
+    peer_ref: str
+    status: str
+    category: str
+    score: float
+    reasons: tuple[str, ...]
+    body: str
+    received_at: datetime
+    handled_at: datetime | None
+    released_at: datetime | None
+    peer_key: str | None = None
+
+
+class TextNotFound(DomainError):
+    status = 404
+    error_id = "text-not-found"
+
+
+class TextNotBlocked(DomainError):
+    status = 409
+    error_id = "text-not-blocked"
+
+
+Judge = Callable[[str, str | None, SafeNumber], Verdict]
+"""The filter with sender history: (body, sender national digits, safe number)."""
+
+Refs = Callable[[SafeNumber, str | None], tuple[str, str]]
+"""(number, sender) -> (per-number reference, number-independent key), as the dialplan."""
+
+
+class TextService:
+    def __init__(self, session: Session, keyring: Keyring, clock: Callable[[], datetime]):
+        self.session = session
+        self.keyring = keyring
+        self.clock = clock
+
+    # receiving -----------------------------------------------------------------
+    def receive(self, text: InboundText, judge: Judge, refs: Refs) -> Send | None:
+        """Judge and store ``text``; what to send now, or None (blocked, refused, done).
+
+        Idempotent per spool id: a text already stored is not judged again; if it is
+        still ``pending`` (stored, not yet confirmed sent) it is sent again.
+        """
+        existing = self.session.scalar(
+            select(TextRecord).where(TextRecord.spool_id == text.spool_id)
+        )
+        if existing is not None:
+            return self._pending_send(existing)
+        live = self._live(text.number)
+        if live is None:
+            return None  # refused: unknown, paused or released
+        owner, driver = live
+        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        ref, key = refs(text.number, text.sender)
+        row = TextRecord(
+            spool_id=text.spool_id,
+            number=text.number.digits,
+            owner_id=owner.id,
+            direction="in",
+            peer_ref=ref,
+            peer_key=None if text.sender is None else key,
+            peer_ct=None
+            if text.sender is None
+            else dek.seal(text.sender, f"text-peer:{text.spool_id}"),
+            body_ct=dek.seal(text.body, f"text-body:{text.spool_id}"),
+            body_bytes=len(text.body.encode()),
+            received_at=text.received_at,
+        )
+        target: str | None = driver.national_digits
+        body = text.body
+        if text.sender is not None and text.sender == driver.national_digits:
+            row.direction = "reply"
+            target = self._last_sender(text.number, owner.id, dek)
+            row.peer_ref, row.peer_key, row.peer_ct = "driver", None, None
+            verdict = Verdict(Decision.DELIVER, Category.HAM, 0.0, ("the driver's reply",))
+            status: Status = "pending" if target else "no-recipient"
+        elif not text.body and text.declared_bytes > 0:
+            verdict = Verdict(
+                Decision.BLOCK,
+                Category.HAM,
+                0.0,
+                (f"a {text.declared_bytes}-byte text arrived without its body (too long)",),
+            )
+            status, target = "lost", None
+        elif self._blocked(text.number, owner.id, ref, key):
+            verdict = Verdict(Decision.BLOCK, Category.SPAM, 1.0, ("the sender is blocked",))
+            status, target = "blocked", None
+        else:
+            verdict = judge(text.body, text.sender, text.number)
+            status = "blocked" if verdict.blocked else "pending"
+            target = None if verdict.blocked else target
+        row.status = status
+        row.category = verdict.category.value
+        row.score = round(verdict.score, 4)
+        row.reasons = json.dumps(list(verdict.reasons), ensure_ascii=False)
+        row.handled_at = None if status == "pending" else self.clock()
+        self.session.add(row)
+        self.session.flush()
+        return None if target is None else Send(row.id, target, text.number, body)
+
+    def delivered(self, record_id: int) -> None:
+        row = self.session.get(TextRecord, record_id)
+        if row is not None and row.status == "pending":
+            row.status = "released" if row.released_at is not None else "delivered"
+            row.handled_at = self.clock()
+            self.session.flush()
+
+    def pending(self) -> list[Send]:
+        """Texts stored but not confirmed sent (released ones included), oldest first."""
+        rows = self.session.scalars(
+            select(TextRecord).where(TextRecord.status == "pending").order_by(TextRecord.id)
+        )
+        return [s for s in map(self._pending_send, rows) if s is not None]
+
+    # review -----------------------------------------------------------------------
+    def release(self, record_id: int, actor: str, owner_id: str | None = None) -> Send:
+        """Let a blocked text through: it becomes ``pending`` and is sent by the caller
+        (then :meth:`delivered`). ``owner_id`` limits a driver to their own texts."""
+        row = self._row(record_id, owner_id)
+        if row.status != "blocked":
+            raise TextNotBlocked(f"text {record_id} is {row.status}, not blocked")
+        row.status = "pending"
+        row.released_at = self.clock()
+        row.released_by = actor
+        self.session.flush()
+        send = self._pending_send(row)
+        if send is None:
+            raise TextNotFound(f"text {record_id}: its number has no active route")
+        return send
+
+    def of_owner(self, owner_id: str, limit: int = 50, before: int | None = None) -> list[TextView]:
+        query = select(TextRecord).where(
+            TextRecord.owner_id == owner_id, TextRecord.status.in_(SHOWN_TO_DRIVER)
+        )
+        if before is not None:
+            query = query.where(TextRecord.id < before)
+        rows = self.session.scalars(query.order_by(TextRecord.id.desc()).limit(limit))
+        return [self._view(r, with_key=False) for r in rows]
+
+    def blocked_page(self, limit: int = 50, before: int | None = None) -> list[TextView]:
+        """Operators' review queue: blocked texts, newest first."""
+        query = select(TextRecord).where(TextRecord.status == "blocked")
+        if before is not None:
+            query = query.where(TextRecord.id < before)
+        rows = self.session.scalars(query.order_by(TextRecord.id.desc()).limit(limit))
+        return [self._view(r, with_key=True) for r in rows]
+
+    def show(self, record_id: int, owner_id: str | None = None) -> TextView:
+        return self._view(self._row(record_id, owner_id), with_key=owner_id is None)
+
+    def caller_ref_of(self, owner_id: str, record_id: int) -> tuple[SafeNumber, str]:
+        """The number and sender reference of one of the driver's incoming texts."""
+        row = self._row(record_id, owner_id)
+        return SafeNumber(row.number), row.peer_ref
+
+    def by_category(self, since: datetime) -> dict[str, dict[str, int]]:
+        """Incoming texts since ``since``: {category: {status: count}}."""
+        rows = self.session.execute(
+            select(TextRecord.category, TextRecord.status, func.count())
+            .where(TextRecord.direction == "in", TextRecord.received_at >= since)
+            .group_by(TextRecord.category, TextRecord.status)
+        )
+        out: dict[str, dict[str, int]] = {}
+        for category, status, count in rows:
+            out.setdefault(category, {})[status] = int(count)
+        return out
+
+    def purge_before(self, cutoff: datetime) -> int:
+        """Retention: delete texts received before ``cutoff`` (pending ones are kept)."""
+        result = self.session.execute(
+            sql_delete(TextRecord).where(
+                TextRecord.received_at < cutoff, TextRecord.status != "pending"
+            )
+        )
+        self.session.flush()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # internals -------------------------------------------------------------------
+    def _row(self, record_id: int, owner_id: str | None) -> TextRecord:
+        row = self.session.get(TextRecord, record_id)
+        if row is None or (owner_id is not None and row.owner_id != owner_id):
+            raise TextNotFound(f"no text {record_id}")
+        return row
+
+    def _live(self, number: SafeNumber) -> tuple[Owner, OwnerPhone] | None:
+        found = self.session.execute(
+            select(Owner, Route)
+            .join(Route, Route.owner_id == Owner.id)
+            .join(NumberRecord, NumberRecord.number == Route.number)
+            .where(Route.number == number.digits, NumberRecord.status == NumberStatus.ACTIVE)
+        ).first()
+        if found is None:
+            return None
+        owner, route = found
+        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        return owner, OwnerPhone(dek.open(route.target_ct, f"route:{route.number}"))
+
+    def _last_sender(self, number: SafeNumber, owner_id: str, dek: DataKey) -> str | None:
+        row = self.session.scalar(
+            select(TextRecord)
+            .where(
+                TextRecord.number == number.digits,
+                TextRecord.owner_id == owner_id,
+                TextRecord.direction == "in",
+                TextRecord.status.in_(("delivered", "released")),
+                TextRecord.peer_ct.is_not(None),
+            )
+            .order_by(TextRecord.id.desc())
+            .limit(1)
+        )
+        if row is None or row.peer_ct is None:
+            return None
+        return dek.open(row.peer_ct, f"text-peer:{row.spool_id}")
+
+    def _blocked(self, number: SafeNumber, owner_id: str, ref: str, key: str) -> bool:
+        by_driver = self.session.scalar(
+            select(NumberBlock.id).where(
+                NumberBlock.number == number.digits,
+                NumberBlock.caller_ref == ref,
+                NumberBlock.owner_id == owner_id,
+            )
+        )
+        everywhere = self.session.scalar(
+            select(GlobalBlock.id).where(GlobalBlock.caller_key == key)
+        )
+        return by_driver is not None or everywhere is not None
+
+    def _pending_send(self, row: TextRecord) -> Send | None:
+        if row.status != "pending":
+            return None
+        live = self._live(SafeNumber(row.number))
+        if live is None or live[0].id != row.owner_id:
+            return None
+        owner, driver = live
+        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        body = dek.open(row.body_ct, f"text-body:{row.spool_id}")
+        if row.direction == "reply":
+            target = self._last_sender(SafeNumber(row.number), owner.id, dek)
+            if target is None:
+                return None
+        else:
+            target = driver.national_digits
+        return Send(row.id, target, SafeNumber(row.number), body)
+
+    def _view(self, row: TextRecord, with_key: bool) -> TextView:
+        owner = self.session.get(Owner, row.owner_id)
+        assert owner is not None  # the foreign key cascades
+        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        return TextView(
+            id=row.id,
+            number=SafeNumber(row.number),
+            direction=row.direction,
+            peer_ref=row.peer_ref,
+            status=row.status,
+            category=row.category,
+            score=row.score,
+            reasons=tuple(json.loads(row.reasons)),
+            body=dek.open(row.body_ct, f"text-body:{row.spool_id}"),
+            received_at=row.received_at,
+            handled_at=row.handled_at,
+            released_at=row.released_at,
+            peer_key=row.peer_key if with_key else None,
+        )

@@ -1,0 +1,148 @@
+"""Byte-exact SIP MESSAGE ends for the text tests: a texter and a phone inbox.
+
+SIPp plays the texter and the phone in the flow tests; these two plain UDP ends
+exist because a SIPp scenario rewrites the line ends of a body (LF -> CRLF), and
+the relay must be proven to carry newlines, Hangul and emoji byte for byte.
+Real SIP over loopback all the same: Asterisk cannot tell them from a carrier.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ReceivedText:
+    request_line: str
+    headers: dict[str, str]
+    body: bytes
+    raw: bytes
+
+    @property
+    def from_user(self) -> str:
+        value = self.headers.get("from", "")
+        return value.split("sip:", 1)[1].split("@", 1)[0] if "sip:" in value else ""
+
+    @property
+    def to_user(self) -> str:
+        return self.request_line.split("sip:", 1)[1].split("@", 1)[0]
+
+
+def _split(datagram: bytes) -> tuple[str, dict[str, str], bytes]:
+    head, _, body = datagram.partition(b"\r\n\r\n")
+    lines = head.decode("utf-8", "replace").split("\r\n")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), value.strip())
+    return lines[0], headers, body
+
+
+def send_text(sip_port: int, to: str, sender: str, body: bytes, source: str = "127.0.0.1") -> int:
+    """Send one MESSAGE from ``sender`` to ``to`` at Asterisk; return the final status."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        port = sock.getsockname()[1]
+        tag = secrets.token_hex(6)
+        head = (
+            f"MESSAGE sip:{to}@127.0.0.1:{sip_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {source}:{port};branch=z9hG4bK{secrets.token_hex(8)};rport\r\n"
+            f'From: "{sender}" <sip:{sender}@{source}:{port}>;tag={tag}\r\n'
+            f"To: <sip:{to}@127.0.0.1:{sip_port}>\r\n"
+            f"Call-ID: {secrets.token_hex(10)}@{source}\r\n"
+            "CSeq: 1 MESSAGE\r\n"
+            "Max-Forwards: 70\r\n"
+            "Content-Type: text/plain;charset=UTF-8\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        datagram = head.encode() + body
+        sock.settimeout(0.5)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            sock.sendto(datagram, ("127.0.0.1", sip_port))
+            try:
+                while True:
+                    line, _, _ = _split(sock.recv(65535))
+                    status = int(line.split()[1])
+                    if status >= 200:
+                        return status
+            except TimeoutError:
+                continue
+        raise TimeoutError(f"no final answer to a MESSAGE for {to}")
+
+
+class Inbox:
+    """Phones behind the trunk: answers 200 OK to every MESSAGE and keeps it."""
+
+    def __init__(self, port: int) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", port))
+        self._sock.settimeout(0.1)
+        self._lock = threading.Lock()
+        self._texts: list[ReceivedText] = []
+        self._seen: set[tuple[str, str]] = set()
+        self._other: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                datagram, peer = self._sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            line, headers, body = _split(datagram)
+            if not line.startswith("MESSAGE "):
+                with self._lock:
+                    self._other.append(datagram)
+                continue
+            reply = (
+                "SIP/2.0 200 OK\r\n"
+                f"Via: {headers.get('via', '')}\r\n"
+                f"From: {headers.get('from', '')}\r\n"
+                f"To: {headers.get('to', '')};tag={secrets.token_hex(4)}\r\n"
+                f"Call-ID: {headers.get('call-id', '')}\r\n"
+                f"CSeq: {headers.get('cseq', '')}\r\n"
+                "Content-Length: 0\r\n\r\n"
+            )
+            self._sock.sendto(reply.encode(), peer)
+            key = (headers.get("call-id", ""), headers.get("cseq", ""))
+            with self._lock:
+                if key not in self._seen:  # a retransmission is one text
+                    self._seen.add(key)
+                    self._texts.append(ReceivedText(line, headers, body, datagram))
+
+    def texts(self) -> list[ReceivedText]:
+        with self._lock:
+            return list(self._texts)
+
+    def other(self) -> list[bytes]:
+        with self._lock:
+            return list(self._other)
+
+    def wait(self, count: int, timeout: float = 10) -> list[ReceivedText]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.texts()
+            if len(got) >= count:
+                return got
+            time.sleep(0.02)
+        raise AssertionError(f"{len(self.texts())} text(s) arrived, {count} expected")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self._sock.close()
+
+    def __enter__(self) -> Inbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

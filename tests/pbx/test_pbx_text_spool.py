@@ -1,0 +1,132 @@
+"""Texts at the Asterisk level: what the dialplan spools, refuses, and what
+MessageSend puts on the wire. The bridge's relay is tested in test_pbx_relay.py."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+from pbx_sipp import DRIVER_E164, DRIVER_NATIONAL, Pbx
+from sip_text import Inbox, send_text
+
+from proxy.ami import AmiClient
+from proxy.replica import ROUTE_FAMILY
+from proxy.texts import SPOOL_FAMILY, parse_spooled
+from proxy.texts import send_text as ami_send_text
+
+NUMBER = "050412345678"
+TEXTER = "01077776666"
+# Asterisk strips trailing line ends from a received body, so none ends with one.
+HARD_BODY = (
+    "차 좀 빼주세요 🚗🙏\n"
+    "두 번째 줄, 쉼표와 | 파이프 그리고 ${EXTEN} 그대로\r\n"
+    '셋째 줄: ( ) "따옴표" ; 세미콜론\n\n끝'
+).encode()
+ASTERISK_16_BODY_LIMIT = 1023  # res_pjsip_messaging's MAX_BODY_SIZE - 1
+
+
+def long_body(size: int = 2000) -> bytes:
+    """``size`` bytes of Hangul, emoji and newlines (2,000: an LMS)."""
+    unit = "가나다라마바사 🚙\n".encode()
+    body = (unit * (size // len(unit) + 1))[: size - 10]
+    body = body[: len(body.decode("utf-8", "ignore").encode())]  # whole characters
+    return body + b"x" * (size - len(body))
+
+
+async def spool(ami: AmiClient, count: int = 0) -> dict[str, str]:
+    """The spool, once it holds ``count`` entries (the dialplan runs after the 202)."""
+    async with asyncio.timeout(5):
+        while True:
+            entries = {e.key: e.value for e in await ami.db_get_tree(SPOOL_FAMILY)}
+            if len(entries) >= count:
+                return entries
+            await asyncio.sleep(0.02)
+
+
+async def test_a_text_to_a_routed_number_is_spooled_intact_and_never_relayed(
+    pbx: Pbx, ami: AmiClient
+) -> None:
+    await ami.db_deltree(SPOOL_FAMILY)
+    await ami.db_put(ROUTE_FAMILY, NUMBER, DRIVER_E164)
+    bodies = [HARD_BODY, long_body(ASTERISK_16_BODY_LIMIT), b"+8250 spelling"]
+    with Inbox(pbx.config.trunk_port) as inbox:
+        for body, to in zip(bodies, [NUMBER, NUMBER, "+82" + NUMBER[1:]], strict=True):
+            status = await asyncio.to_thread(send_text, pbx.config.sip_port, to, TEXTER, body)
+            assert status == 202
+        await asyncio.sleep(0.5)
+        assert inbox.texts() == []  # the dialplan relays nothing by itself
+    entries = await spool(ami, 3)
+    assert len(entries) == 3
+    texts = sorted((parse_spooled(k, v) for k, v in entries.items()), key=lambda t: len(t.body))
+    assert {t.body.encode() for t in texts} == set(bodies)
+    assert all(t.number == NUMBER and t.sender == TEXTER for t in texts)
+    assert [t.declared_bytes for t in texts] == sorted(len(b) for b in bodies)
+    await ami.db_deltree(SPOOL_FAMILY)
+    await ami.db_del(ROUTE_FAMILY, NUMBER)
+
+
+async def test_a_body_longer_than_asterisk_16_carries_is_spooled_as_lost_with_its_size(
+    pbx: Pbx, ami: AmiClient
+) -> None:
+    """Asterisk 16 hands the dialplan an empty body over 1,023 bytes; the spool keeps
+    the declared size so the relay records the text as lost instead of relaying ''."""
+    await ami.db_deltree(SPOOL_FAMILY)
+    await ami.db_put(ROUTE_FAMILY, NUMBER, DRIVER_E164)
+    status = await asyncio.to_thread(
+        send_text, pbx.config.sip_port, NUMBER, TEXTER, long_body(2000)
+    )
+    assert status == 202
+    (text,) = [parse_spooled(k, v) for k, v in (await spool(ami, 1)).items()]
+    assert (text.body, text.declared_bytes) == ("", 2000)
+    await ami.db_deltree(SPOOL_FAMILY)
+
+
+async def test_a_text_to_a_number_without_route_is_refused_and_not_spooled(
+    pbx: Pbx, ami: AmiClient
+) -> None:
+    await ami.db_deltree(SPOOL_FAMILY)
+    await ami.db_del(ROUTE_FAMILY, NUMBER)
+    async with ami.subscribe({"UserEvent"}) as events:
+        status = await asyncio.to_thread(send_text, pbx.config.sip_port, NUMBER, TEXTER, b"hi")
+        async with asyncio.timeout(5):
+            async for event in events:
+                if event.headers.get("UserEvent") == "SafenumText":
+                    assert event.headers.get("Status") == "refused"
+                    break
+    assert status == 202  # res_pjsip_messaging answers before the dialplan runs
+    assert await spool(ami) == {}
+
+
+async def test_non_050_destinations_are_404(pbx: Pbx, ami: AmiClient) -> None:
+    for to in ["01012345678", "05041234567", "s", "0504123456789"]:
+        status = await asyncio.to_thread(send_text, pbx.config.sip_port, to, TEXTER, b"hi")
+        assert status == 404, to
+    assert await spool(ami) == {}
+
+
+async def test_message_send_carries_the_body_byte_for_byte_from_the_safe_number(
+    pbx: Pbx, ami: AmiClient
+) -> None:
+    trunk = f"127.0.0.1:{pbx.config.trunk_port}"
+    with Inbox(pbx.config.trunk_port) as inbox:
+        for body in (HARD_BODY, long_body()):
+            await ami_send_text(ami, trunk, DRIVER_NATIONAL, NUMBER, body.decode())
+        got = await asyncio.to_thread(inbox.wait, 4)
+    # AMI drops any line over 1,024 bytes: 2,000 bytes go as three parts, in order.
+    assert got[0].body == HARD_BODY
+    assert b"".join(t.body for t in got[1:]) == long_body()
+    for text in got:
+        assert text.to_user == DRIVER_NATIONAL
+        assert text.from_user == NUMBER
+        assert TEXTER not in text.raw.decode("utf-8", "replace")
+
+
+def test_spooled_base64_round_trip_is_what_the_dialplan_writes() -> None:
+    value = "v1|{}|1700000000|{}|{}|141".format(
+        NUMBER,
+        base64.b64encode(f'"x" <sip:+82{TEXTER[1:]}@1.2.3.4:5060>'.encode()).decode(),
+        base64.b64encode(HARD_BODY).decode(),
+    )
+    text = parse_spooled("20261122101010-abc123", value)
+    assert text.sender == TEXTER
+    assert text.body.encode() == HARD_BODY
