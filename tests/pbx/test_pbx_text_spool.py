@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import base64
 
+import pytest
 from pbx_sipp import DRIVER_E164, DRIVER_NATIONAL, Pbx
 from sip_text import Inbox, send_text
 
+from app_api.errors import PbxUnavailable
+from app_api.texts import AmiTextSender
+from numbering.types import OwnerPhone, SafeNumber
 from proxy.ami import AmiClient
 from proxy.replica import ROUTE_FAMILY
 from proxy.texts import SPOOL_FAMILY, parse_spooled
@@ -130,3 +134,32 @@ def test_spooled_base64_round_trip_is_what_the_dialplan_writes() -> None:
     text = parse_spooled("20261122101010-abc123", value)
     assert text.sender == TEXTER
     assert text.body.encode() == HARD_BODY
+
+
+async def test_the_production_text_sender_sends_sign_in_codes_and_move_car_texts(
+    pbx: Pbx, ami: AmiClient
+) -> None:
+    """What the API uses in production (sign-in codes, move-car texts): MessageSend."""
+    sender = AmiTextSender(
+        ami, asyncio.get_running_loop(), f"127.0.0.1:{pbx.config.trunk_port}", timeout=5
+    )
+    phone = OwnerPhone(DRIVER_E164)
+    with Inbox(pbx.config.trunk_port) as inbox:
+        await asyncio.to_thread(sender.send, phone, "[safenum] 인증번호 123456")
+        await asyncio.to_thread(sender.send, phone, "차를 빼 주세요", sender=SafeNumber(NUMBER))
+        code, move = await asyncio.to_thread(inbox.wait, 2)
+    assert (code.to_user, code.from_user, code.body) == (
+        DRIVER_NATIONAL,
+        "safenum",
+        "[safenum] 인증번호 123456".encode(),
+    )
+    assert (move.from_user, move.body) == (NUMBER, "차를 빼 주세요".encode())
+
+
+async def test_the_production_text_sender_says_pbx_unavailable_when_the_link_is_down(
+    pbx: Pbx,
+) -> None:
+    link = AmiClient(pbx.ami_settings())  # never started: not connected
+    sender = AmiTextSender(link, asyncio.get_running_loop(), "127.0.0.1:9")
+    with pytest.raises(PbxUnavailable):
+        await asyncio.to_thread(sender.send, OwnerPhone(DRIVER_E164), "x")
