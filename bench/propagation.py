@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,36 +44,12 @@ from app_api.wiring import Core
 from bench.calls import Ports, ami_settings, start_asterisk
 from numbering.types import OwnerPhone, Plate, SafeNumber
 from proxy.ami import AmiClient
-from proxy.asterisk.process import wait_until
 from proxy.replica import ROUTE_FAMILY
-from tests.pbx.pbx_sipp import free_port
+from tests.conftest import start_redis
 
 DRIVER = "010-2345-6789"
 DRIVER_E164 = "+821023456789"
 BASELINE_NUMBER = "050499999999"
-
-
-def start_redis(base: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import redis
-
-    port = free_port(socket.SOCK_STREAM)
-    proc = subprocess.Popen(
-        [
-            *("redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(base)),
-            *("--save", "", "--appendonly", "no"),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-
-    def up() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
-    wait_until(up, 10)
-    return proc, f"redis://127.0.0.1:{port}/0"
 
 
 async def seen(watch: AmiClient, number: str, want: str | None, since: float) -> float:

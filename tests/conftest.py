@@ -61,26 +61,18 @@ class Clock:
         self.now += timedelta(**kw)
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server on a free port, for the whole session."""
+def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A throw-away redis-server on a free port (no persistence); returns it and its URL.
+
+    Shared by the test session and ``bench/``; the caller terminates it.
+    """
     import redis
 
     port = free_port()
-    d = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
         [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(d),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
+            *("redis-server", "--port", str(port), "--bind", "127.0.0.1"),
+            *("--dir", str(directory), "--save", "", "--appendonly", "no"),
         ],
         stdout=subprocess.DEVNULL,
     )
@@ -93,7 +85,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             return False
 
     wait_until(up, what="redis-server")
-    yield f"redis://127.0.0.1:{port}/0"
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free port, for the whole session."""
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
     proc.terminate()
     proc.wait(10)
 
