@@ -21,6 +21,7 @@ class ReceivedText:
     headers: dict[str, str]
     body: bytes
     raw: bytes
+    received_at: float = 0.0  # time.perf_counter() on arrival (bench/relay.py)
 
     @property
     def from_user(self) -> str:
@@ -98,6 +99,7 @@ class Inbox:
                 continue
             except OSError:
                 return
+            arrived = time.perf_counter()
             line, headers, body = _split(datagram)
             if not line.startswith("MESSAGE "):
                 with self._lock:
@@ -117,7 +119,7 @@ class Inbox:
             with self._lock:
                 if key not in self._seen:  # a retransmission is one text
                     self._seen.add(key)
-                    self._texts.append(ReceivedText(line, headers, body, datagram))
+                    self._texts.append(ReceivedText(line, headers, body, datagram, arrived))
 
     def texts(self) -> list[ReceivedText]:
         with self._lock:
