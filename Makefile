@@ -51,6 +51,7 @@ browser: system venv
 bench: system venv
 	$(PY) bench/allocation.py
 	$(PY) bench/propagation.py
+	$(PY) bench/relay.py
 
 screenshots: system venv
 	$(PY) deploy/scripts/screenshots.py
