@@ -1,9 +1,10 @@
 """Call blocking: a driver blocks a caller from a call record; operators keep a global list.
 
-A driver never handles a caller's number, only the record of a call: blocking it
-stores the record's per-number caller reference against that number (the dialplan
-refuses ``safenum/block/<number>/<ref>``). References are per number, so such a
-block covers that caller on that one number.
+A driver never handles a caller's number, only the record of a call (or of a text:
+the relay gives a texter the same per-number reference): blocking it stores the
+record's per-number caller reference against that number (the dialplan refuses
+``safenum/block/<number>/<ref>``; the text relay keeps such a sender's texts back).
+References are per number, so such a block covers that caller on that one number.
 
 A global block is the operators' answer to a caller who bothers many numbers: it
 stores the record's *caller key*, which the dialplan derives from the caller's
@@ -114,6 +115,11 @@ class BlockRepository:
         )
         return self.session.scalars(q).first()
 
+    def holder_of(self, number: str) -> str | None:
+        """The owner holding ``number`` now (None when free or released)."""
+        q = select(NumberRecord.owner_id).where(NumberRecord.number == number)
+        return self.session.scalar(q)
+
     def number_blocks_of(self, owner_id: str) -> list[NumberBlock]:
         """Blocks on the numbers ``owner_id`` holds now (not those left on released ones)."""
         q = (
@@ -212,8 +218,25 @@ class BlockService:
     def block_from_record(self, owner_id: str, record_id: int) -> BlockView:
         """Block the caller of one of my records on that number (again: the same block)."""
         record = self._my_record(owner_id, record_id)
-        ref = _blockable(record.caller_ref, "record_id")
-        digits = record.number.digits
+        return self.block_reference(owner_id, record.number, record.caller_ref, field="record_id")
+
+    def unblock_from_record(self, owner_id: str, record_id: int) -> None:
+        """Unblock the caller of one of my records; unblocking twice is no error."""
+        record = self._my_record(owner_id, record_id)
+        self.unblock_reference(owner_id, record.number, record.caller_ref)
+
+    def block_reference(
+        self, owner_id: str, number: SafeNumber, caller_ref: str, *, field: str = "caller_ref"
+    ) -> BlockView:
+        """Block the caller (or texter) ``caller_ref`` on my ``number``; again: the same block.
+
+        The reference comes from one of my records (a call or a text), never from a
+        client. ``number`` must be mine now: a former holder's record blocks nothing.
+        """
+        ref = _blockable(caller_ref, field)
+        digits = number.digits
+        if self.repo.holder_of(digits) != owner_id:
+            raise NotFound(f"{number.national} is not one of your numbers", field=field)
         row = self.repo.number_block(digits, ref)
         if row is None or row.owner_id != owner_id:
             if row is not None:  # left by a former holder of the number
@@ -226,13 +249,12 @@ class BlockService:
                 assert existing is not None
                 return _block_view(existing)
             self._audit(self._clock(), self._actor, "call.blocked", digits, {"block": row.id})
-            self._changed(record.number)
+            self._changed(number)
         return _block_view(row)
 
-    def unblock_from_record(self, owner_id: str, record_id: int) -> None:
-        """Unblock the caller of one of my records; unblocking twice is no error."""
-        record = self._my_record(owner_id, record_id)
-        row = self.repo.number_block(record.number.digits, record.caller_ref)
+    def unblock_reference(self, owner_id: str, number: SafeNumber, caller_ref: str) -> None:
+        """Unblock ``caller_ref`` on ``number`` if I blocked it; twice is no error."""
+        row = self.repo.number_block(number.digits, caller_ref)
         if row is not None and row.owner_id == owner_id:
             self._remove(row)
 
@@ -381,9 +403,10 @@ class BlockService:
 def _blockable(reference: str, field: str) -> str:
     if not REFERENCE.match(reference):
         raise CallerNotBlockable(
-            "this call's caller cannot be blocked: the number was withheld"
+            "this caller cannot be blocked: the number was withheld"
             if reference == "anonymous"
-            else "this call was recorded without a caller reference to block",
+            else "there is no caller to block here (a reply of yours, or a record kept "
+            "without a caller reference)",
             field=field,
         )
     return reference

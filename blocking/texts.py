@@ -250,13 +250,16 @@ class TextService:
         row = self._row(record_id, owner_id)
         return SafeNumber(row.number), row.peer_ref
 
-    def by_category(self, since: datetime) -> dict[str, dict[str, int]]:
-        """Incoming texts since ``since``: {category: {status: count}}."""
-        rows = self.session.execute(
-            select(TextRecord.category, TextRecord.status, func.count())
-            .where(TextRecord.direction == "in", TextRecord.received_at >= since)
-            .group_by(TextRecord.category, TextRecord.status)
+    def by_category(
+        self, since: datetime, until: datetime | None = None
+    ) -> dict[str, dict[str, int]]:
+        """Incoming texts received in [``since``, ``until``): {category: {status: count}}."""
+        query = select(TextRecord.category, TextRecord.status, func.count()).where(
+            TextRecord.direction == "in", TextRecord.received_at >= since
         )
+        if until is not None:
+            query = query.where(TextRecord.received_at < until)
+        rows = self.session.execute(query.group_by(TextRecord.category, TextRecord.status))
         out: dict[str, dict[str, int]] = {}
         for category, status, count in rows:
             out.setdefault(category, {})[status] = int(count)

@@ -1,13 +1,17 @@
-"""After a commit, tell the bridge of this process which AstDB replicas to refresh.
+"""After a commit, tell the bridge of this process which AstDB replicas to refresh,
+and wake its text relay when a text became ``pending`` (released on review).
 
 The request edge owns the transaction: it commits first, then calls these, so a
 rollback never reaches Asterisk. Without a bridge (an app built without its
 lifespan) they do nothing: the bridge's reconcile on every AMI (re)connect and
-every ``reconcile_interval_seconds`` rewrites the replicas from the database.
+every ``reconcile_interval_seconds`` rewrites the replicas from the database, and
+the relay's own scan sends pending texts within ``SCAN_SECONDS``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -18,8 +22,11 @@ from numbering.types import SafeNumber
 
 
 class AfterCommit:
-    def __init__(self, bridge: Bridge | None) -> None:
+    def __init__(
+        self, bridge: Bridge | None, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
         self._bridge = bridge
+        self._loop = loop
 
     def numbers(self, numbers: Sequence[SafeNumber]) -> None:
         """Preferences or blocks of these numbers changed."""
@@ -30,10 +37,23 @@ class AfterCommit:
         if changed and self._bridge is not None:
             self._bridge.global_blocks_changed()
 
+    def texts_pending(self) -> None:
+        """A text became ``pending``: the relay sends it now, not at its next scan.
+
+        Routes run in worker threads and ``wake`` belongs to the event loop's thread."""
+        relay = self._bridge.relay if self._bridge is not None else None
+        if relay is not None and self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # loop closed: shutting down
+                self._loop.call_soon_threadsafe(relay.wake)
+
 
 def after_commit(request: Request) -> AfterCommit:
     bridge = getattr(request.app.state, "bridge", None)
-    return AfterCommit(bridge if isinstance(bridge, Bridge) else None)
+    loop = getattr(request.app.state, "loop", None)
+    return AfterCommit(
+        bridge if isinstance(bridge, Bridge) else None,
+        loop if isinstance(loop, asyncio.AbstractEventLoop) else None,
+    )
 
 
 Replicas = Annotated[AfterCommit, Depends(after_commit)]

@@ -213,6 +213,54 @@ class BlockOut(BaseModel):
     created_at: datetime
 
 
+TextStatus = Literal["pending", "delivered", "blocked", "released", "no-recipient", "lost"]
+
+
+class TextOut(BaseModel):
+    model_config = _example(
+        id=57,
+        safe_number="0504-1234-5678",
+        direction="in",
+        sender_ref="3f9a1c0d5e7b2a4c6e8f",
+        status="blocked",
+        category="ad",
+        score=0.97,
+        reasons=["ad marker (광고)"],
+        body="(광고) 신규 오픈 특가 ...",
+        received_at="2026-12-01T08:30:00Z",
+        handled_at="2026-12-01T08:30:01Z",
+        released_at=None,
+        sender_blocked=False,
+    )
+    id: int
+    safe_number: str
+    direction: Literal["in", "reply"] = Field(
+        description="in: a text to my number; reply: my own text back to the last texter"
+    )
+    sender_ref: str = Field(
+        description="Opaque reference of the texter on this number (the same as for their "
+        "calls; never a phone number); 'anonymous' when withheld, 'driver' for my replies."
+    )
+    status: TextStatus = Field(
+        description="pending: being sent; blocked: kept by the filter, not sent; released: "
+        "sent after review; no-recipient: a reply with nobody to send it to; lost: "
+        "arrived without its body (too long)"
+    )
+    category: str = Field(description="The filter's category: ham, ad, spam, ...")
+    score: float
+    reasons: list[str]
+    body: str
+    received_at: datetime
+    handled_at: datetime | None
+    released_at: datetime | None
+    sender_blocked: bool = Field(description="I block this sender on this number")
+
+
+class TextReleasedOut(BaseModel):
+    model_config = _example(status="released")
+    status: Literal["released"]
+
+
 # public ----------------------------------------------------------------------
 class MoveCarSent(BaseModel):
     model_config = _example(status="sent", safe_number="0504-1234-5678")
@@ -332,6 +380,48 @@ class GlobalBlockOut(BaseModel):
     expires_at: datetime | None = Field(
         description="When an automatic block ends (a caller who dialled too many safe "
         "numbers in a short window); null for an operator's block, which is permanent."
+    )
+
+
+class ReviewTextOut(BaseModel):
+    model_config = _example(
+        id=57,
+        safe_number="0504-1234-5678",
+        sender_ref="3f9a1c0d5e7b2a4c6e8f",
+        sender_key="9c2e4b6a8d0f1e3c5a7b",
+        status="blocked",
+        category="ad",
+        score=0.97,
+        reasons=["ad marker (광고)"],
+        body="(광고) 신규 오픈 특가 ...",
+        received_at="2026-12-01T08:30:00Z",
+    )
+    id: int
+    safe_number: str
+    sender_ref: str = Field(description="The texter on this number (what the driver sees)")
+    sender_key: str | None = Field(
+        description="The texter on every number: what a global block takes "
+        "(POST /v1/ops/blocks with caller_key); null when the number was withheld"
+    )
+    status: str
+    category: str
+    score: float
+    reasons: list[str]
+    body: str
+    received_at: datetime
+
+
+class TextStatsOut(BaseModel):
+    model_config = _example(
+        since="2026-12-01",
+        until="2026-12-07",
+        texts={"ham": {"delivered": 120, "released": 2}, "ad": {"blocked": 14}},
+    )
+    since: date
+    until: date
+    texts: dict[str, dict[str, int]] = Field(
+        description="Incoming texts received in the period (Asia/Seoul days): "
+        "{category: {status: count}}"
     )
 
 

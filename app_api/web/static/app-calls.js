@@ -143,12 +143,13 @@ function renderBlocks() {
   if (!calls.blocks.length) list.append(el("li", { class: "none" }, t("app.blocked.empty")));
 }
 
-/** A block covers one caller on one number: every loaded record of that pair follows it. */
+/** A block covers one caller on one number: every loaded record (and text) of that pair follows it. */
 function markBlocked(which, blocked) {
   calls.items = calls.items.map((r) =>
     r.safe_number === which.safe_number && r.caller_ref === which.caller_ref ? { ...r, caller_blocked: blocked } : r,
   );
   renderCalls();
+  markTextSenders(which, blocked); // app-texts.js: the same block covers their texts
 }
 
 async function blockFromRecord(button, r, block) {

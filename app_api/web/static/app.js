@@ -1,5 +1,5 @@
 /* The drivers' app: sign in with a code, get a safe number, print the card, manage it.
-   Preferences, call records and blocks live in app-calls.js. */
+   Preferences, call records and blocks live in app-calls.js; texts in app-texts.js. */
 "use strict";
 
 const api = new Api(localStorage, "safenum.app");
@@ -119,7 +119,7 @@ async function loadHome() {
     box.append(el("div", { class: "empty" }, el("p", {}, vehicles.length ? t("app.home.no_number") : t("app.home.no_vehicle"))));
   }
   $("#vehicles").replaceChildren(...vehicles.map(vehicleItem));
-  await Promise.all([loadPrefs(numbers), loadCalls(false)]);
+  await Promise.all([loadPrefs(numbers), loadCalls(false), loadTexts(false)]);
   show("home");
 }
 
@@ -193,6 +193,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#code-again").addEventListener("click", startSignIn);
   $("#vehicle-form").addEventListener("submit", addVehicle);
   $("#records-more").addEventListener("click", (ev) => guarded(ev.target, () => loadCalls(true)));
+  $("#texts-more").addEventListener("click", (ev) => guarded(ev.target, () => loadTexts(true)));
   $("#sign-out").addEventListener("click", async () => {
     await api.signOut();
     startSignIn();

@@ -2,7 +2,7 @@
 "use strict";
 
 const api = new Api(sessionStorage, "safenum.console");
-const state = { agreements: [], pools: [], numbersCursor: null, auditCursor: null };
+const state = { agreements: [], pools: [], numbersCursor: null, auditCursor: null, reviewCursor: null };
 
 const role = () => {
   const c = api.claims;
@@ -24,6 +24,7 @@ function showSignedIn(on) {
     $$(".admin-district").forEach((n) => (n.hidden = !canAgreements()));
     $$(".admin-any").forEach((n) => (n.hidden = !canManage()));
     $$(".readonly-note").forEach((n) => (n.hidden = canAgreements()));
+    $$(".review-readonly").forEach((n) => (n.hidden = canManage()));
   }
 }
 
@@ -32,7 +33,7 @@ const VIEWS = {
   agreements: loadAgreementsView,
   pools: loadPoolsView,
   numbers: loadNumbersView,
-  review: async () => {},
+  review: loadReviewView,
   audit: loadAuditView,
 };
 
@@ -399,6 +400,77 @@ async function loadNumbersView() {
   await loadNumberList(true);
 }
 
+// --- blocked texts -----------------------------------------------------------------
+const STATS_COLUMNS = ["delivered", "blocked", "released", "pending", "lost"];
+
+function reviewRow(x) {
+  const actions = el("div", { class: "actions" });
+  if (canManage()) {
+    const release = el("button", { type: "button", class: "small", "data-action": "release" }, t("console.review.release"));
+    release.addEventListener("click", async () => {
+      if (!(await askConfirm(t("console.review.confirm_release", { number: x.safe_number }), t("console.review.release")))) return;
+      await guarded(release, async () => {
+        await api.post(`/v1/ops/texts/${x.id}/release`);
+        flash(t("console.review.released", { number: x.safe_number }));
+        await Promise.all([loadReview(true), loadTextStats()]);
+      });
+    });
+    actions.append(release);
+  }
+  return el(
+    "tr",
+    { "data-text": x.id },
+    el("td", {}, fmtTime(x.received_at)),
+    el("td", { class: "mono" }, x.safe_number),
+    el("td", {}, t("text.category." + x.category)),
+    el("td", { class: "num" }, x.score.toFixed(2)),
+    el("td", { class: "sub" }, x.reasons.join(" · ")),
+    el(
+      "td",
+      { class: "textbody" },
+      x.body,
+      x.sender_key ? el("div", { class: "sub mono" }, t("console.review.sender_key", { key: x.sender_key })) : null,
+    ),
+    el("td", {}, actions),
+  );
+}
+
+async function loadReview(reset) {
+  if (reset) state.reviewCursor = null;
+  const q = new URLSearchParams({ limit: 50 });
+  if (state.reviewCursor) q.set("cursor", state.reviewCursor);
+  const page = await api.get("/v1/ops/texts/blocked?" + q);
+  const body = $("#review-table tbody");
+  if (reset) body.replaceChildren();
+  body.append(...page.items.map(reviewRow));
+  if (reset && !page.items.length) {
+    body.append(el("tr", {}, el("td", { colspan: 7, class: "empty-row", id: "review-empty" }, t("console.review.empty"))));
+  }
+  state.reviewCursor = page.next_cursor;
+  $("#review-more").hidden = !page.next_cursor;
+}
+
+async function loadTextStats() {
+  const stats = await api.get("/v1/ops/stats/texts");
+  const body = $("#review-stats tbody");
+  const rows = Object.entries(stats.texts).sort(([a], [b]) => a.localeCompare(b));
+  body.replaceChildren(
+    ...rows.map(([category, counts]) =>
+      el(
+        "tr",
+        { "data-category": category },
+        el("td", {}, t("text.category." + category)),
+        ...STATS_COLUMNS.map((s) => el("td", { class: "num" }, fmtInt(counts[s] || 0))),
+      ),
+    ),
+  );
+  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 6, class: "empty-row" }, t("console.review.no_stats"))));
+}
+
+async function loadReviewView() {
+  await Promise.all([loadReview(true), loadTextStats()]);
+}
+
 // --- audit -----------------------------------------------------------------------
 function auditQuery() {
   const f = $("#audit-filter");
@@ -474,6 +546,7 @@ document.addEventListener("DOMContentLoaded", () => {
     guarded(ev.target.querySelector("button[type=submit]"), () => loadAudit(true));
   });
   $("#audit-more").addEventListener("click", (ev) => guarded(ev.target, () => loadAudit(false)));
+  $("#review-more").addEventListener("click", (ev) => guarded(ev.target, () => loadReview(false)));
   $("#audit-csv").addEventListener("click", downloadCsv);
   window.addEventListener("hashchange", route);
   route();

@@ -2,7 +2,7 @@
    Never caches /v1 answers: they hold personal data (numbers, masked phones, cards). */
 "use strict";
 
-const CACHE = "safenum-shell-v2";
+const CACHE = "safenum-shell-v3";
 const SHELL = [
   "/app/",
   "/app/manifest.webmanifest",
@@ -10,6 +10,7 @@ const SHELL = [
   "/web/app.css",
   "/web/common.js",
   "/web/app-calls.js",
+  "/web/app-texts.js",
   "/web/app.js",
   "/web/icons/icon.svg",
   "/web/icons/icon-192.png",

@@ -1,0 +1,101 @@
+"""The operators' review of blocked texts, and text statistics by filter category.
+
+Any operator reads the queue (bodies included: review needs them, and the bodies are
+not the texter's number, which never leaves the database); district and partner
+admins release. A release is audited under the operator and wakes the text relay of
+this process after commit. ``sender_key`` is what the global blocklist takes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from app_api.auth.deps import Admin, AnyOperator, Api
+from app_api.routers import pagination
+from app_api.routers.replication import Replicas
+from app_api.routers.schemas import Page, ReviewTextOut, TextReleasedOut, TextStatsOut, problems
+from app_api.routers.texts import release
+from blocking.texts import TextService, TextView
+from numbering.agreements import SEOUL
+from numbering.errors import InvalidValue
+from numbering.reports import MAX_DAYS, check_days, seoul_midnight
+
+router = APIRouter(prefix="/v1/ops", tags=["operators"], responses=problems(401, 403, 503))
+
+TextId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Day = Annotated[date | None, Query(description="YYYY-MM-DD, Asia/Seoul")]
+
+
+def _review(view: TextView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "safe_number": view.number.national,
+        "sender_ref": view.peer_ref,
+        "sender_key": view.peer_key,
+        "status": view.status,
+        "category": view.category,
+        "score": view.score,
+        "reasons": list(view.reasons),
+        "body": view.body,
+        "received_at": view.received_at,
+    }
+
+
+@router.get(
+    "/texts/blocked",
+    response_model=Page[ReviewTextOut],
+    responses=problems(422),
+    summary="Review queue: texts the filter kept back, newest first",
+)
+def blocked_texts(
+    api: Api, who: AnyOperator, cursor: pagination.Cursor = None, limit: pagination.Limit = 50
+) -> dict[str, Any]:
+    before = pagination.decode_int(cursor)
+    with api.core.reading(who.actor) as svc:
+        views = TextService(svc.repo.session, api.core.keyring, api.core.clock).blocked_page(
+            limit, before
+        )
+    last = views[-1].id if len(views) == limit else None
+    return {
+        "items": [_review(v) for v in views],
+        "next_cursor": pagination.encode(last) if last else None,
+    }
+
+
+@router.post(
+    "/texts/{text_id}/release",
+    status_code=202,
+    response_model=TextReleasedOut,
+    responses=problems(404, 409, 422),
+    summary="Release a blocked text: it is sent to the driver now (audited)",
+)
+def release_text(text_id: TextId, api: Api, who: Admin, replicas: Replicas) -> dict[str, str]:
+    release(api, who, text_id, replicas)
+    return {"status": "released"}
+
+
+@router.get(
+    "/stats/texts",
+    response_model=TextStatsOut,
+    responses=problems(422),
+    summary="Incoming texts by filter category and status over a period of days",
+)
+def text_stats(api: Api, who: AnyOperator, since: Day = None, until: Day = None) -> dict[str, Any]:
+    """Same period as ``/v1/ops/stats``: by default the 7 days up to today (Asia/Seoul),
+    at most 366 days. Texts are counted by their status now (a released text counts
+    as ``released``, not ``blocked``)."""
+    check_days(since, until)
+    until = until or api.core.clock().astimezone(SEOUL).date()
+    since = since or until - timedelta(days=6)
+    if until < since:
+        raise InvalidValue("until is before since", field="until")
+    if (until - since).days >= MAX_DAYS:
+        raise InvalidValue(f"at most {MAX_DAYS} days per request", field="until")
+    with api.core.reading(who.actor) as svc:
+        texts = TextService(svc.repo.session, api.core.keyring, api.core.clock).by_category(
+            seoul_midnight(since), seoul_midnight(until + timedelta(days=1))
+        )
+    return {"since": since, "until": until, "texts": texts}
