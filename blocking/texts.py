@@ -32,6 +32,7 @@ from blocking.types import Category, Decision, Verdict
 from numbering.crypto import DataKey, Keyring
 from numbering.errors import DomainError
 from numbering.models import Base, NumberRecord, NumberStatus, Owner, Route, UtcDateTime
+from numbering.reports import TextTally
 from numbering.types import OwnerPhone, SafeNumber
 
 Status = Literal["pending", "delivered", "blocked", "released", "no-recipient", "lost"]
@@ -264,6 +265,15 @@ class TextService:
         for category, status, count in rows:
             out.setdefault(category, {})[status] = int(count)
         return out
+
+    def tallies(self, since: datetime) -> list[TextTally]:
+        """Incoming texts received at or after ``since``, for the daily statistics."""
+        rows = self.session.execute(
+            select(
+                TextRecord.received_at, TextRecord.number, TextRecord.status, TextRecord.category
+            ).where(TextRecord.direction == "in", TextRecord.received_at >= since)
+        )
+        return [TextTally(*row) for row in rows]
 
     def purge_before(self, cutoff: datetime) -> int:
         """Retention: delete texts received before ``cutoff`` (pending ones are kept)."""

@@ -5,8 +5,12 @@ back from today's live count: live now, minus numbers issued since, plus numbers
 released since; the audit log is complete, so this is exact. Call counts come from
 call records (passed in as ``calls``, so this module does not depend on the call
 side): calls bridged (answered), calls blocked, and move-car texts sent from the
-call menu, which add to the public page's requests in ``move_car_texts``. Text relay
-counts do not exist yet: they are ``None``.
+call menu, which add to the public page's requests in ``move_car_texts``. Text counts
+come from text records (passed in as ``texts``), incoming texts only, replies not:
+``texts_delivered`` counts those that reached the driver (``delivered``, ``released``),
+``texts_blocked`` those the filter or a block kept back, by filter category
+(``blocked``, ``released``: a released text was blocked first). Pending, lost and
+unroutable texts count in neither. Without a source, its counts are ``None``.
 """
 
 from __future__ import annotations
@@ -42,6 +46,23 @@ class CallTally:
 
 CallSource = Callable[[datetime], Iterable[CallTally]]
 """Call records that started at or after the given instant."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextTally:
+    """The part of one incoming text record the statistics count."""
+
+    received_at: datetime
+    number: str
+    status: str
+    category: str
+
+
+TextSource = Callable[[datetime], Iterable[TextTally]]
+"""Incoming texts (replies left out) received at or after the given instant."""
+
+TEXT_DELIVERED = ("delivered", "released")
+TEXT_BLOCKED = ("blocked", "released")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +123,10 @@ class Reports:
         now: datetime,
         agreement_id: int | None = None,
         calls: CallSource | None = None,
+        texts: TextSource | None = None,
     ) -> list[DayStats]:
         """Defaults: the 7 days up to today (Asia/Seoul). Without ``calls``, call counts
-        are ``None``."""
+        are ``None``; without ``texts``, text counts."""
         check_days(since, until)
         until = until or now.astimezone(SEOUL).date()
         since = since or until - timedelta(days=6)
@@ -137,6 +159,13 @@ class Reports:
             bridged[key] += call.outcome == "answered"
             blocked[key] += call.outcome == "blocked"
             move_car[key] += call.text_sent
+        delivered: Counter[tuple[date, int | None]] = Counter()
+        kept: dict[tuple[date, int | None], Counter[str]] = {}
+        for text in texts(seoul_midnight(since)) if texts else ():
+            key = text.received_at.astimezone(SEOUL).date(), _agreement_of(pools, text.number)
+            delivered[key] += text.status in TEXT_DELIVERED
+            if text.status in TEXT_BLOCKED:
+                kept.setdefault(key, Counter())[text.category] += 1
         live_now = {a: self.repo.live_in_agreement(a) for a in agreements}
         today = now.astimezone(SEOUL).date()
         out: list[DayStats] = []
@@ -160,6 +189,8 @@ class Reports:
                         move_car[day, a],
                         bridged[day, a] if calls else None,
                         blocked[day, a] if calls else None,
+                        delivered[day, a] if texts else None,
+                        dict(sorted(kept.get((day, a), Counter()).items())) if texts else None,
                     )
                 )
                 day += timedelta(days=1)

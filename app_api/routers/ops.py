@@ -40,6 +40,7 @@ from app_api.routers.schemas import (
 )
 from app_api.state import ApiState
 from blocking.blocks import BlockService, GlobalBlockView
+from blocking.texts import TextService
 from numbering.agreements import AgreementService, AgreementTerms
 from numbering.reports import Reports, check_days, seoul_midnight
 from numbering.repository import NumberRepository
@@ -232,7 +233,8 @@ def stats(
 ) -> list[Any]:
     with _read_repo(api) as repo:
         calls = CallRecords(repo.session).tallies
-        return list(Reports(repo).daily(since, until, api.core.clock(), agreement_id, calls))
+        texts = TextService(repo.session, api.core.keyring, api.core.clock).tallies
+        return list(Reports(repo).daily(since, until, api.core.clock(), agreement_id, calls, texts))
 
 
 @router.get(

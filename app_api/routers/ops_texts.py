@@ -2,8 +2,10 @@
 
 Any operator reads the queue (bodies included: review needs them, and the bodies are
 not the texter's number, which never leaves the database); district and partner
-admins release. A release is audited under the operator and wakes the text relay of
-this process after commit. ``sender_key`` is what the global blocklist takes.
+admins release, or mark a text as spam. A release is audited under the operator and
+wakes the text relay of this process after commit. ``sender_key`` is what the global
+blocklist takes: marking a text as spam blocks its sender on every number, for calls
+and texts (audited; AstDB follows after commit).
 """
 
 from __future__ import annotations
@@ -16,8 +18,16 @@ from fastapi import APIRouter, Path, Query
 from app_api.auth.deps import Admin, AnyOperator, Api
 from app_api.routers import pagination
 from app_api.routers.replication import Replicas
-from app_api.routers.schemas import Page, ReviewTextOut, TextReleasedOut, TextStatsOut, problems
+from app_api.routers.schemas import (
+    GlobalBlockOut,
+    Page,
+    ReviewTextOut,
+    TextReleasedOut,
+    TextStatsOut,
+    problems,
+)
 from app_api.routers.texts import release
+from blocking.blocks import BlockService, CallerNotBlockable, GlobalBlockView
 from blocking.texts import TextService, TextView
 from numbering.agreements import SEOUL
 from numbering.errors import InvalidValue
@@ -75,6 +85,42 @@ def blocked_texts(
 def release_text(text_id: TextId, api: Api, who: Admin, replicas: Replicas) -> dict[str, str]:
     release(api, who, text_id, replicas)
     return {"status": "released"}
+
+
+@router.post(
+    "/texts/{text_id}/spam",
+    status_code=201,
+    response_model=GlobalBlockOut,
+    responses=problems(404, 409, 422),
+    summary="Mark a text as spam: its sender is blocked on every number (again: the block)",
+)
+def mark_spam(text_id: TextId, api: Api, who: Admin, replicas: Replicas) -> GlobalBlockView:
+    """Feeds the global blocklist (``/v1/ops/blocks``) with the text's ``sender_key``:
+    later calls and texts from that sender to any number are refused. A withheld sender
+    or a driver's reply cannot be blocked (409 ``caller-not-blockable``)."""
+    with api.core.numbers(who.actor) as svc:
+        session = svc.repo.session
+        view = TextService(session, api.core.keyring, api.core.clock).show(text_id)
+        if view.direction != "in" or view.peer_key is None:
+            raise CallerNotBlockable(
+                "this sender cannot be blocked: the number was withheld"
+                if view.direction == "in"
+                else "there is no sender to block here (a driver's reply)",
+                field="text_id",
+            )
+        blocks = BlockService(session, api.core.clock, who.actor)
+        block = blocks.block_globally(
+            caller_key=view.peer_key, note=f"marked as spam from text {text_id}"
+        )
+        svc.repo.audit(
+            api.core.clock(),
+            who.actor,
+            "text.marked_spam",
+            view.number.digits,
+            {"text": text_id, "global_block": block.id},
+        )
+    replicas.global_blocks(blocks.global_changed)
+    return block
 
 
 @router.get(

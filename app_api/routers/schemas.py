@@ -434,8 +434,8 @@ class DayStats(BaseModel):
         move_car_texts=4,
         calls_bridged=57,
         calls_blocked=3,
-        texts_delivered=None,
-        texts_blocked=None,
+        texts_delivered=41,
+        texts_blocked={"ad": 6, "smishing": 1},
     )
     day: date
     agreement_id: int | None
@@ -446,5 +446,11 @@ class DayStats(BaseModel):
     )
     calls_bridged: int | None = Field(description="calls the driver answered (callbacks too)")
     calls_blocked: int | None = Field(description="calls refused by a driver's or global block")
-    texts_delivered: int | None = Field(description="null until the text relay exists")
-    texts_blocked: dict[str, int] | None = Field(description="by filter category")
+    texts_delivered: int | None = Field(
+        description="incoming texts that reached the driver (delivered, or released after "
+        "review); replies are not counted"
+    )
+    texts_blocked: dict[str, int] | None = Field(
+        description="incoming texts the filter or a block kept back, by filter category "
+        "(released ones too: they were blocked first); no key for a category with none"
+    )

@@ -1,5 +1,5 @@
-"""Texts in a real browser: the operators' review of blocked texts (release, read-only
-auditor) and the drivers' text list (release, block and unblock a texter).
+"""Texts in a real browser: the operators' review of blocked texts (release, mark as
+spam, read-only auditor) and the drivers' text list (release, block and unblock a texter).
 
 Texts are stored as the relay stores them (``TextService.receive``); no Asterisk runs,
 so a released text stays "sending" (pending) here."""
@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from playwright.sync_api import Page, expect
 
+from blocking.blocks import BlockService
 from blocking.texts import InboundText, TextService
 from blocking.types import Category, Decision, Verdict
 from numbering.types import SafeNumber
@@ -60,6 +61,10 @@ def test_operators_release_blocked_texts_and_auditors_only_read(
     server.operator("audit", "auditor")
 
     operator_sign_in(page, server, "admin")
+    kpis = page.locator("#kpis")  # the dashboard: 30 days of daily statistics
+    expect(kpis.locator(".kpi", has_text="문자 전달 / 차단")).to_contain_text("0 / 2")
+    expect(page.locator("#kpi-blocked-categories")).to_have_text("차단: 광고 2")
+    expect(page.locator("#chart-texts rect.bar")).not_to_have_count(0)
     page.get_by_role("link", name="차단 문자 검토").click()
     rows = page.locator("#review-table tbody tr")
     expect(rows).to_have_count(2)
@@ -76,6 +81,14 @@ def test_operators_release_blocked_texts_and_auditors_only_read(
     expect(rows.first).to_contain_text("대출 상담")
     ad_row = page.locator('#review-stats tr[data-category="ad"]')
     expect(ad_row.locator("td")).to_have_text(["광고", "0", "1", "0", "1", "0"])
+    rows.first.get_by_role("button", name="스팸 신고").click()
+    page.locator("#confirm-yes").click()
+    expect(page.locator("#flash")).to_contain_text("스팸으로 신고했습니다")
+    expect(rows.first).to_contain_text("전체 번호에서 차단됨")
+    expect(rows.first.get_by_role("button", name="스팸 신고")).to_have_count(0)
+    with server.core.sessions.begin() as session:
+        blocked = BlockService(session, server.core.clock).global_keys()
+    assert blocked == frozenset({REFS.key(OTHER)})
     listed = page.locator("#view-review").inner_text()
     assert TEXTER not in listed.replace("-", "")
     assert OTHER not in listed.replace("-", "")

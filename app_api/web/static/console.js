@@ -143,6 +143,14 @@ async function loadDashboard() {
   const callsBlocked = series((r) => r.calls_blocked);
   const delivered = series((r) => r.texts_delivered);
   const textsBlocked = series((r) => (r.texts_blocked ? Object.values(r.texts_blocked).reduce((a, b) => a + b, 0) : null));
+  const byCategory = {}; // blocked texts over the 30 days, by filter category
+  for (const r of rows) {
+    for (const [category, n] of Object.entries(r.texts_blocked || {})) byCategory[category] = (byCategory[category] || 0) + n;
+  }
+  const categories = Object.entries(byCategory)
+    .filter(([, n]) => n > 0)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .map(([category, n]) => `${t("text.category." + category)} ${fmtInt(n)}`);
 
   const agreements = id === null ? state.agreements : state.agreements.filter((a) => a.id === id);
   const quota = agreements.reduce((a, b) => a + b.quota, 0);
@@ -159,7 +167,11 @@ async function loadDashboard() {
     kpi(t("console.dash.pool_fill"), size ? pct(used / size) : "—", el("div", { class: "kpi-sub" }, `${fmtInt(used)} / ${fmtInt(size)}`)),
     kpi(t("console.dash.calls"), pair(total(bridged), total(callsBlocked))),
     kpi(t("console.dash.movecar"), fmtInt(total(moveCar) || 0)),
-    kpi(t("console.dash.texts"), pair(total(delivered), total(textsBlocked))),
+    kpi(
+      t("console.dash.texts"),
+      pair(total(delivered), total(textsBlocked)),
+      categories.length ? el("div", { class: "kpi-sub", id: "kpi-blocked-categories" }, t("console.dash.blocked_by", { list: categories.join(" · ") })) : null,
+    ),
   );
   const pending = t("console.dash.pending");
   dayChart($("#chart-numbers"), days, [{ label: t("console.dash.s.active"), values: active, kind: "line", cls: "c1" }], pending);
@@ -416,6 +428,18 @@ function reviewRow(x) {
       });
     });
     actions.append(release);
+    if (x.sender_key) {
+      const spam = el("button", { type: "button", class: "small danger", "data-action": "spam" }, t("console.review.spam"));
+      spam.addEventListener("click", async () => {
+        if (!(await askConfirm(t("console.review.confirm_spam"), t("console.review.spam")))) return;
+        await guarded(spam, async () => {
+          await api.post(`/v1/ops/texts/${x.id}/spam`);
+          flash(t("console.review.marked_spam"));
+          spam.replaceWith(el("span", { class: "sub", "data-state": "spam" }, t("console.review.spam_blocked")));
+        });
+      });
+      actions.append(spam);
+    }
   }
   return el(
     "tr",

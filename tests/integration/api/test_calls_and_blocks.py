@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from blocking.blocks import BlockService
 from blocking.models import NumberBlock
+from blocking.texts import InboundText, TextService
+from blocking.types import Category, Decision, Verdict
 from numbering.agreements import SEOUL
 from numbering.types import SafeNumber
 from proxy.records import CallRecords
@@ -25,6 +27,7 @@ from tests.integration.api.conftest import Api
 ALICE, BOB = "010-1111-2222", "010-3333-4444"
 REF_A, REF_B = "a" * 20, "b" * 20
 KEY_A = "c" * 20
+TEXTER = "01077776666"
 
 
 class BridgeSpy:
@@ -78,6 +81,20 @@ def record(
     with api.core.sessions.begin() as session:
         rows = CallRecords(session).for_numbers([SafeNumber.parse(number)], limit=1000)
     return next(r.id for r in rows if r.call_id == facts.call_id)
+
+
+def text(api: Api, number: str, body: str, verdict: Verdict) -> date:
+    """Store an incoming text as the relay does (sent, unless blocked); its day in Seoul."""
+    at = api.core.clock() + timedelta(minutes=6)
+    inbound = InboundText(
+        f"{at.timestamp()}-{body}"[:40], SafeNumber.parse(number), at, TEXTER, body
+    )
+    with api.core.sessions.begin() as session:
+        service = TextService(session, api.core.keyring, api.core.clock)
+        send = service.receive(inbound, lambda *_: verdict, lambda n, s: (REF_B, KEY_A))
+        if send is not None:
+            service.delivered(send.record_id)
+    return at.astimezone(SEOUL).date()
 
 
 def replica(api: Api) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
@@ -274,6 +291,8 @@ def test_stats_count_calls_from_records(api: Api) -> None:
     record(api, number, after=timedelta(minutes=3), dial="", refused="blocked")
     record(api, number, after=timedelta(minutes=4), dial="", text="SUCCESS")
     record(api, number, after=timedelta(minutes=5), dial="NOANSWER")
+    delivered = text(api, number, "차 빼주세요", Verdict(Decision.DELIVER, Category.HAM, 0.0, ()))
+    blocked = text(api, number, "(광고) 특가", Verdict(Decision.BLOCK, Category.AD, 0.9, ()))
     auditor = api.operator("audit", "auditor")
     today = api.core.clock().astimezone(SEOUL).date()  # the calls may fall on tomorrow
     window = {"since": str(today - timedelta(days=1)), "until": str(today + timedelta(days=1))}
@@ -282,7 +301,15 @@ def test_stats_count_calls_from_records(api: Api) -> None:
         k: sum(d[k] for d in days) for k in ("calls_bridged", "calls_blocked", "move_car_texts")
     }
     assert totals == {"calls_bridged": 2, "calls_blocked": 1, "move_car_texts": 1}
-    assert all(d["texts_delivered"] is None for d in days)
+    texts = {
+        d["day"]: (d["texts_delivered"], d["texts_blocked"])
+        for d in days
+        if d["texts_delivered"] or d["texts_blocked"]
+    }
+    if delivered == blocked:
+        assert texts == {str(delivered): (1, {"ad": 1})}
+    else:  # the two texts straddle midnight in Seoul
+        assert texts == {str(delivered): (1, {}), str(blocked): (0, {"ad": 1})}
 
 
 def test_deleting_the_account_deletes_its_blocks(api: Api) -> None:

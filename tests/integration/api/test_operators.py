@@ -95,7 +95,7 @@ def test_operator_pause_release_stats_and_audit_csv(api: Api) -> None:
     assert today["numbers_issued"] == 1
     assert today["numbers_active"] == 0
     assert (today["calls_bridged"], today["calls_blocked"]) == (0, 0)  # no call records
-    assert today["texts_delivered"] is None  # no text relay yet
+    assert (today["texts_delivered"], today["texts_blocked"]) == (0, {})  # no text records
     r = c.get("/v1/ops/audit.csv", headers=admin)
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))

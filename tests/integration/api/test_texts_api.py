@@ -36,6 +36,10 @@ def ad(body: str, sender: str | None, number: SafeNumber) -> Verdict:
     return Verdict(Decision.BLOCK, Category.AD, 0.97, ("ad marker (광고)",))
 
 
+def spam(body: str, sender: str | None, number: SafeNumber) -> Verdict:
+    return Verdict(Decision.BLOCK, Category.SPAM, 0.9, ("spam",))
+
+
 def refs(number: SafeNumber, sender: str | None) -> tuple[str, str]:
     return REFS.ref(number.digits, sender), REFS.key(sender)
 
@@ -339,3 +343,128 @@ def test_text_statistics_by_category(api: Api) -> None:
     days = api.client.get("/v1/ops/stats", params=window, headers=auditor)
     assert days.status_code == 200  # the daily statistics are unchanged
     assert {"day", "numbers_issued", "calls_bridged", "texts_blocked"} <= set(days.json()[0])
+
+
+def test_daily_statistics_count_texts_per_day_and_agreement(api: Api) -> None:
+    admin = api.operator("admin", "district_admin")
+    c = api.client
+    terms = {
+        "name": "Gangnam pilot",
+        "district": "Gangnam-gu",
+        "partner": "Example Telecom",
+        "term_start": "2020-01-01",
+        "term_end": "2099-12-31",
+        "quota": 10,
+        "eligibility": "residents of Gangnam-gu",
+    }
+    agreement = c.post("/v1/ops/agreements", json=terms, headers=admin).json()["id"]
+    c.patch(f"/v1/ops/agreements/{agreement}", json={"status": "active"}, headers=admin)
+    pool = {"prefix": "0505", "range_from": "0", "range_to": "999", "agreement_id": agreement}
+    assert c.post("/v1/ops/pools", json=pool, headers=admin).status_code == 201
+    api.pool()  # 0504: no agreement
+    alice, bob = api.driver(ALICE), api.driver(BOB)
+    plain = api.numbered_vehicle(alice)
+    v = c.post("/v1/vehicles", json={"plate": "34나5678"}, headers=bob).json()
+    r = c.post(f"/v1/vehicles/{v['id']}/number", json={"prefix": "0505"}, headers=bob)
+    pilot = r.json()["safe_number"]
+    assert pilot.startswith("0505")
+
+    day = 24 * 60
+    start = api.core.clock()
+    seed(api, plain, "차 빼주세요")
+    seed(api, plain, "(광고) 특가", judge=ad, minutes=2)
+    released = seed(api, plain, "(광고) 대출", judge=ad, minutes=3)
+    pending = seed(api, plain, "(광고) 상담", judge=ad, minutes=4)  # released, not yet sent
+    seed(api, plain, "네", sender=ALICE.replace("-", ""), minutes=5)  # a reply: not counted
+    lost = InboundText(
+        "lost-1", SafeNumber.parse(plain), start + timedelta(minutes=6), TEXTER, "", 300
+    )
+    with api.core.sessions.begin() as session:  # arrived without its body: not counted
+        TextService(session, api.core.keyring, api.core.clock).receive(lost, deliver, refs)
+    seed(api, pilot, "앞에 차 빼주세요", minutes=1)
+    seed(api, pilot, "스팸", judge=spam, minutes=2)
+    seed(api, pilot, "다음날", minutes=day + 1)  # the next day
+    for text_id in (released, pending):
+        assert c.post(f"/v1/texts/{text_id}/release", headers=alice).status_code == 202
+    with api.core.sessions.begin() as session:
+        TextService(session, api.core.keyring, api.core.clock).delivered(released)
+
+    first = (start + timedelta(minutes=1)).astimezone(SEOUL).date()
+    assert first == (start + timedelta(minutes=6)).astimezone(SEOUL).date(), "test at midnight"
+    second = first + timedelta(days=1)
+    auditor = api.operator("audit", "auditor")
+    window = {"since": str(first - timedelta(days=1)), "until": str(second)}
+    days = no_phone(c.get("/v1/ops/stats", params=window, headers=auditor)).json()
+    counts = {
+        (d["day"], d["agreement_id"]): (d["texts_delivered"], d["texts_blocked"]) for d in days
+    }
+    assert counts == {
+        (str(first - timedelta(days=1)), None): (0, {}),
+        (str(first - timedelta(days=1)), agreement): (0, {}),
+        (str(first), None): (2, {"ad": 2}),  # delivered + released; blocked + released
+        (str(first), agreement): (1, {"spam": 1}),
+        (str(second), None): (0, {}),
+        (str(second), agreement): (1, {}),
+    }
+    one = c.get("/v1/ops/stats", params={**window, "agreement_id": agreement}, headers=auditor)
+    assert [(d["day"], d["texts_delivered"]) for d in one.json()] == [
+        (str(first - timedelta(days=1)), 0),
+        (str(first), 1),
+        (str(second), 1),
+    ]
+
+
+def test_operators_mark_a_text_as_spam_to_block_its_sender_everywhere(
+    api: Api, spy: BridgeSpy
+) -> None:
+    api.pool()
+    alice, bob = api.driver(ALICE), api.driver(BOB)
+    mine, theirs = api.numbered_vehicle(alice), api.numbered_vehicle(bob, "34나5678")
+    text = seed(api, mine, "(광고) 오픈 특가", judge=ad)
+    withheld = seed(api, mine, "(광고) 익명", judge=ad, sender=None, minutes=2)
+    reply = seed(api, mine, "네", sender=ALICE.replace("-", ""), minutes=3)
+    auditor = api.operator("audit", "auditor")
+    partner = api.operator("partner", "partner_admin")
+    c = api.client
+
+    r = c.post(f"/v1/ops/texts/{text}/spam", headers=auditor)
+    assert (r.status_code, r.json()["title"]) == (403, "forbidden")
+    assert c.post(f"/v1/ops/texts/{text}/spam", headers=alice).status_code == 403
+    assert spy.global_changes == 0
+    r = no_phone(c.post(f"/v1/ops/texts/{text}/spam", headers=partner))
+    assert r.status_code == 201, r.text
+    block = r.json()
+    assert block["caller_key"] == REFS.key(TEXTER)
+    assert block["note"] == f"marked as spam from text {text}"
+    assert block["created_by"].startswith("operator:")
+    assert spy.global_changes == 1  # AstDB follows after commit
+    again = c.post(f"/v1/ops/texts/{text}/spam", headers=partner)
+    assert (again.status_code, again.json()["id"]) == (201, block["id"])
+    assert spy.global_changes == 1  # nothing changed
+    blocks = c.get("/v1/ops/blocks", headers=auditor).json()["items"]
+    assert [(b["id"], b["caller_key"]) for b in blocks] == [(block["id"], REFS.key(TEXTER))]
+    assert replica(api) == ({}, frozenset({REFS.key(TEXTER)}))
+
+    for unblockable in (withheld, reply):
+        r = c.post(f"/v1/ops/texts/{unblockable}/spam", headers=partner)
+        assert (r.status_code, r.json()["title"]) == (409, "caller-not-blockable")
+        assert r.headers["content-type"] == "application/problem+json"
+    assert c.post("/v1/ops/texts/999999/spam", headers=partner).status_code == 404
+    assert len(c.get("/v1/ops/blocks", headers=auditor).json()["items"]) == 1
+
+    # That sender's next texts are kept back on every number, even ones the filter passes.
+    for number, headers in ((mine, alice), (theirs, bob)):
+        later = seed(api, number, "차 빼주세요", minutes=5)
+        latest = c.get("/v1/texts", headers=headers).json()["items"][0]
+        assert (latest["id"], latest["status"]) == (later, "blocked")
+        assert latest["reasons"] == ["the sender is blocked"]
+    assert seed(api, theirs, "다른 사람", sender=OTHER, minutes=6)
+    assert c.get("/v1/texts", headers=bob).json()["items"][0]["status"] == "delivered"
+
+    audit = c.get("/v1/ops/audit", params={"limit": 200}, headers=auditor).json()["items"]
+    marked = [e for e in audit if e["action"] == "text.marked_spam"]
+    assert [(e["subject"], e["detail"]) for e in marked] == [
+        (SafeNumber.parse(mine).digits, {"text": text, "global_block": block["id"]})
+    ] * 2
+    assert all(e["actor"].startswith("operator:") for e in marked)
+    assert [e["action"] for e in audit].count("caller.blocked_globally") == 1
