@@ -5,9 +5,11 @@
 Builds 200-character texts from the corpus in a fixed mix (:data:`MIX`: Korean and
 English ham and unwanted texts; half the hand-written unwanted variants are disguised
 with :mod:`blocking.obfuscate`, so the slow normalisation paths are exercised), pins
-the process to one core, then times (a) ``json.loads`` + ``json.dumps`` of the same
-JSON Lines (the I/O floor) and (b) ``app_api.cli_filter.run`` on them. Prints
-texts/second for both, their ratio and the held-out precision/recall.
+the process to one core and sets up its memory allocator as ``safenum filter`` does
+(:func:`app_api.cli_filter.keep_batch_memory`), then times (a) ``json.loads`` +
+``json.dumps`` of the same JSON Lines (the I/O floor) and (b)
+``app_api.cli_filter.run`` on them. Prints texts/second for both, their ratio and the
+held-out precision/recall.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app_api.cli_filter import run
+from app_api.cli_filter import keep_batch_memory, run
 from blocking.corpus import build
 from blocking.filter import MessageFilter
 from blocking.model import REPORT_PATH
@@ -82,6 +84,7 @@ def main() -> None:
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
+    keep_batch_memory()  # as ``safenum filter`` does, for the floor and the filter alike
     data = lines(args.texts)
     mf = MessageFilter.default()
     run(data[:2000], io.StringIO(), mf)  # warm up

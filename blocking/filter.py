@@ -17,16 +17,17 @@ Policy choices, in order of precedence:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, cast
+from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
 
 from blocking.model import DEFAULT_PATH, LinearModel
 from blocking.pipeline import analyse
 from blocking.reasons import Reason, reason
-from blocking.rules import RULE_NAMES, RuleSet, hit_reasons, reason_of
+from blocking.rules import RULE_NAMES, RuleSet
 from blocking.sender import BurstPolicy, SenderStats
 from blocking.types import CATEGORIES, Category, Decision, Verdict
 
@@ -73,6 +74,9 @@ _LURE_RULES = ("authority", "courier", "account", "en_phish")
 
 
 GUARD_REASON = reason("car-context guard: delivered despite spam-like wording")
+_AD, _SPAM, _SMISHING, _SCAM = (
+    CATEGORIES.index(c) for c in (Category.AD, Category.SPAM, Category.SMISHING, Category.SCAM)
+)
 
 
 class Outcome(NamedTuple):
@@ -139,9 +143,17 @@ class MessageFilter:
         :mod:`blocking.jsonlines` renders these straight to JSON for the CLI's hot path;
         both renderings come from this one decision, so they cannot disagree.
         """
-        if not messages:
+        return self._decide([m.text for m in messages], [m.stats for m in messages])
+
+    def outcomes_of_texts(self, texts: list[str]) -> list[Outcome]:
+        """:meth:`outcomes` of texts whose senders' behaviour is unknown (``safenum filter``)."""
+        return self._decide(texts, repeat(None, len(texts)))
+
+    def _decide(self, texts: list[str], stats: Iterable[SenderStats | None]) -> list[Outcome]:
+        """The outcomes of ``texts``, given each sender's behaviour (``None``: unknown)."""
+        if not texts:
             return []
-        evidence = analyse([m.text for m in messages], self._rules, self._model.bits)
+        evidence = analyse(texts, self._rules, self._model.bits)
         rules = evidence.rules
         flags = rules.flags
         probs = self._model.probabilities(evidence.ngrams, flags)
@@ -152,44 +164,46 @@ class MessageFilter:
         guard_cap = self._model.threshold * 0.9
         capped = np.where(guarded, np.minimum(scores, guard_cap), scores).astype(np.float64)
         kinds = probs[:, 1:].argmax(axis=1) + 1
-        # Rule floor: combinations that are unwanted whatever the model says.
+        # Rule floor: combinations that are unwanted whatever the model says (the class
+        # index of the category, 0 for none; a later line overrides an earlier one).
         vice = flags[:, self._vice].any(axis=1) & flags[:, self._contact].any(axis=1)
-        floor = {i: Category.AD for i in np.flatnonzero(flags[:, self._ad_marker] > 0).tolist()}
-        floor.update({i: Category.SPAM for i in np.flatnonzero(vice & ~guarded).tolist()})
-        floor.update({i: Category.SMISHING for i in np.flatnonzero(lured_link).tolist()})
+        floor = np.zeros(len(texts), dtype=kinds.dtype)
+        floor[flags[:, self._ad_marker] > 0] = _AD
+        floor[vice & ~guarded] = _SPAM
+        floor[lured_link] = _SMISHING
         # Scam floor: two family-in-trouble words, or one after an opener ("엄마 나 …");
         # an opener alone ("엄마나 아빠나 오시면 …") is everyday speech.
         for i in np.flatnonzero(flags[:, self._family] > 0).tolist():
             words = {f for r, f in rules.hits[i] if r == "family"}
             if len(words) + int(flags[i, self._family_opener] > 0) >= 2:
-                floor[i] = Category.SCAM
+                floor[i] = _SCAM
         threshold = self._model.threshold
-        for i, category in floor.items():
-            if capped[i] < threshold:
-                capped[i] = threshold
-                kinds[i] = CATEGORIES.index(category)
+        lifted = (floor > 0) & (capped < threshold)
+        capped[lifted] = threshold
+        kinds[lifted] = floor[lifted]
         guard_applied = (guarded & (scores > guard_cap)).tolist()
-        kind_p = probs[np.arange(len(messages)), kinds].astype(np.float64).tolist()
+        kind_p = probs[np.arange(len(texts)), kinds].astype(np.float64).tolist()
         out = []
         block, deliver, spam, ham = Decision.BLOCK, Decision.DELIVER, Category.SPAM, Category.HAM
-        lookup = hit_reasons().get
-        distinct = rules.distinct
-        for i, (score, kind, message, found) in enumerate(
-            zip(capped.tolist(), kinds.tolist(), messages, rules.hits, strict=True)
+        model_says = [f"n-gram model: {c.value} p=" for c in CATEGORIES]
+        for score, kind, kind_prob, guard, sender, hits in zip(
+            capped.tolist(),
+            kinds.tolist(),
+            kind_p,
+            guard_applied,
+            stats,
+            rules.reasons(),
+            strict=True,
         ):
-            pairs = distinct(i) if len(found) > 1 else found
-            cached = list(map(lookup, pairs))
-            # A fragment seen for the first time is formatted (and cached) by reason_of.
-            hits = [reason_of(*p) for p in pairs] if None in cached else cast(list[Reason], cached)
-            if message.stats is not None and self._burst.is_burst(message.stats):
-                reasons = [reason(message.stats.describe()), *hits]
+            if sender is not None and self._burst.is_burst(sender):
+                reasons = [reason(sender.describe()), *hits]
                 out.append(Outcome(block, spam, max(score, 0.99), reasons))
             elif score >= threshold:
                 reasons = [r for r in hits if not r.ham]
-                reasons.append(reason(f"n-gram model: {CATEGORIES[kind].value} p={kind_p[i]:.2f}"))
+                reasons.append(reason(f"{model_says[kind]}{kind_prob:.2f}"))
                 out.append(Outcome(block, CATEGORIES[kind], score, reasons))
             else:
-                if guard_applied[i]:
+                if guard:
                     hits.append(GUARD_REASON)
                 out.append(Outcome(deliver, ham, score, hits))
         return out

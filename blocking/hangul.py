@@ -14,11 +14,15 @@ import re
 import numpy as np
 import numpy.typing as npt
 
+from blocking.features import NgramBatch, ngram_batch
+
 OPT_OUT_NUMBER = re.compile(r"0?80\d{7,8}")
 OPT_OUT_WORDS = frozenset({"무료거부", "수신거부", "무료수신거부"})
 
 Starts = npt.NDArray[np.int64]
 Hits = list[list[tuple[str, str]]]
+_WordEntries = tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]
+"""Hashes of the words of one length (and a filler) and their word ids."""
 
 
 class HangulVocabulary:
@@ -34,9 +38,12 @@ class HangulVocabulary:
         for word in sorted(words, key=len, reverse=True):
             self._by_bigram.setdefault(word[:2], []).append(word)
         self._bigram_table = np.zeros(1 << self._BIGRAM_BITS, dtype=np.bool_)
+        self._first_letters = np.zeros(0x10000, dtype=np.bool_)
+        self._buckets_of_bits: dict[int, npt.NDArray[np.bool_]] = {}
         for bigram in self._by_bigram:
-            pair = np.array([ord(bigram[0]), ord(bigram[1])], dtype=np.uint32)
-            self._bigram_table[_bigram_keys(pair, self._BIGRAM_BITS)] = True
+            first, second = (np.array([ord(c)], dtype=np.uint32) for c in bigram)
+            self._bigram_table[_pair_keys(first, second, self._BIGRAM_BITS)] = True
+            self._first_letters[ord(bigram[0])] = True
         self._longest = max(map(len, words))
         ordered = list(words)
         self._word_pairs = [(words[w], w) for w in ordered]
@@ -51,12 +58,20 @@ class HangulVocabulary:
         by_length: dict[int, list[tuple[int, int]]] = {}
         for i, word in enumerate(ordered):
             by_length.setdefault(len(word), []).append((_word_hash(word), i))
-        self._word_hashes: dict[int, tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = {}
+        # Per word length: a table from a slot of the hash (the top bits of hash times
+        # _SLOT_MIX; more bits until no two words share one) to an entry, and the
+        # entries' hashes and word ids. The last entry fills the empty slots.
+        self._word_tables: dict[int, tuple[np.uint64, npt.NDArray[np.intp], _WordEntries]] = {}
         for k, entries in by_length.items():
-            entries.sort()
-            hashes = np.array([h for h, _i in entries], dtype=np.uint64)
-            ids = np.array([i for _h, i in entries], dtype=np.int64)
-            self._word_hashes[k] = (hashes, ids)
+            hashes = np.array([h for h, _i in entries] + [0], dtype=np.uint64)
+            ids = np.array([i for _h, i in entries] + [0], dtype=np.int64)
+            mixed = hashes[:-1] * _SLOT_MIX
+            bits = len(entries).bit_length() + 2
+            while len(set((mixed >> np.uint64(64 - bits)).tolist())) < len(entries):
+                bits += 1
+            slots = np.full(1 << bits, len(entries), dtype=np.intp)
+            slots[(mixed >> np.uint64(64 - bits)).astype(np.intp)] = np.arange(len(entries))
+            self._word_tables[k] = (np.uint64(64 - bits), slots, (hashes, ids))
 
     def scan(
         self,
@@ -64,34 +79,44 @@ class HangulVocabulary:
         codes: npt.NDArray[np.uint32],
         starts: Starts,
         hits: Hits,
+        ngrams: NgramBatch | None = None,
     ) -> None:
         """Append ``(family, word)`` hits of the ``SEP``-joined compact texts to ``hits``.
 
-        Candidates are positions whose first two letters begin some word (one numpy
-        table look-up); the longest word there is found for all candidates at once by
-        hashing the k-gram for each word length k, then checked code point by code
-        point. A hash collision sends the batch to :meth:`_scan_slowly`, the plain
+        Candidates are positions whose first two letters begin some word: the model's
+        hashed bigram there (``ngrams``, the n-grams of these ``codes``) is one of the
+        words' bigram buckets, or without it, a table look-up per letter and a hashed
+        bigram table. Either way a candidate that begins no word costs a little time and
+        never changes the hits. The longest word there is found for all candidates at
+        once by hashing the k-gram for each word length k, then checked code point by
+        code point. A hash collision sends the batch to :meth:`_scan_slowly`, the plain
         loop, so results never depend on the hash. Python only appends the hits.
         """
         if len(codes) < 2:
             return
-        candidates = np.flatnonzero(self._bigram_table[_bigram_keys(codes, self._BIGRAM_BITS)])
+        if ngrams is not None:
+            bigrams = ngrams.buckets[1, : len(codes) - 1]
+            candidates = np.flatnonzero(np.take(self._bigram_buckets(ngrams.null_bucket), bigrams))
+        else:  # first letters through a table (compact text is all in the BMP)
+            firsts = np.flatnonzero(np.take(self._first_letters, codes[:-1], mode="clip"))
+            keys = _pair_keys(codes[firsts], codes[firsts + 1], self._BIGRAM_BITS)
+            candidates = firsts[self._bigram_table[keys]]
         if not len(candidates):
             return
-        padded = np.append(codes, np.zeros(self._longest, dtype=np.uint32)).astype(np.uint64)
+        padded = np.concatenate((codes, np.zeros(self._longest, dtype=np.uint32)))
         rolling = np.zeros(len(candidates), dtype=np.uint64)
         size = np.zeros(len(candidates), dtype=np.int64)
         word_id = np.zeros(len(candidates), dtype=np.int64)
         for k in range(1, self._longest + 1):
             rolling *= _WORD_HASH_MULTIPLIER
             rolling += padded[candidates + (k - 1)]
-            known = self._word_hashes.get(k)
-            if known is not None:
-                hashes, ids = known
-                slot = np.minimum(np.searchsorted(hashes, rolling), len(hashes) - 1)
-                found = hashes[slot] == rolling
+            table = self._word_tables.get(k)
+            if table is not None:
+                shift, slots, (hashes, ids) = table
+                entry = slots[(rolling * _SLOT_MIX) >> shift]
+                found = hashes[entry] == rolling
                 size[found] = k
-                word_id[found] = ids[slot[found]]
+                word_id[found] = ids[entry[found]]
         matched = np.flatnonzero(size)
         at, size, word_id = candidates[matched], size[matched], word_id[matched]
         keep = _non_overlapping(at, at + size)
@@ -115,6 +140,21 @@ class HangulVocabulary:
                 number = OPT_OUT_NUMBER.match(squeezed, place + len(pairs[word][1]))
                 if number:
                     hits[owner].append(("opt_out_080", number.group()))
+
+    def _bigram_buckets(self, null_bucket: int) -> npt.NDArray[np.bool_]:
+        """Which buckets of :func:`blocking.features.ngram_batch` (with ``null_bucket``,
+        that is ``1 << bits``) hold the first two letters of some word; built once per
+        ``bits``, by hashing those bigrams the way the model does."""
+        table = self._buckets_of_bits.get(null_bucket)
+        if table is None:
+            bigrams = np.array(
+                [[ord(b[0]), ord(b[1]), 0] for b in self._by_bigram], dtype=np.uint32
+            )
+            hashed = ngram_batch(bigrams.ravel(), len(bigrams), null_bucket.bit_length() - 1)
+            table = np.zeros(null_bucket + 1, dtype=np.bool_)
+            table[hashed.buckets[1, hashed.starts]] = True
+            self._buckets_of_bits[null_bucket] = table
+        return table
 
     def _reported(
         self, owners: npt.NDArray[np.intp], word_id: npt.NDArray[np.int64]
@@ -180,6 +220,7 @@ def _non_overlapping(
 
 
 _WORD_HASH_MULTIPLIER = np.uint64(0x100000001B3)
+_SLOT_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _word_hash(word: str) -> int:
@@ -190,7 +231,10 @@ def _word_hash(word: str) -> int:
     return value
 
 
-def _bigram_keys(codes: npt.NDArray[np.uint32], bits: int) -> npt.NDArray[np.uint64]:
-    pairs = codes[:-1].astype(np.uint64) * np.uint64(0x9E3779B1) + codes[1:].astype(np.uint64)
+def _pair_keys(
+    first: npt.NDArray[np.uint32], second: npt.NDArray[np.uint32], bits: int
+) -> npt.NDArray[np.uint64]:
+    """Hashed bigram table slots of the letter pairs ``(first[i], second[i])``."""
+    pairs = first.astype(np.uint64) * np.uint64(0x9E3779B1) + second.astype(np.uint64)
     keys: npt.NDArray[np.uint64] = (pairs * np.uint64(0x2545F4914F6CDD1D)) >> np.uint64(64 - bits)
     return keys

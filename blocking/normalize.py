@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -107,14 +108,22 @@ for _lead, _tail in _L_TO_T.items():
 # text that encodes to UTF-32.
 _INVISIBLE_RE = re.compile("[" + "".join(map(chr, _INVISIBLE)) + "\ud800-\udfff]")
 
+# Classes of code points for :func:`_nfkc_lower` (bit flags; the last index stands for
+# every code point outside the Basic Multilingual Plane).
+_DROP = 1  # invisible or a lone surrogate: removed first
+_UNSTABLE = 2  # NFKC may change it or join it to the character before it, or it
+# lower-cases to more than one character: normalised by unicodedata, not the tables
+_SIGMA = 4  # capital sigma, whose lower case depends on the letters around it
+_OUTSIDE_BMP = 0x10000
+_UNCASED_STABLE_BLOCKS = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xAC00, 0xD7A4))
+"""CJK ideographs and Hangul syllables: no case, no decomposition, never combined."""
+
 # Digits disguised as letters inside something shaped like a phone number ("O1O-l234").
 _PHONEISH = re.compile(r"[0-9oil|][0-9oil|]{1,3}[-. ]?[0-9oil|]{3,4}[-. ]?[0-9oil|]{4}(?![a-z])")
-_DIGIT_LOOKALIKE = np.array([chr(c) in "oil|" for c in range(128)], dtype=np.bool_)
 _DIGIT_LOOKALIKES = str.maketrans({"o": "0", "i": "1", "l": "1", "|": "1"})
 
 # "bit[.]ly", "naver(dot)com", "han . gl" -> real dots, so URL rules see the host.
 _DOT_WORD = re.compile(r"[\[({](?:\.|dot)[\]})]")
-_DOT_WORD_ENDS = (".]", ".)", ".}", "dot]", "dot)", "dot}")
 _TLD = r"(?:com|net|org|kr|ly|gl|do|la|me|to|io|co|xyz|top|site|shop|info|biz|cc|gd|us|link|app)"
 # A dot before a TLD; spaces around it (at least one) are then dropped by Python. The
 # pattern starts at the dot, so the engine skips the (many) other spaces in C.
@@ -124,8 +133,14 @@ _HANGUL_SEPS = r"[ .,·•‧∙ㆍ/\\|\-_~*+=^'\"`:;!?#@$%&♡♥★☆◆◇�
 _SPACED_HANGUL = re.compile(r"[가-힣](?:" + _HANGUL_SEPS + r"+[가-힣](?![가-힣]))+")
 _SPACED_LATIN = re.compile(r"[a-z](?:[ .\-_*]{1,2}[a-z](?![a-z0-9])){3,}")
 _NON_SPACE_SEP = re.compile(r"[^ 가-힣]")
-_LOWER_LATIN = np.array([97 <= c <= 122 for c in range(128)], dtype=np.bool_)
-_LOWER_ALNUM = np.array([97 <= c <= 122 or 48 <= c <= 57 for c in range(128)], dtype=np.bool_)
+_LOWER_LETTER, _DECIMAL_DIGIT = 2, 1
+_LOWER_ALNUM = np.array(
+    [
+        _LOWER_LETTER if 97 <= c <= 122 else _DECIMAL_DIGIT if 48 <= c <= 57 else 0
+        for c in range(128)
+    ],
+    dtype=np.uint8,
+)
 _LETTER_SEPARATOR = np.array([chr(c) in " .-_*" for c in range(128)], dtype=np.bool_)
 
 _REPEAT_CLASS = "!?.,~^*=+-_♡♥★☆ㅋㅎㅠㅜ"
@@ -133,9 +148,23 @@ _REPEATS = re.compile("([" + re.escape(_REPEAT_CLASS) + r"])\1{2,}")
 _REPEAT_CODES = np.array(sorted(map(ord, _REPEAT_CLASS)), dtype=np.uint32)
 _OTHER_BLANKS = re.compile(r"[\t\r\f\v]")
 _SPACES = re.compile(r"  +")
+# Bits of an ASCII character for _fix_phones_and_repeats (127 stands for any other):
+# _LOOKALIKE is _DIGIT shifted left once, so a digit next to a look-alike is one test.
+_DIGIT, _LOOKALIKE, _SPACE, _ODD_BLANK = 1, 2, 4, 8
+_PHONE_AND_BLANK = np.array(
+    [
+        (_DIGIT if "0" <= chr(c) <= "9" else 0)
+        | (_LOOKALIKE if chr(c) in "oil|" else 0)
+        | (_SPACE if c == 32 else 0)
+        | (_ODD_BLANK if chr(c) in "\t\n\r\f\v" else 0)  # what _squeeze_blanks rewrites
+        for c in range(128)
+    ],
+    dtype=np.uint8,
+)
 
-# compact() keeps letters, digits and SEP; everything else is a separator.
-_KEEP = np.array([chr(c).isalnum() for c in range(0x10000)], dtype=np.bool_)
+# compact() keeps letters, digits and SEP of the BMP; everything else is a separator
+# (the last entry stands for every code point outside the BMP).
+_KEEP = np.array([chr(c).isalnum() for c in range(0x10000)] + [False], dtype=np.bool_)
 _KEEP[0] = True
 
 
@@ -176,25 +205,35 @@ def _join_spaced_latin(m: re.Match[str]) -> str:
 
 
 def _fix_phones_and_repeats(text: str) -> str:
-    """Rewrite ``O1O-l234-5678`` and shorten ``!!!!!`` only in the texts that need it.
+    """Rewrite ``O1O-l234-5678``, shorten ``!!!!!`` and squeeze blanks, only in the texts
+    that need it.
 
-    One numpy pass finds the texts where a digit touches an o/i/l/| and those with a
-    character of the repeat class three times in a row; each regex then runs on those
-    few texts alone (over a whole batch of English the phone one would test every o,
-    i and l). Rewriting phone look-alikes changes neither lengths nor repeat-class
-    characters, so both sets come from the same codes.
+    One numpy pass finds the texts where a digit touches an o/i/l/|, those with a
+    character of the repeat class three times in a row and those with two spaces in a
+    row or another blank than a space; each fix then runs on those few texts alone
+    (over a whole batch of English the phone regex would test every o, i and l, and
+    rebuilding the whole batch to squeeze a few double spaces costs more than the
+    squeezing). Rewriting phone look-alikes changes neither lengths nor repeat-class
+    characters, and neither fix touches a blank, so all three sets come from the same
+    codes; each text gets the fixes in the order :func:`normalize_joined` lists them.
     """
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     if len(codes) < 3:
-        return _REPEATS.sub(r"\1\1", _PHONEISH.sub(_phone_digits, text))
-    digit = (codes - np.uint32(48)) < 10  # wraps around below "0"
-    lookalike = np.take(_DIGIT_LOOKALIKE, np.minimum(codes, 127))
-    touching = np.flatnonzero((digit[:-1] & lookalike[1:]) | (lookalike[:-1] & digit[1:]))
+        return _squeeze_blanks(_REPEATS.sub(r"\1\1", _PHONEISH.sub(_phone_digits, text)))
+    # One look-up gives every character its bits (_DIGIT, _LOOKALIKE, _SPACE, _ODD_BLANK);
+    # neighbours are then combined byte-wise.
+    kind = np.take(_PHONE_AND_BLANK, np.minimum(codes, 127))
+    before, after = kind[:-1], kind[1:]
+    touching = np.flatnonzero(((before & (after >> 1)) | ((before >> 1) & after)) & _DIGIT)
     same = codes[:-2] == codes[1:-1]
     same &= codes[1:-1] == codes[2:]
     tripled = np.flatnonzero(same)
     tripled = tripled[np.isin(codes[tripled], _REPEAT_CODES)]
-    if not len(touching) and not len(tripled):
+    # Where a text needs _squeeze_blanks: an odd blank, or the second of two spaces.
+    blanks = np.flatnonzero((before & after & _SPACE) | (after & _ODD_BLANK)) + 1
+    if kind[0] & _ODD_BLANK:
+        blanks = np.append(blanks, 0)
+    if not len(touching) and not len(tripled) and not len(blanks):
         return text
     seps = np.flatnonzero(codes == 0)
     parts = text.split(SEP)
@@ -202,7 +241,111 @@ def _fix_phones_and_repeats(text: str) -> str:
         parts[i] = _PHONEISH.sub(_phone_digits, parts[i])
     for i in set(np.searchsorted(seps, tripled).tolist()):
         parts[i] = _REPEATS.sub(r"\1\1", parts[i])
+    for i in set(np.searchsorted(seps, blanks).tolist()):
+        parts[i] = _squeeze_blanks(parts[i])
     return SEP.join(parts)
+
+
+@cache
+def _front_tables() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint32]]:
+    """(class flags, simple lower case) per code point, for :func:`_nfkc_lower`.
+
+    A code point is *stable* when NFKC leaves it alone, it has combining class 0 and
+    it cannot join the character before it. The characters that can are the Hangul
+    vowel and final jamo (flagged by range) and the second halves of canonical pairs,
+    which are all marks (general category M, flagged whole: a few too many is only
+    slower). A string splits before every stable code point into parts that NFKC
+    normalises independently (UAX #15, "boundary before"), so only the parts holding
+    something unstable need :func:`unicodedata.normalize`. Built on first use (about
+    ten milliseconds), once per process.
+    """
+    flags = np.zeros(_OUTSIDE_BMP + 1, dtype=np.uint8)
+    lower = np.arange(_OUTSIDE_BMP + 1, dtype=np.uint32)
+    is_normal, combining, category = (
+        unicodedata.is_normalized,
+        unicodedata.combining,
+        unicodedata.category,
+    )
+    plain = np.ones(_OUTSIDE_BMP, dtype=np.bool_)
+    for start, stop in _UNCASED_STABLE_BLOCKS:
+        plain[start:stop] = False
+    for code in np.flatnonzero(plain).tolist():
+        char = chr(code)
+        low = char.lower()
+        if len(low) == 1:
+            lower[code] = ord(low)
+        if (
+            len(low) != 1
+            or not is_normal("NFKC", char)
+            or combining(char)
+            or category(char)[0] == "M"
+        ):
+            flags[code] |= _UNSTABLE
+    flags[0x1160:0x1200] |= _UNSTABLE  # Hangul vowel and final jamo
+    flags[0xD800:0xE000] |= _DROP | _UNSTABLE
+    flags[list(_INVISIBLE)] |= _DROP
+    flags[_OUTSIDE_BMP] = _UNSTABLE
+    flags[ord("Σ")] |= _SIGMA
+    return flags, lower
+
+
+def _nfkc_lower(text: str) -> str:
+    """``NFKC(text).lower()`` per ``SEP``-joined text, with invisible characters removed.
+
+    Most of a batch is stable (see :func:`_front_tables`): those code points are only
+    lower-cased, through a table, and NFKC runs on the short stretches around the
+    others (a compatibility jamo, a full-width letter, an emoji), each with the
+    stable character before it. Normalising whole texts instead would decompose and
+    recompose every Hangul syllable of every text holding one ``ㅋ``.
+    """
+    flags_of, lower_of = _front_tables()
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    entries = np.minimum(codes, _OUTSIDE_BMP).astype(np.intp)  # for both tables
+    flags = np.take(flags_of, entries)
+    if (flags & _SIGMA).any():  # final sigma: lower() needs the whole text around it
+        return _nfkc_lower_slowly(text)
+    if (flags & _DROP).any():
+        kept = (flags & _DROP) == 0
+        codes, flags, entries = codes[kept], flags[kept], entries[kept]
+        text = codes.tobytes().decode("utf-32-le")
+    lowered = np.take(lower_of, entries).tobytes().decode("utf-32-le")
+    unstable = np.flatnonzero(flags & _UNSTABLE)
+    if not len(unstable):
+        return lowered
+    gaps = np.flatnonzero(np.diff(unstable) > 1)
+    firsts = np.concatenate((unstable[:1], unstable[gaps + 1]))
+    ends = np.concatenate((unstable[gaps] + 1, unstable[-1:] + 1))
+    firsts -= (firsts > 0) & (codes[firsts - 1] != 0)  # with the stable character before
+    # A stretch that begins where the previous one ends (" ㅋㅋ ㅠㅠ") joins it.
+    apart = np.flatnonzero(firsts[1:] > ends[:-1])
+    firsts, ends = firsts[np.r_[0, apart + 1]], ends[np.r_[apart, len(ends) - 1]]
+    nfkc, known = unicodedata.normalize, _NFKC_LOWER
+    pieces: list[str] = []
+    done = 0
+    for first, end in zip(firsts.tolist(), ends.tolist(), strict=True):
+        part = text[first:end]
+        fixed = known.get(part)
+        if fixed is None:
+            fixed = nfkc("NFKC", part)
+            if "Σ" in fixed:
+                return _nfkc_lower_slowly(text)
+            if len(known) >= _NFKC_LOWER_SIZE:
+                known.clear()
+            fixed = known[part] = fixed.lower()
+        pieces += (lowered[done:first], fixed)
+        done = end
+    pieces.append(lowered[done:])
+    return "".join(pieces)
+
+
+_NFKC_LOWER: dict[str, str] = {}
+"""Stretches already normalised (" ㅋㅋ", " ㅠㅠ" and a few others make most of them)."""
+_NFKC_LOWER_SIZE = 20_000
+
+
+def _nfkc_lower_slowly(text: str) -> str:
+    nfkc = unicodedata.normalize
+    return SEP.join([nfkc("NFKC", t) for t in _INVISIBLE_RE.sub("", text).split(SEP)]).lower()
 
 
 def _fold_jamo(codes: npt.NDArray[np.uint32], jamo: npt.NDArray[np.intp]) -> npt.NDArray[np.uint32]:
@@ -270,6 +413,26 @@ def _fold_letters(text: str) -> str:
     return "".join(pieces) + text[done:]
 
 
+def _undo_dot_words(text: str) -> str:
+    """``bit[.]ly``, ``naver(dot)com`` -> ``bit.ly``, ``naver.com``.
+
+    Every match ends with a closing bracket right after ``.`` or ``dot``. Closing
+    brackets are rare enough to visit one by one (a single-character find is the
+    fastest scan there is), and the regex runs over the batch only if one of them
+    really closes a dot word.
+    """
+    for closing in "])}":
+        at = text.find(closing)
+        while at >= 0:
+            before = text[at - 1 : at]
+            if (before == "." and _DOT_WORD.match(text, at - 2)) or (
+                before == "t" and _DOT_WORD.match(text, at - 4)
+            ):
+                return _DOT_WORD.sub(".", text)
+            at = text.find(closing, at + 1)
+    return text
+
+
 def _join_spaced_dots(text: str) -> str:
     """``bit . ly`` and ``naver. com`` -> ``bit.ly``, ``naver.com``."""
     pieces: list[str] = []
@@ -295,20 +458,18 @@ def _join_spaced_latin_words(text: str) -> str:
     codes = np.minimum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), 127)
     if len(codes) < 7:
         return text
-    letter = np.take(_LOWER_LATIN, codes)
-    alnum = np.take(_LOWER_ALNUM, codes)
-    single = letter.copy()
+    kind = np.take(_LOWER_ALNUM, codes)
+    alnum = kind != 0
+    single = kind == _LOWER_LETTER
     single[1:] &= ~alnum[:-1]
     single[:-1] &= ~alnum[1:]
     places = np.flatnonzero(single)
     if len(places) < 4:
         return text
     gap = np.diff(places)
-    separated = np.take(_LETTER_SEPARATOR, codes)
-    after = separated[places[:-1] + 1]
-    linked = after & (
-        (gap == 2) | ((gap == 3) & separated[np.minimum(places[:-1] + 2, len(codes) - 1)])
-    )
+    after = np.take(_LETTER_SEPARATOR, codes[places[:-1] + 1])
+    then = np.take(_LETTER_SEPARATOR, codes[np.minimum(places[:-1] + 2, len(codes) - 1)])
+    linked = after & ((gap == 2) | ((gap == 3) & then))
     chains = np.flatnonzero(linked[:-2] & linked[1:-1] & linked[2:])
     if not len(chains):
         return text
@@ -338,16 +499,10 @@ def normalize_joined(text: str) -> str:
     are left in place here: the vocabulary rules and the model read :func:`compact`,
     which deletes them anyway; :func:`normalize` joins them for display.
     """
-    # NFKC text by text: cheaper than over the joined batch (CPython's quick check then
-    # skips the texts that are already normal) and the same, as SEP never composes.
-    nfkc = unicodedata.normalize
-    text = SEP.join([nfkc("NFKC", t) for t in _INVISIBLE_RE.sub("", text).split(SEP)]).lower()
-    text = _fold_letters(text)
-    if any(closing in text for closing in _DOT_WORD_ENDS):  # a few fast substring scans
-        text = _DOT_WORD.sub(".", text)
+    text = _fold_letters(_nfkc_lower(text))
+    text = _undo_dot_words(text)
     text = _join_spaced_dots(text)
-    text = _fix_phones_and_repeats(text)
-    return _join_spaced_latin_words(_squeeze_blanks(text))
+    return _join_spaced_latin_words(_fix_phones_and_repeats(text))
 
 
 def join_spaced_letters(text: str) -> str:
@@ -380,8 +535,7 @@ def compact_codes(text: str) -> npt.NDArray[np.uint32]:
 
 def compact_of_codes(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     """:func:`compact_codes` of a text already given as code points."""
-    keep = _KEEP[np.minimum(codes, 0xFFFF)] & (codes < 0x10000)
-    return codes[keep]
+    return codes[np.take(_KEEP, np.minimum(codes, _OUTSIDE_BMP))]
 
 
 def compact(text: str) -> str:

@@ -33,7 +33,7 @@ def analyse(texts: list[str], rules: RuleSet, bits: int) -> Evidence:
     # compact() drops whitespace, so the stripped texts give the same n-grams as the
     # unstripped ones; one compact form serves the Hangul rules and the model.
     squeezed = compact_of_codes(codes)
-    hits = rules.scan_joined(normalised, joined, codes, squeezed)
+    ngrams = ngram_batch(np.append(squeezed, np.uint32(0)), len(texts), bits)
     return Evidence(
-        normalised, hits, ngram_batch(np.append(squeezed, np.uint32(0)), len(texts), bits)
+        normalised, rules.scan_joined(normalised, joined, codes, squeezed, ngrams), ngrams
     )

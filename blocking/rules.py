@@ -21,6 +21,7 @@ from typing import Any, Final, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from blocking.features import NgramBatch
 from blocking.hangul import HangulVocabulary
 from blocking.normalize import SEP, compact_codes
 from blocking.reasons import CACHE_SIZE, Reason, reason
@@ -35,6 +36,26 @@ from blocking.urls import (
 )
 from blocking.vocabulary import HANGUL_FAMILIES, LATIN_FAMILIES
 
+
+def trie_regex(words: list[str]) -> str:
+    """One alternation that shares prefixes, so the engine tests each first letter once."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = "(?:" + "|".join(branches) + ")"
+        return body + "?" if "" in node else body
+
+    return emit(root)
+
+
 _TLDS = (
     "com|net|org|kr|ly|gl|do|la|me|to|io|co|xyz|top|site|shop|info|biz|cc|gd|us|link|app|click"
     "|icu|buzz|vip|club|online|store|live|pro|asia|tk|ml|ga|cf|gq|uk|tv|ws|cn|jp|at|im|so|ht|pw|id"
@@ -42,8 +63,13 @@ _TLDS = (
 _BRACKET_OR_CURRENCY = re.compile(
     r"[(\[<{【£$€](?:\s*(?:광\s*고|(?:국외|국제|해외)\s*발신)\s*[)\]>}】]|\s?\d[\d,.]*)"
 )
+# The TLDs as a trie: the engine tries it at every dot of the batch. (At most one TLD
+# can match at a dot, as the next character must not be a letter, so the order of the
+# alternatives does not matter.)
 _LINK_OR_HANDLE = re.compile(
-    r"(?:\.(?:" + _TLDS + r")(?![\w-])|://|@[a-z][a-z0-9_]{3,}|카톡|카카오|텔레|라인|위챗)"
+    r"(?:\.(?:"
+    + trie_regex(_TLDS.split("|"))
+    + r")(?![\w-])|://|@[a-z][a-z0-9_]{3,}|카톡|카카오|텔레|라인|위챗)"
 )
 _MESSENGER_ID = re.compile(
     r"(?:카톡|카카오톡|카카오|텔레그램|텔레|라인|위챗)\s*(?:id|아이디)?\s*[:：]?\s*@?[a-z][a-z0-9_.]{2,}"
@@ -62,14 +88,27 @@ def _bmp_table(chars: str) -> npt.NDArray[np.bool_]:
     return table
 
 
-_DECIMAL = np.array([chr(c).isdecimal() for c in range(0x10000)], dtype=np.bool_)
-"""What the regex ``\\d`` matches, for the Basic Multilingual Plane."""
-_RUN_SEPARATOR = _bmp_table("-., )")
+_DIGIT, _SEPARATOR = 1, 2
+_DIGIT_OR_SEPARATOR = np.array(
+    [
+        _DIGIT if chr(c).isdecimal() else _SEPARATOR if chr(c) in "-., )" else 0
+        for c in range(0x10000)
+    ],
+    dtype=np.uint8,
+)
+"""Digits (what the regex ``\\d`` matches) and the separators a run of them may hold,
+for the Basic Multilingual Plane."""
 _UNIT_FIRST = _bmp_table("".join(_UNIT_START - {" "}))
 _BLANK = np.array([chr(c).isspace() for c in range(0x10000)], dtype=np.bool_)
 # No number is read right after a Latin letter ("a4", "covid19") or a currency sign
 # (the marks rule reads "$500" whole).
 _NOT_BEFORE_NUMBER = _bmp_table(string.ascii_letters + "£$€")
+
+# Checks a digit run may need (bit flags), decided for all runs at once with numpy.
+_MAYBE_MONEY, _MAYBE_IP, _MAYBE_PHONE, _MAYBE_REP, _MAYBE_SHORT_CODE = 1, 2, 4, 8, 16
+_ZERO, _ONE = np.uint32(ord("0")), np.uint32(ord("1"))
+_REP_SECOND = _bmp_table("56789")
+"""Second digit of a company number (1588-, 1644-, ...)."""
 
 _HANGUL_WORDS: Final[dict[str, str]] = {
     w: fam for fam, (_c, _l, words) in reversed(HANGUL_FAMILIES.items()) for w in words.split()
@@ -140,25 +179,6 @@ RULE_CATEGORY: Final[dict[str, Category]] = {
 _IS_HAM: Final[dict[str, bool]] = {n: c is Category.HAM for n, c in RULE_CATEGORY.items()}
 
 
-def trie_regex(words: list[str]) -> str:
-    """One alternation that shares prefixes, so the engine tests each first letter once."""
-    root: dict[str, Any] = {}
-    for word in words:
-        node = root
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict[str, Any]) -> str:
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = "(?:" + "|".join(branches) + ")"
-        return body + "?" if "" in node else body
-
-    return emit(root)
-
-
 @dataclass(frozen=True, slots=True)
 class Hit:
     """One rule that fired on one text, with the fragment it matched."""
@@ -186,11 +206,6 @@ _HIT_REASONS: dict[tuple[str, str], Reason] = {}
 _first = itemgetter(0)
 
 
-def hit_reasons() -> dict[tuple[str, str], Reason]:
-    """The memo behind :func:`reason_of`, for loops that look it up inline."""
-    return _HIT_REASONS
-
-
 def reason_of(rule: str, fragment: str) -> Reason:
     """The :class:`~blocking.reasons.Reason` of one hit, memoised.
 
@@ -206,6 +221,30 @@ def reason_of(rule: str, fragment: str) -> Reason:
     return found
 
 
+REPORTED_PER_RULE = 2
+"""Different fragments of one rule a verdict reports."""
+
+
+def distinct_hits(
+    found: list[tuple[str, str]], per_rule: int = REPORTED_PER_RULE
+) -> list[tuple[str, str]]:
+    """The first ``per_rule`` different fragments of each rule in ``found``, in order."""
+    if len(found) < 2:
+        return found
+    unique = list(dict.fromkeys(found))  # first occurrences, in order
+    if len(unique) <= per_rule:
+        return unique
+    counts: dict[str, int] = {}
+    out: list[tuple[str, str]] = []
+    for pair in unique:
+        rule = pair[0]
+        seen = counts.get(rule, 0)
+        if seen < per_rule:
+            counts[rule] = seen + 1
+            out.append(pair)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class RuleHits:
     """Rule evidence for a batch: ``flags[i, j]`` is 1 when rule ``j`` fired on text ``i``.
@@ -217,29 +256,43 @@ class RuleHits:
 
     flags: npt.NDArray[np.float32]
     hits: list[list[tuple[str, str]]]
+    crowded: list[bool] | None = None
+    """Per text: some rule fired more than :data:`REPORTED_PER_RULE` times (``None``:
+    unknown), so :meth:`reported` may have to drop fragments, not only repeats."""
 
-    def distinct(self, index: int, per_rule: int = 2) -> list[tuple[str, str]]:
-        found = self.hits[index]
-        if len(found) < 2:
-            return found
-        unique = list(dict.fromkeys(found))  # first occurrences, in order
-        if len(unique) <= per_rule:
-            return unique
-        rules = list(map(_first, unique))
-        once: set[str] = set()
-        again = [r for r in rules if r in once or once.add(r)]  # type: ignore[func-returns-value]
-        if len(again) == len(set(again)):  # no rule thrice: the usual case, nothing to cap
-            return unique
-        counts: dict[str, int] = {}
-        out: list[tuple[str, str]] = []
-        for pair, rule in zip(unique, rules, strict=True):
-            seen = counts.get(rule, 0)
-            if seen < per_rule:
-                counts[rule] = seen + 1
-                out.append(pair)
-        return out
+    def distinct(self, index: int, per_rule: int = REPORTED_PER_RULE) -> list[tuple[str, str]]:
+        return distinct_hits(self.hits[index], per_rule)
 
-    def for_text(self, index: int, per_rule: int = 2) -> list[Hit]:
+    def reported(self) -> list[list[tuple[str, str]]]:
+        """:meth:`distinct` of every text: what the verdicts report."""
+        if self.crowded is None:
+            return [distinct_hits(found) for found in self.hits]
+        fromkeys = dict.fromkeys
+        return [
+            distinct_hits(found) if crowd else list(fromkeys(found)) if len(found) > 1 else found
+            for found, crowd in zip(self.hits, self.crowded, strict=True)
+        ]
+
+    def reasons(self) -> list[list[Reason]]:
+        """The :class:`Reason` of every :meth:`reported` hit, text by text.
+
+        A batch of texts whose fragments have all been seen before (the usual case) is
+        looked up with C-level iterators only; otherwise :func:`reason_of` formats the
+        new ones.
+        """
+        known = _HIT_REASONS.__getitem__
+        if self.crowded is not None:
+            fromkeys = dict.fromkeys
+            try:
+                return [
+                    list(map(known, distinct_hits(found) if crowd else fromkeys(found)))
+                    for found, crowd in zip(self.hits, self.crowded, strict=True)
+                ]
+            except KeyError:
+                pass
+        return [[reason_of(*pair) for pair in pairs] for pairs in self.reported()]
+
+    def for_text(self, index: int, per_rule: int = REPORTED_PER_RULE) -> list[Hit]:
         return [Hit(rule, fragment) for rule, fragment in self.distinct(index, per_rule)]
 
 
@@ -255,6 +308,18 @@ class RuleSet:
         self._latin_starts = np.zeros(128**3, dtype=np.bool_)
         for word in _LATIN_WORDS:
             self._latin_starts[_ascii_key(*map(ord, word[:3]))] = True
+        # The first four characters of a listed word, or a three-letter word and the
+        # character after it (anything but a letter or digit; 127 stands for non-ASCII),
+        # as ``three-letter key * 128 + fourth``: sorted, for np.isin.
+        fours = {_ascii_key(*map(ord, w[:3])) * 128 + ord(w[3]) for w in _LATIN_WORDS if len(w) > 3}
+        fours |= {
+            _ascii_key(*map(ord, w)) * 128 + after
+            for w in _LATIN_WORDS
+            if len(w) == 3
+            for after in range(128)
+            if not ("a" <= chr(after) <= "z" or "0" <= chr(after) <= "9")
+        }
+        self._latin_fours = np.array(sorted(fours), dtype=np.int64)
         self._hangul = HangulVocabulary(_HANGUL_WORDS)
 
     def scan(self, normalised: list[str]) -> RuleHits:
@@ -269,10 +334,12 @@ class RuleSet:
         joined: str,
         codes: npt.NDArray[np.uint32],
         squeezed_codes: npt.NDArray[np.uint32],
+        ngrams: NgramBatch | None = None,
     ) -> RuleHits:
         """:meth:`scan` given the ``SEP``-joined texts, their code points and the code
         points of their :func:`~blocking.normalize.compact` form, which the caller
-        (:func:`blocking.pipeline.analyse`) computes once for the n-gram model too."""
+        (:func:`blocking.pipeline.analyse`) computes once for the n-gram model too,
+        and optionally the model's n-grams of that form, which narrow the Hangul scan."""
         hits: list[list[tuple[str, str]]] = [[] for _ in normalised]
         starts = _starts(normalised)
         self._scan_numbers(joined, codes, starts, hits)
@@ -281,15 +348,17 @@ class RuleSet:
         self._scan_latin(joined, codes, starts, hits)
         squeezed = squeezed_codes.tobytes().decode("utf-32-le")
         seps = np.flatnonzero(squeezed_codes == 0)
-        self._hangul.scan(squeezed, squeezed_codes, np.concatenate(([0], seps + 1)), hits)
-        flags = np.zeros((len(normalised), len(self.names)), dtype=np.float32)
+        self._hangul.scan(squeezed, squeezed_codes, np.concatenate(([0], seps + 1)), hits, ngrams)
+        n_rules = len(self.names)
         counts = np.fromiter(map(len, hits), dtype=np.intp, count=len(hits))
         total = int(counts.sum())
-        if total:  # C-level iterators: this runs once per hit of the batch
-            rules = map(_first, chain.from_iterable(hits))
-            cols = np.fromiter(map(self._column.__getitem__, rules), dtype=np.intp, count=total)
-            flags[np.repeat(np.arange(len(hits)), counts), cols] = 1.0
-        return RuleHits(flags, hits)
+        # C-level iterators: this runs once per hit of the batch.
+        rules = map(_first, chain.from_iterable(hits))
+        cols = np.fromiter(map(self._column.__getitem__, rules), dtype=np.intp, count=total)
+        cells = np.repeat(np.arange(len(hits)) * n_rules, counts) + cols
+        fired = np.bincount(cells, minlength=len(hits) * n_rules).reshape(len(hits), n_rules)
+        crowded = np.any(fired > REPORTED_PER_RULE, axis=1)
+        return RuleHits(np.minimum(fired, 1).astype(np.float32), hits, crowded.tolist())
 
     def _scan_numbers(
         self,
@@ -309,44 +378,70 @@ class RuleSet:
         if not n:
             return
         bmp = np.minimum(codes, 0xFFFF)
-        digit = np.take(_DECIMAL, bmp)
+        kind = np.take(_DIGIT_OR_SEPARATOR, bmp)
+        digit = kind == _DIGIT
         for at in np.flatnonzero(codes > 0xFFFF).tolist():  # emoji and other rare planes
             digit[at] = joined[at].isdecimal()
         in_run = digit.copy()
-        in_run[1:-1] |= np.take(_RUN_SEPARATOR, bmp[1:-1]) & (digit[:-2] & digit[2:])
+        in_run[1:-1] |= (kind[1:-1] == _SEPARATOR) & (digit[:-2] & digit[2:])
         edge = np.diff(in_run.view(np.int8), prepend=np.int8(0), append=np.int8(0))
         begin = np.flatnonzero(edge == 1)
         end = np.flatnonzero(edge == -1)  # one past the run
-        padded = np.concatenate(([np.uint32(32)], bmp, [np.uint32(0), np.uint32(0)]))
-        after, then = padded[end + 1], padded[end + 2]  # (padded is shifted by one)
+        # The characters around each run (a space before the first, ends after the last).
+        last = n - 1
+        after = np.where(end <= last, bmp[np.minimum(end, last)], 0)
+        then = np.where(end + 1 <= last, bmp[np.minimum(end + 1, last)], 0)
+        before = np.where(begin > 0, bmp[begin - 1], 32)
         # A unit may follow: its first letter, or a space and then a letter or more space.
         unit_next = np.take(_UNIT_FIRST, after) | (
             (after == 32) & (np.take(_UNIT_FIRST, then) | np.take(_BLANK, then))
         )
         useful = (end - begin >= 5) | unit_next
-        useful &= ~np.take(_NOT_BEFORE_NUMBER, padded[begin])
-        begin, end = begin[useful], end[useful]
-        owners: list[int] = (np.searchsorted(starts, begin, side="right") - 1).tolist()
-        for at, stop, owner in zip(begin.tolist(), end.tolist(), owners, strict=True):
-            run = joined[at:stop]
-            unit = (
-                _MONEY_UNIT.match(joined, stop) if joined[stop : stop + 1] in _UNIT_START else None
+        useful &= ~np.take(_NOT_BEFORE_NUMBER, before)
+        begin, end, unit_next = begin[useful], end[useful], unit_next[useful]
+        # What each run can be, decided here for all of them: only runs that may be
+        # followed by a unit or that have a shape worth checking reach Python.
+        size = end - begin
+        separators = np.flatnonzero(in_run & ~digit)
+        digits = size - (np.searchsorted(separators, end) - np.searchsorted(separators, begin))
+        first = bmp[begin]
+        second = np.where(begin + 1 <= last, bmp[np.minimum(begin + 1, last)], 0)
+        checks = np.where(unit_next, _MAYBE_MONEY, 0)  # where _MONEY_UNIT can match
+        checks |= np.where(
+            size >= 5,
+            np.where((digits < size) & (size >= 7) & (size <= 15), _MAYBE_IP, 0)
+            | np.where((first == _ZERO) & (digits >= 9) & (digits <= 11), _MAYBE_PHONE, 0)
+            | np.where(
+                (first == _ONE) & np.take(_REP_SECOND, second) & (digits == 8), _MAYBE_REP, 0
             )
-            if unit:
-                hits[owner].append(("money", run + unit.group()))
-                continue
-            if len(run) < 5:
-                continue
-            only_digits = run.translate(_NUMBER_SEPARATORS)
-            digits = len(only_digits)
-            if digits < len(run) and _IP.fullmatch(run):
+            | np.where(size == 5, _MAYBE_SHORT_CODE, 0),
+            0,
+        )
+        kept = np.flatnonzero(checks)
+        begin, end, checks = begin[kept], end[kept], checks[kept]
+        owners: list[int] = (np.searchsorted(starts, begin, side="right") - 1).tolist()
+        for at, stop, owner, check in zip(
+            begin.tolist(), end.tolist(), owners, checks.tolist(), strict=True
+        ):
+            run = joined[at:stop]
+            if check & _MAYBE_MONEY:
+                unit = _MONEY_UNIT.match(joined, stop)
+                if unit:
+                    hits[owner].append(("money", run + unit.group()))
+                    continue
+            if check & _MAYBE_IP and _IP.fullmatch(run):
                 url, _end = url_at(joined, at)
                 hits[owner].append(("url_ip", url))
-            elif run[0] == "0" and 9 <= digits <= 11:
-                hits[owner].append((phone_kind_of_digits(only_digits), run))
-            elif run[0] == "1" and run[1:2] in "56789" and digits == 8:
+            elif check & _MAYBE_PHONE:
+                # Only the first digits tell the kind; they hold no separator as a rule.
+                head = run[:3]
+                prefix = head if head.isdecimal() else run.translate(_NUMBER_SEPARATORS)
+                hits[owner].append((phone_kind_of_digits(prefix), run))
+            elif check & _MAYBE_REP:
                 hits[owner].append(("phone_rep", run))
-            elif len(run) == 5 and _SHORT_CODE_CUE.search(joined, max(at - 30, 0), at):
+            elif check & _MAYBE_SHORT_CODE and _SHORT_CODE_CUE.search(
+                joined, max(at - 30, int(starts[owner])), at
+            ):  # look back within this text only: never into its neighbour in the batch
                 hits[owner].append(("short_code", run))
 
     def _scan_marks(self, joined: str, starts: Starts, hits: list[list[tuple[str, str]]]) -> None:
@@ -362,8 +457,8 @@ class RuleSet:
         matches = list(_LINK_OR_HANDLE.finditer(joined))
         url_end = -1
         for m, owner in zip(matches, _owners(starts, matches), strict=True):
-            at, first = m.start(), joined[m.start()]
-            before = joined[at - 1] if at else " "
+            at = m.start()
+            first = joined[at]
             if first in ".:":
                 if at < url_end:
                     continue
@@ -371,6 +466,7 @@ class RuleSet:
                 if url:
                     hits[owner].append((url_kind(url), url))
             elif first == "@":
+                before = joined[at - 1] if at else " "
                 if not (before.isalnum() or before in "._-"):
                     hits[owner].append(("messenger_id", m.group()))
             else:
@@ -391,11 +487,15 @@ class RuleSet:
         if len(codes) < 3:
             return
         ascii_codes = np.minimum(codes, 127)
-        start_ok = np.take(
-            self._latin_starts, _ascii_key(ascii_codes[:-2], ascii_codes[1:-1], ascii_codes[2:])
-        )
+        keys = _ascii_key(ascii_codes[:-2], ascii_codes[1:-1], ascii_codes[2:])
+        start_ok = np.take(self._latin_starts, keys)
         start_ok[1:] &= ~np.take(_ASCII_ALNUM, ascii_codes[:-3])
         candidates = np.flatnonzero(start_ok)
+        # Then the fourth character of those few positions (0 past the end).
+        last = len(codes) - 1
+        fourth = np.where(candidates + 3 <= last, ascii_codes[np.minimum(candidates + 3, last)], 0)
+        known = np.isin(keys[candidates].astype(np.int64) * 128 + fourth, self._latin_fours)
+        candidates = candidates[known]
         owners: list[int] = (np.searchsorted(starts, candidates, side="right") - 1).tolist()
         taken_until = -1
         match = self._latin.match
@@ -424,7 +524,7 @@ _ASCII_ALNUM = np.array([chr(c).isalnum() for c in range(128)], dtype=np.bool_)
 
 
 def _starts(parts: list[str]) -> Starts:
-    lengths = np.fromiter((len(p) + 1 for p in parts), dtype=np.int64, count=len(parts))
+    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)) + 1
     return np.concatenate(([0], np.cumsum(lengths)[:-1]))
 
 

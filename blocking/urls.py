@@ -9,6 +9,7 @@ from the matching engine in :mod:`blocking.rules`.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 from blocking.vocabulary import MAP_HOSTS, MESSENGER_HOSTS, RISKY_TLDS, URL_SHORTENERS
@@ -35,6 +36,8 @@ _URL_IN_TOKEN = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?[a-z0-9][a-z0-9.-]*(?::\d+
 _STOP_CLASS = "[ \n\t\x00<>\"'()\\[\\]{}]"
 _UP_TO_LAST_STOP = re.compile(".*" + _STOP_CLASS, re.DOTALL)
 _TOKEN_BODY = re.compile("[^" + _STOP_CLASS[1:] + "{0,300}")
+_MEMO_SIZE = 10_000
+"""Distinct tokens and URLs remembered: a campaign repeats the same link in every text."""
 _MOBILE = ("010", "011", "016", "017", "018", "019", "07")
 _PREMIUM = ("060", "09", "087", "084")
 
@@ -50,16 +53,20 @@ def url_at(text: str, at: int) -> tuple[str, int]:
     start = last_stop.end() if last_stop else low
     body = _TOKEN_BODY.match(text, at)
     end = body.end() if body else at
-    token = text[start:end]
+    return _url_in_token(text[start:end]), end
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _url_in_token(token: str) -> str:
     if "@" in token:  # an e-mail address is not a link
-        return "", end
+        return ""
     found = _URL_IN_TOKEN.search(token)
-    url = found.group().rstrip(".,!?;:") if found else token
-    return url, end
+    return found.group().rstrip(".,!?;:") if found else token
 
 
+@lru_cache(maxsize=_MEMO_SIZE)
 def url_kind(url: str) -> str:
-    """Which of :data:`URL_KINDS` a URL is, judged from its host and path."""
+    """Which of :data:`URL_KINDS` a URL is, judged from its host and path (memoised)."""
     rest = url.split("://", 1)[-1]
     host, _, path = rest.partition("/")
     host = host.split(":", 1)[0].removeprefix("www.").rstrip(".")
@@ -83,8 +90,10 @@ def phone_kind(number: str) -> str:
     return phone_kind_of_digits("".join(c for c in number if c.isdigit()))
 
 
+@lru_cache(maxsize=_MEMO_SIZE)
 def phone_kind_of_digits(digits: str) -> str:
-    """:func:`phone_kind` of a number given as its digits only."""
+    """:func:`phone_kind` of a number given as its digits only (memoised: the rules pass
+    just the first three digits, which decide it)."""
     if digits.startswith("070") or digits.startswith("050"):
         return "phone_internet"
     if digits.startswith(_MOBILE):

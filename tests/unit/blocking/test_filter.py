@@ -121,3 +121,21 @@ def test_verdict_json_shape(mf):
     data = mf.judge("차 좀 빼주세요").to_json()
     assert set(data) == {"verdict", "category", "score", "reasons"}
     assert data["verdict"] == "deliver"
+
+
+NEIGHBOURS = [
+    ("please send", "12345"),
+    ("reply", "12345 stop"),
+    ("call me at", "12345 ok"),
+    ("text", "99999"),
+]
+
+
+@pytest.mark.parametrize(("before", "text"), NEIGHBOURS)
+def test_a_verdict_never_depends_on_the_previous_text_in_the_batch(
+    mf: MessageFilter, before: str, text: str
+) -> None:
+    """Rules look back only within their own text: a cue word ending the previous text
+    must not make the next one a premium short code."""
+    assert mf.judge_many([before, text])[1] == mf.judge(text)
+    assert mf.judge_many([text, before])[0] == mf.judge(text)
