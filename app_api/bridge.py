@@ -146,6 +146,13 @@ class Bridge:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._queue.put_nowait, None)
 
+    def texts_pending(self) -> None:
+        """After a commit that made texts ``pending`` (any thread): the relay sends
+        them now rather than at its next scan."""
+        if self._loop is not None and self.relay is not None:
+            with contextlib.suppress(RuntimeError):  # loop closed: shutting down
+                self._loop.call_soon_threadsafe(self.relay.wake)
+
     def _on_commit(self, changes: list[RouteChange]) -> None:
         loop = self._loop
         if loop is None:

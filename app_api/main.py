@@ -98,7 +98,6 @@ def create_app(
         )
         bridge = Bridge(built, ami, app.state.redis, relay)
         app.state.bridge = bridge
-        app.state.loop = asyncio.get_running_loop()  # routes wake the relay on it after commit
         app.state.readiness.checks["ami"] = lambda: bridge.ami.connected
         app.state.readiness.checks["replica"] = lambda: bridge.replica.ready
         sender = text_sender or make_text_sender(

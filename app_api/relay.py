@@ -124,7 +124,7 @@ class TextRelay:
         count = 0
         for entry in await self.ami.db_get_tree(SPOOL_FAMILY):
             try:
-                await self._handle(entry.key, entry.value)
+                await self.take(entry.key)
                 count += 1
             except (AmiError, SenderHistoryUnavailable):
                 raise
@@ -135,14 +135,12 @@ class TextRelay:
         return count
 
     async def take(self, spool_id: str) -> None:
-        value = await self.ami.db_get(SPOOL_FAMILY, spool_id)
-        if value is not None:
-            await self._handle(spool_id, value)
-
-    async def _handle(self, spool_id: str, value: str) -> None:
+        """Handle one spool entry, if it is still there."""
         async with self._lock:
-            # Re-read under the lock: the scan and the event may race for one entry.
-            if await self.ami.db_get(SPOOL_FAMILY, spool_id) is None:
+            # Read under the lock: the scan and the event may race for one entry,
+            # and the loser finds it gone.
+            value = await self.ami.db_get(SPOOL_FAMILY, spool_id)
+            if value is None:
                 return
             try:
                 text = parse_spooled(spool_id, value)

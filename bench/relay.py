@@ -44,6 +44,7 @@ from app_api.relay import TextRelay
 from app_api.settings import Settings
 from app_api.wiring import Core
 from bench.calls import Ports, ami_settings, start_asterisk
+from bench.propagation import pct
 from numbering.types import OwnerPhone, Plate, SafeNumber
 from proxy.ami import AmiClient
 from proxy.texts import CallerRefs
@@ -52,11 +53,6 @@ from tests.conftest import start_redis
 
 DRIVER = "+821023456789"
 BODY = "안녕하세요, 주차장 입구를 막고 있어서요. 차 좀 빼주실 수 있나요? {}"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None:

@@ -147,8 +147,7 @@ class TextService:
         live = self._live(text.number)
         if live is None:
             return None  # refused: unknown, paused or released
-        owner, driver = live
-        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        owner, dek, driver = live
         ref, key = refs(text.number, text.sender)
         row = TextRecord(
             spool_id=text.spool_id,
@@ -292,7 +291,8 @@ class TextService:
             raise TextNotFound(f"no text {record_id}")
         return row
 
-    def _live(self, number: SafeNumber) -> tuple[Owner, OwnerPhone] | None:
+    def _live(self, number: SafeNumber) -> tuple[Owner, DataKey, OwnerPhone] | None:
+        """The holder of an active ``number``, their data key and their phone."""
         found = self.session.execute(
             select(Owner, Route)
             .join(Route, Route.owner_id == Owner.id)
@@ -303,7 +303,7 @@ class TextService:
             return None
         owner, route = found
         dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
-        return owner, OwnerPhone(dek.open(route.target_ct, f"route:{route.number}"))
+        return owner, dek, OwnerPhone(dek.open(route.target_ct, f"route:{route.number}"))
 
     def _last_sender(self, number: SafeNumber, owner_id: str, dek: DataKey) -> str | None:
         row = self.session.scalar(
@@ -341,8 +341,7 @@ class TextService:
         live = self._live(SafeNumber(row.number))
         if live is None or live[0].id != row.owner_id:
             return None
-        owner, driver = live
-        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        owner, dek, driver = live
         body = dek.open(row.body_ct, f"text-body:{row.spool_id}")
         if row.direction == "reply":
             target = self._last_sender(SafeNumber(row.number), owner.id, dek)

@@ -10,8 +10,6 @@ the relay's own scan sends pending texts within ``SCAN_SECONDS``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -22,11 +20,8 @@ from numbering.types import SafeNumber
 
 
 class AfterCommit:
-    def __init__(
-        self, bridge: Bridge | None, loop: asyncio.AbstractEventLoop | None = None
-    ) -> None:
+    def __init__(self, bridge: Bridge | None) -> None:
         self._bridge = bridge
-        self._loop = loop
 
     def numbers(self, numbers: Sequence[SafeNumber]) -> None:
         """Preferences or blocks of these numbers changed."""
@@ -38,22 +33,14 @@ class AfterCommit:
             self._bridge.global_blocks_changed()
 
     def texts_pending(self) -> None:
-        """A text became ``pending``: the relay sends it now, not at its next scan.
-
-        Routes run in worker threads and ``wake`` belongs to the event loop's thread."""
-        relay = self._bridge.relay if self._bridge is not None else None
-        if relay is not None and self._loop is not None:
-            with contextlib.suppress(RuntimeError):  # loop closed: shutting down
-                self._loop.call_soon_threadsafe(relay.wake)
+        """A text became ``pending``: the relay sends it now, not at its next scan."""
+        if self._bridge is not None:
+            self._bridge.texts_pending()
 
 
 def after_commit(request: Request) -> AfterCommit:
     bridge = getattr(request.app.state, "bridge", None)
-    loop = getattr(request.app.state, "loop", None)
-    return AfterCommit(
-        bridge if isinstance(bridge, Bridge) else None,
-        loop if isinstance(loop, asyncio.AbstractEventLoop) else None,
-    )
+    return AfterCommit(bridge if isinstance(bridge, Bridge) else None)
 
 
 Replicas = Annotated[AfterCommit, Depends(after_commit)]
