@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from functools import partial
 from typing import Annotated, Any, NoReturn
 
+import redis
 import typer
+from alembic.util import exc as alembic_exc
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 
-from app_api import cli_serve, logs
+from app_api import cli_serve, datadir, logs
 from app_api.bridge import publish_changes
 from app_api.cli_asterisk import app as asterisk_app
 from app_api.cli_filter import filter_command
@@ -35,6 +40,7 @@ numbers_app.add_typer(pool_app, name="pool")
 app.add_typer(owners_app, name="owners")
 
 OPERATOR = "cli"
+log = logging.getLogger("safenum.cli")
 
 
 def _emit(payload: Any) -> None:
@@ -47,6 +53,7 @@ def _emit(payload: Any) -> None:
 
 def _core() -> Core:
     settings = Settings()
+    datadir.secure(settings)
     core = Core.build(settings)
     core.route_listeners.append(partial(publish_changes, settings.redis_url))
     return core
@@ -134,7 +141,11 @@ def _fail(message: str) -> NoReturn:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logs.configure("WARNING")
+    # Before settings are read (a bad one must still fail in one line): WARNING unless
+    # SAFENUM_LOG_LEVEL names a level; ``serve`` applies the validated setting again.
+    wanted = os.environ.get("SAFENUM_LOG_LEVEL", "").strip().upper()
+    logs.configure(wanted if wanted in logs.LEVELS else "WARNING")
+    datadir.private_umask()
     try:
         app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
@@ -153,3 +164,27 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:
         err = exc.errors()[0]
         _fail(f"SAFENUM_{str(err['loc'][0]).upper()}: {err['msg']}")
+    except Exception as exc:  # every other failure: one line, exit 2 (traceback at DEBUG)
+        log.debug("command failed", exc_info=True)
+        _fail(failure_line(exc))
+
+
+def failure_line(exc: Exception) -> str:
+    """What went wrong, in one line naming what to fix, without echoing a URL or secret."""
+    if isinstance(exc, (sa_exc.ArgumentError, sa_exc.NoSuchModuleError)):
+        return (
+            "SAFENUM_DATABASE_URL: not a usable SQLAlchemy URL, e.g. "
+            "postgresql+psycopg://user:pw@host/db or sqlite:////path/safenum.db"
+        )
+    if isinstance(exc, sa_exc.DBAPIError):
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+        return f"database: {type(exc.orig).__name__}: {reason}"
+    if isinstance(exc, alembic_exc.CommandError):
+        return f"revision: {exc}"
+    if isinstance(exc, redis.RedisError):
+        return f"redis (SAFENUM_REDIS_URL): {type(exc).__name__}: {exc}"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return f"{type(exc).__name__}: {logs.mask_phones(str(exc))}"

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from app_api import datadir
 from app_api.auth.operators import OperatorService
 from app_api.settings import Settings
 from app_api.wiring import Core
@@ -27,7 +28,9 @@ def create(
     ],
 ) -> None:
     """Create an operator (the password is prompted, or read from SAFENUM_NEW_PASSWORD)."""
-    core = Core.build(Settings())
+    settings = Settings()
+    datadir.secure(settings)
+    core = Core.build(settings)
     try:
         with core.sessions.begin() as session:
             view = OperatorService(session, core.clock, "cli").create(username, password, role)

@@ -29,10 +29,25 @@ class PhoneRedactor(logging.Filter):
         return True
 
 
+_OURS: Final = "_safenum_handler"
+LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def configure(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    for handler in logging.getLogger().handlers:
+    """Send every logger's records at ``level`` and above to stderr, phones masked.
+
+    Callable more than once (the CLI configures a default before it reads settings,
+    ``serve`` configures SAFENUM_LOG_LEVEL later): each call sets the level again and
+    adds the handler only once. ``logging.basicConfig`` would ignore every call but
+    the first.
+    """
+    root = logging.getLogger()
+    if not any(getattr(h, _OURS, False) for h in root.handlers):
+        ours = logging.StreamHandler()
+        ours.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        setattr(ours, _OURS, True)
+        root.addHandler(ours)
+    root.setLevel(level.upper())
+    for handler in root.handlers:
         if not any(isinstance(f, PhoneRedactor) for f in handler.filters):
             handler.addFilter(PhoneRedactor())

@@ -59,7 +59,11 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: int = Field(
         3600, ge=10, description="How often serve re-checks the whole AstDB replica."
     )
-    log_level: str = Field("INFO", description="Python log level.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO",
+        description="Log level of every logger (serve; other commands log at WARNING "
+        "unless it is set).",
+    )
 
     # --- calls (issue 4) ---
     call_menu: bool = Field(
@@ -130,6 +134,11 @@ class Settings(BaseSettings):
     caller_sweep_block_hours: int = Field(
         24, ge=1, le=720, description="How long a number-sweeping caller is blocked everywhere."
     )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.strip().upper() if isinstance(v, str) else v
 
     @field_validator("trunk_addr")
     @classmethod

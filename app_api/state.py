@@ -48,6 +48,7 @@ class ApiState:
                 s.otp_max_attempts,
                 s.otp_per_phone_per_hour,
                 s.otp_per_client_per_hour,
+                reveal_code=s.env == "development",
             ),
         )
         signins = SignInSessions(

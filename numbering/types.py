@@ -8,6 +8,7 @@ formats itself instead of asking phonenumbers.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
@@ -169,24 +170,31 @@ _REGIONS: Final = (
     "서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주"
 )
 _PLATE: Final = re.compile(
-    rf"(?:(?P<region>{_REGIONS})(?P<rd>\d{{2}})|(?P<d>\d{{2,3}}))"
-    r"(?P<s>[가-힣])(?P<n>\d{4})"
+    rf"(?:(?P<region>{_REGIONS})(?P<rd>[0-9]{{2}})|(?P<d>[0-9]{{2,3}}))"
+    r"(?P<s>[가-힣])(?P<n>[0-9]{4})"
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Plate:
-    """A Korean vehicle registration plate, normalised without spaces: ``12가3456``."""
+    """A Korean vehicle registration plate, normalised without spaces: ``12가3456``.
+
+    NFKC first (full-width and mathematical digits become ASCII, half-width forms their
+    usual letters), then only ASCII digits are accepted: a plate that looks the same
+    is the same plate, and Arabic-Indic or Devanagari digits are refused.
+    """
 
     text: str
 
     @classmethod
     def parse(cls, raw: str, field: str = "plate") -> Plate:
-        text = re.sub(r"[\s\-]", "", raw)
+        text = re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", raw))
         if not text:
             raise InvalidValue("plate is empty", field=field)
         m = _PLATE.fullmatch(text)
         if m is None:
+            if any(c.isdigit() and not c.isascii() for c in text):
+                raise InvalidValue("plate digits must be 0-9", field=field)
             raise InvalidValue(
                 "not a Korean plate: expected like 12가3456, 123가4567 or 서울12가3456",
                 field=field,

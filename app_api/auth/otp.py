@@ -3,11 +3,17 @@
 A code lives ``otp_ttl_seconds`` (3 minutes), allows ``otp_max_attempts`` tries, and
 is consumed by the first correct try. Requests are limited per phone and per client
 address. Redis keeps only HMACs: neither the phone nor the code is stored in clear.
+
+In development (``SAFENUM_ENV=development``, where no text reaches a phone) the code is
+also logged on the ``serve`` console and returned to the caller as ``dev_code``, both
+marked development-only, so the drivers' app can be tried without a carrier. Test and
+production never reveal it.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -21,6 +27,7 @@ from numbering.types import OwnerPhone
 
 KEY = "safenum:otp:"
 HOUR = 3600
+log = logging.getLogger("safenum.auth")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +36,14 @@ class OtpPolicy:
     max_attempts: int = 5
     per_phone_per_hour: int = 5
     per_client_per_hour: int = 30
+    reveal_code: bool = False  # development only: log and return the code
 
 
 @dataclass(frozen=True, slots=True)
 class CodeSent:
     phone: str  # masked
     expires_in: int
+    dev_code: str | None = None  # only when the policy reveals codes (development)
 
 
 class OtpService:
@@ -71,7 +80,14 @@ class OtpService:
         pipe.expire(key, p.ttl_seconds)
         pipe.execute()
         self.sender.send(phone, f"[safenum] 인증번호 {code} ({p.ttl_seconds // 60}분 안에 입력)")
-        return CodeSent(phone.masked, p.ttl_seconds)
+        if not p.reveal_code:
+            return CodeSent(phone.masked, p.ttl_seconds)
+        log.warning(
+            "DEVELOPMENT ONLY (SAFENUM_ENV=development): sign-in code for %s is %s",
+            phone.masked,
+            code,
+        )
+        return CodeSent(phone.masked, p.ttl_seconds, dev_code=code)
 
     def verify(self, phone: OwnerPhone, code: str) -> None:
         """Consume the code or raise ``CodeRejected`` saying why."""

@@ -45,7 +45,7 @@ def request_code(
         lambda session: session,
         lambda _: CodeSentOut.model_validate(
             api.otp.request(phone, client), from_attributes=True
-        ).model_dump(),
+        ).model_dump(exclude_none=True),
         status=202,
         scope=f"code:{bucket}",
         key=key,

@@ -52,6 +52,11 @@ class CodeSentOut(BaseModel):
     model_config = _example(phone="010-****-5678", expires_in=180)
     phone: str
     expires_in: int
+    dev_code: str | None = Field(
+        None,
+        description="DEVELOPMENT ONLY: the code itself, present only when SAFENUM_ENV="
+        "development (no text reaches a phone there); never in test or production.",
+    )
 
 
 class CodeVerify(BaseModel):

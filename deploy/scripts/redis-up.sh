@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the project's Redis (append-only file under the data dir) unless one answers.
 set -euo pipefail
+umask 077  # the append-only file holds rate-limit and sender state: owner only
 dir=${1:?data dir}; port=${2:-6379}
 redis-cli -p "$port" ping >/dev/null 2>&1 && exit 0
 mkdir -p "$dir/redis"

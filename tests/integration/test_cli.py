@@ -16,12 +16,15 @@ from app_api.migrate import MIGRATIONS
 from app_api.settings import Settings
 
 
-def run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "SAFENUM_DATA_DIR": str(settings.data_dir),
         "SAFENUM_DATABASE_URL": settings.database_url,
         "SAFENUM_REDIS_URL": settings.redis_url,
+        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, "-c", "from app_api.cli import main; main()", *args],
@@ -40,8 +43,8 @@ def ok(settings: Settings, *args: str):
     return json.loads(proc.stdout)
 
 
-def refused(settings: Settings, *args: str) -> str:
-    proc = run(settings, *args)
+def refused(settings: Settings, *args: str, env: dict[str, str] | None = None) -> str:
+    proc = run(settings, *args, env=env)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert proc.stdout == ""
     lines = proc.stderr.splitlines()

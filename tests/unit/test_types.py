@@ -153,3 +153,29 @@ def test_bad_plates_are_refused(text: str) -> None:
 
 def test_plate_mask_hides_the_middle() -> None:
     assert Plate.parse("12가3456").masked == "12가**56"
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "１２가３４５６",  # full-width
+        "\U0001d7cf\U0001d7d0가\U0001d7d1\U0001d7d2\U0001d7d3\U0001d7d4",  # mathematical bold
+    ],
+)
+def test_plates_that_look_the_same_are_the_same_plate(look_alike: str) -> None:
+    assert Plate.parse(look_alike) == Plate.parse("12가3456")
+
+
+@pytest.mark.parametrize(
+    "foreign_digits",
+    [
+        "١٢가٣٤٥٦",  # Arabic-Indic
+        "१२가३४५६",  # Devanagari
+        "۱۲가۳۴۵۶",  # Extended Arabic-Indic (Persian)
+        "12가345٦",  # one foreign digit is enough
+    ],
+)
+def test_plates_with_non_ascii_digits_are_refused(foreign_digits: str) -> None:
+    with pytest.raises(InvalidValue, match="0-9") as info:
+        Plate.parse(foreign_digits)
+    assert info.value.field == "plate"

@@ -35,6 +35,9 @@ async function sendCode(ev) {
     const sent = await api.post("/v1/auth/code", { phone }, { anonymous: true, idempotent: true });
     session.phone = phone;
     $("#code-sent").textContent = t("app.signin.sent", { phone: sent.phone, minutes: Math.round(sent.expires_in / 60) });
+    // Development servers only (SAFENUM_ENV=development) return the code itself.
+    $("#dev-code").hidden = !sent.dev_code;
+    $("#dev-code").textContent = sent.dev_code ? t("app.signin.dev_code", { code: sent.dev_code }) : "";
     f.hidden = true;
     $("#code-form").hidden = false;
     $("#code-form").code.focus();
