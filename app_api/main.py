@@ -15,7 +15,8 @@ from fastapi import FastAPI
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from app_api import health, idempotency, logs, metrics, problems
+from app_api import health, idempotency, logs, metrics, openapi, problems
+from app_api.bodylimit import BodyLimit
 from app_api.bridge import Bridge
 from app_api.pbx_config import ami_settings, asterisk_config
 from app_api.relay import TextRelay
@@ -128,6 +129,8 @@ def create_app(
         "operators' console. Errors are application/problem+json; branch on `title`.",
     )
     problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.http_max_body_bytes)
+    openapi.install(app)
     metrics.install(
         app, lambda: bool(getattr(app.state, "bridge", None) and app.state.bridge.ami.connected)
     )

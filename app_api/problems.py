@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -57,17 +59,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "reason": e["msg"]}
-            for e in exc.errors()
-        ]
+        errors = [_field_error(e) for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
         return problem(422, "invalid-value", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         error_id = _HTTP_IDS.get(exc.status_code, f"http-{exc.status_code}")
-        return problem(exc.status_code, error_id, str(exc.detail), dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names only the first route's methods
+            headers["Allow"] = allowed_methods(request, headers.get("Allow", ""))
+        return problem(exc.status_code, error_id, str(exc.detail), headers)
 
     # Outages of a dependency: translated once here, so routes never catch them.
     @app.exception_handler(RedisConnectionError)
@@ -80,3 +82,33 @@ def install(app: FastAPI) -> None:
     async def _ami(_: Request, exc: AmiUnavailable) -> JSONResponse:
         log.warning("AMI unavailable: %s", type(exc).__name__)
         return _domain_problem(PbxUnavailable())
+
+
+def _field_error(error: Any) -> dict[str, str]:
+    if error["type"] == "json_invalid":  # loc is ("body", <character offset>)
+        where = error["loc"][-1]
+        reason = error.get("ctx", {}).get("error", "malformed")
+        return {"field": "body", "reason": f"not valid JSON: {reason} at character {where}"}
+    field = ".".join(str(p) for p in error["loc"] if p != "body")
+    return {"field": field, "reason": error["msg"]}
+
+
+def allowed_methods(request: Request, fallback: str = "") -> str:
+    """Every method the OpenAPI document lists for this path (Starlette names only the
+    methods of the first route that matched the path; a path may be split over routes).
+    Pages outside the document keep Starlette's answer."""
+    paths = request.app.openapi().get("paths", {})
+    path = request.url.path
+    matching = [path] if path in paths else [t for t in paths if _template(t).fullmatch(path)]
+    methods = {m.upper() for t in matching for m in paths[t] if m.upper() in _METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods)) if methods else fallback
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+@functools.cache
+def _template(path: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)))

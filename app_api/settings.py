@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     idempotency_retention_hours: int = Field(
         24, ge=1, le=24 * 30, description="How long a stored Idempotency-Key answer is kept."
     )
+    http_max_body_bytes: int = Field(
+        65536,
+        ge=1024,
+        le=10 * 1024 * 1024,
+        description="Largest request body the HTTP API reads; larger ones get 413.",
+    )
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
         description="Public address printed in the parking card's QR code (/p/{token}).",

@@ -1,11 +1,16 @@
-"""Request and response bodies, with the examples the OpenAPI document shows."""
+"""Request and response bodies, with the examples the OpenAPI document shows.
+
+Numbers and booleans in request bodies are strict (``StrictInt``, ``StrictBool``): JSON
+``false`` is not 0, ``"5"`` is not 5, and ``1`` is not true. Each is refused with 422
+naming the field, like any other invalid value.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 T = TypeVar("T")
 
@@ -169,7 +174,7 @@ class QuietHoursIn(BaseModel):
 
 class MoveCarTextIn(BaseModel):
     model_config = _example(enabled=False)
-    enabled: bool
+    enabled: StrictBool
 
 
 class CallOut(BaseModel):
@@ -303,14 +308,14 @@ class AgreementIn(BaseModel):
     partner: str = Field(min_length=1, max_length=64)
     term_start: date
     term_end: date
-    quota: int = Field(ge=0, le=10_000_000)
+    quota: StrictInt = Field(ge=0, le=10_000_000)
     eligibility: str = Field("", max_length=255)
 
 
 class AgreementPatch(BaseModel):
     model_config = _example(status="active")
     status: Literal["draft", "active", "suspended", "ended"] | None = None
-    quota: int | None = Field(None, ge=0, le=10_000_000)
+    quota: StrictInt | None = Field(None, ge=0, le=10_000_000)
     term_end: date | None = None
 
 
@@ -332,7 +337,7 @@ class PoolIn(BaseModel):
     prefix: str = Field(min_length=1, max_length=8)
     range_from: str = Field(min_length=1, max_length=16)
     range_to: str = Field(min_length=1, max_length=16)
-    agreement_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    agreement_id: StrictInt | None = Field(None, ge=1, le=2**31 - 1)
 
 
 class PoolOut(BaseModel):
@@ -357,7 +362,7 @@ class AuditOut(BaseModel):
 
 class GlobalBlockIn(BaseModel):
     model_config = _example(record_id=812, note="calls every number on the card wall")
-    record_id: int | None = Field(
+    record_id: StrictInt | None = Field(
         None, ge=1, le=2**31 - 1, description="Block the caller of this call record..."
     )
     caller_key: str | None = Field(
