@@ -7,7 +7,7 @@ BIN   := $(VENV)/bin
 export SAFENUM_DATA_DIR ?= $(CURDIR)/var
 PYTEST_ARGS ?=
 
-.PHONY: run test check lint types unit integration pbx browser bench screenshots system venv clean
+.PHONY: run demo test check lint types unit integration pbx browser bench screenshots system venv clean
 .DEFAULT_GOAL := run
 
 system:
@@ -24,7 +24,14 @@ run: system venv
 	@bash deploy/scripts/redis-up.sh "$(SAFENUM_DATA_DIR)"
 	@$(BIN)/safenum db upgrade >/dev/null
 	@if $(BIN)/safenum asterisk --help >/dev/null 2>&1; then $(BIN)/safenum asterisk up; fi
+	@echo "safenum: API, console and drivers' app on http://127.0.0.1:8000 (/console, /app/, /docs)"
+	@echo "  first operator: .venv/bin/safenum operators create --username admin --role district_admin"
+	@echo "  see it work:    make demo   (in another terminal, while this one runs)"
 	$(BIN)/safenum serve
+
+# Against the stack `make run` started: a number, a call and two texts, SIPp as the phones.
+demo: venv
+	@$(BIN)/safenum demo
 
 lint: venv
 	@$(BIN)/ruff check .

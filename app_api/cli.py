@@ -130,6 +130,21 @@ def owners_delete(
 
 
 app.command("serve")(cli_serve.serve)
+
+
+@app.command("demo")
+def demo() -> None:
+    """Against the stack `make run` started: issue a number, call it and text it
+    (SIPp as the phones), and show what each side saw. Development servers only."""
+    from app_api.demo.run import DemoFailed, run
+    from app_api.demo.sipp import SippMissing
+
+    try:
+        run(Settings())
+    except (DemoFailed, SippMissing) as exc:  # already worded for a person
+        _fail(str(exc))
+
+
 app.command("filter")(filter_command)
 app.add_typer(asterisk_app, name="asterisk")
 app.add_typer(operators_app, name="operators")
