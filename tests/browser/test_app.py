@@ -28,6 +28,7 @@ def sign_in(page: Page, server: Server, phone: str = "010-2345-6789") -> None:
     page.get_by_label("휴대폰 번호").fill(phone)
     page.get_by_role("button", name="인증번호 받기").click()
     expect(page.locator("#code-sent")).to_contain_text("010-****-" + phone[-4:])
+    expect(page.locator("#dev-code")).to_be_hidden()  # SAFENUM_ENV=test: never shown
     page.get_by_label("인증번호 6자리").fill(server.last_code())
     page.get_by_role("button", name="확인").click()
     expect(page.locator("#home")).to_be_visible()

@@ -36,8 +36,8 @@ def run(
     )
 
 
-def ok(settings: Settings, *args: str):
-    proc = run(settings, *args)
+def ok(settings: Settings, *args: str, env: dict[str, str] | None = None):
+    proc = run(settings, *args, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     return json.loads(proc.stdout)
