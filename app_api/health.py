@@ -25,7 +25,17 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["health"])
+@router.get(
+    "/readyz",
+    tags=["health"],
+    responses={
+        200: {"description": "Every dependency is up: {ready: true, database: up, ...}"},
+        503: {
+            "description": "Some dependency is down; the body names each one (up|down)",
+            "content": {"application/json": {}},
+        },
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     results: dict[str, str] = {}

@@ -37,7 +37,7 @@ def install(app: FastAPI) -> None:
                     if "requestBody" in operation:
                         _body_errors(responses)
                     for status, answer in responses.items():
-                        if status[0] in "45":
+                        if status[0] in "45" and _is_problem(answer):
                             answer["content"] = {"application/problem+json": {"schema": _PROBLEM}}
             doc.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
             doc.get("components", {}).get("schemas", {}).pop("ValidationError", None)
@@ -45,6 +45,17 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _is_problem(answer: dict[str, Any]) -> bool:
+    """An error the problem handlers render (not /readyz's own JSON body)."""
+    content = answer.get("content")
+    if content is None:  # added here for bodies: rendered by the handlers
+        return True
+    schema = content.get("application/json", {}).get("schema", {})
+    return "application/problem+json" in content or schema.get("$ref", "").endswith(
+        "/HTTPValidationError"
+    )
 
 
 def _body_errors(responses: dict[str, Any]) -> None:

@@ -13,12 +13,14 @@ from fastapi import APIRouter, Path, Request, Response
 from app_api import cards, idempotency
 from app_api.auth.deps import Api, Driver
 from app_api.routers.schemas import (
+    SAFE_NUMBER_PATTERN,
     MeOut,
     NumberOut,
     NumberRequest,
     ReceiptOut,
     VehicleIn,
     VehicleOut,
+    documented,
     problems,
 )
 from numbering.service import NumberService
@@ -33,6 +35,7 @@ NumberPath = Annotated[
         description="The safe number, e.g. 0504-1234-5678",
         examples=["0504-1234-5678"],
         max_length=32,
+        json_schema_extra=documented(SAFE_NUMBER_PATTERN),
     ),
 ]
 

@@ -23,6 +23,7 @@ from app_api.auth.operators import OperatorService, OperatorView
 from app_api.routers import pagination
 from app_api.routers.replication import Replicas
 from app_api.routers.schemas import (
+    SAFE_NUMBER_PATTERN,
     AgreementIn,
     AgreementOut,
     AgreementPatch,
@@ -36,6 +37,7 @@ from app_api.routers.schemas import (
     Page,
     PoolIn,
     PoolOut,
+    documented,
     problems,
 )
 from app_api.state import ApiState
@@ -51,7 +53,14 @@ from proxy.records import CallRecords
 router = APIRouter(prefix="/v1/ops", tags=["operators"], responses=problems(401, 403, 503))
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-NumberPath = Annotated[str, Path(max_length=32, examples=["0504-1234-5678"])]
+NumberPath = Annotated[
+    str,
+    Path(
+        max_length=32,
+        examples=["0504-1234-5678"],
+        json_schema_extra=documented(SAFE_NUMBER_PATTERN),
+    ),
+]
 
 
 @contextmanager

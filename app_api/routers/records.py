@@ -18,7 +18,14 @@ from app_api.auth.deps import Api, Driver
 from app_api.auth.tokens import Principal
 from app_api.routers import pagination
 from app_api.routers.replication import Replicas
-from app_api.routers.schemas import BlockOut, CallOut, Page, problems
+from app_api.routers.schemas import (
+    SAFE_NUMBER_PATTERN,
+    BlockOut,
+    CallOut,
+    Page,
+    documented,
+    problems,
+)
 from app_api.state import ApiState
 from blocking.blocks import BlockService, BlockView
 from numbering.types import SafeNumber
@@ -54,11 +61,16 @@ def my_calls(
     cursor: pagination.Cursor = None,
     limit: pagination.Limit = 50,
     number: Annotated[
-        str | None, Query(max_length=32, description="Only this number of mine")
+        str | None,
+        Query(
+            max_length=32,
+            description="Only this number of mine",
+            json_schema_extra=documented(SAFE_NUMBER_PATTERN),
+        ),
     ] = None,
 ) -> dict[str, Any]:
     before = pagination.decode_at(cursor)
-    only = SafeNumber.parse(number, field="number") if number else None
+    only = SafeNumber.parse(number, field="number") if number is not None else None
     with api.core.reading(who.actor) as svc:
         if only is not None:
             svc.show(only, owner_id=who.subject)  # 404 unless it is mine

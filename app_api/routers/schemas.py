@@ -8,11 +8,40 @@ naming the field, like any other invalid value.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+
+from app_api.auth.passwords import MIN_LENGTH
 
 T = TypeVar("T")
+
+
+# Patterns in the OpenAPI document only (json_schema_extra): what a client may send for
+# sure. The parsers accept more spellings (spaces, +82) and say precisely what is wrong
+# with a value, so validation stays in the value types, not in these patterns.
+SAFE_NUMBER_PATTERN = r"^050[2-9]-?[0-9]{4}-?[0-9]{4}$"
+MOBILE_PATTERN = r"^01[016789]-?[0-9]{3,4}-?[0-9]{4}$"
+PLATE_PATTERN = (
+    r"^[0-9]{2,3}[가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호]"
+    r"[0-9]{4}$"
+)
+PREFIX_PATTERN = r"^050[2-9]$"
+SUBSCRIBER_PATTERN = r"^[0-9]{8}$"
+
+
+def _iso_date_only(value: object) -> object:
+    """JSON has no date type: take the ISO string only (never 0 as 1970-01-01)."""
+    if isinstance(value, str | date):
+        return value
+    raise ValueError("a date is a string like 2026-12-01")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+def documented(pattern: str) -> dict[str, Any]:
+    return {"pattern": pattern}
 
 
 def _example(**example: Any) -> ConfigDict:
@@ -50,7 +79,12 @@ class Page(BaseModel, Generic[T]):
 # auth ----------------------------------------------------------------------
 class CodeRequest(BaseModel):
     model_config = _example(phone="010-1234-5678")
-    phone: str = Field(min_length=1, max_length=32, description="The driver's Korean mobile.")
+    phone: str = Field(
+        min_length=1,
+        max_length=32,
+        description="The driver's Korean mobile.",
+        json_schema_extra=documented(MOBILE_PATTERN),
+    )
 
 
 class CodeSentOut(BaseModel):
@@ -66,7 +100,7 @@ class CodeSentOut(BaseModel):
 
 class CodeVerify(BaseModel):
     model_config = _example(phone="010-1234-5678", code="123456")
-    phone: str = Field(min_length=1, max_length=32)
+    phone: str = Field(min_length=1, max_length=32, json_schema_extra=documented(MOBILE_PATTERN))
     code: str = Field(pattern=r"^\d{6}$")
 
 
@@ -96,7 +130,12 @@ class TokensOut(BaseModel):
 # drivers ---------------------------------------------------------------------
 class VehicleIn(BaseModel):
     model_config = _example(plate="12가3456")
-    plate: str = Field(min_length=1, max_length=32)
+    plate: str = Field(
+        min_length=1,
+        max_length=32,
+        description="Also accepted: spaces, and a region before the digits (서울12가3456).",
+        json_schema_extra=documented(PLATE_PATTERN),
+    )
 
 
 class VehicleOut(BaseModel):
@@ -111,7 +150,9 @@ class VehicleOut(BaseModel):
 
 class NumberRequest(BaseModel):
     model_config = _example(prefix="0504")
-    prefix: str | None = Field(None, description="Pick the pool, 0502-0509.")
+    prefix: str | None = Field(
+        None, description="Pick the pool, 0502-0509.", json_schema_extra=documented(PREFIX_PATTERN)
+    )
 
 
 class NumberOut(BaseModel):
@@ -281,8 +322,10 @@ class MoveCarSent(BaseModel):
 # operators -------------------------------------------------------------------
 class OperatorIn(BaseModel):
     model_config = _example(username="partner-ops", password="a long passphrase", role="auditor")  # noqa: S106
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: str = Field(
+        min_length=3, max_length=64, json_schema_extra=documented(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+    )
+    password: str = Field(min_length=MIN_LENGTH, max_length=256)
     role: Literal["district_admin", "partner_admin", "auditor"]
 
 
@@ -306,8 +349,8 @@ class AgreementIn(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     district: str = Field(min_length=1, max_length=64)
     partner: str = Field(min_length=1, max_length=64)
-    term_start: date
-    term_end: date
+    term_start: IsoDate
+    term_end: IsoDate
     quota: StrictInt = Field(ge=0, le=10_000_000)
     eligibility: str = Field("", max_length=255)
 
@@ -316,7 +359,7 @@ class AgreementPatch(BaseModel):
     model_config = _example(status="active")
     status: Literal["draft", "active", "suspended", "ended"] | None = None
     quota: StrictInt | None = Field(None, ge=0, le=10_000_000)
-    term_end: date | None = None
+    term_end: IsoDate | None = None
 
 
 class AgreementOut(BaseModel):
@@ -334,9 +377,13 @@ class AgreementOut(BaseModel):
 
 class PoolIn(BaseModel):
     model_config = _example(prefix="0504", range_from="00000000", range_to="00099999")
-    prefix: str = Field(min_length=1, max_length=8)
-    range_from: str = Field(min_length=1, max_length=16)
-    range_to: str = Field(min_length=1, max_length=16)
+    prefix: str = Field(min_length=1, max_length=8, json_schema_extra=documented(PREFIX_PATTERN))
+    range_from: str = Field(
+        min_length=1, max_length=16, json_schema_extra=documented(SUBSCRIBER_PATTERN)
+    )
+    range_to: str = Field(
+        min_length=1, max_length=16, json_schema_extra=documented(SUBSCRIBER_PATTERN)
+    )
     agreement_id: StrictInt | None = Field(None, ge=1, le=2**31 - 1)
 
 
