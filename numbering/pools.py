@@ -77,6 +77,10 @@ class PoolOps(ServiceBase):
             raise PoolExhausted(f"no number pool for {where}", field="prefix")
         spans = Spans([_span(p) for p in issuable_pools(self.repo, pools, seoul_today(now))])
 
+        # Whole seconds: Asterisk stamps a call with its EPOCH (seconds), and a call in
+        # the second the number was issued belongs to its new holder.
+        issued = now.replace(microsecond=0)
+
         def record(span: Span, number: SafeNumber) -> NumberRecord:
             return NumberRecord(
                 number=number.digits,
@@ -84,8 +88,8 @@ class PoolOps(ServiceBase):
                 status=NumberStatus.ACTIVE,
                 owner_id=owner_id,
                 vehicle_id=vehicle_id,
-                issued_at=now,
-                expires_at=now + self.policy.term,
+                issued_at=issued,
+                expires_at=issued + self.policy.term,
                 updated_at=now,
             )
 
