@@ -183,7 +183,7 @@ def run(settings: Settings, out: Callable[[str], None] = print) -> None:
     if story.problems:
         raise DemoFailed("; ".join(story.problems))
     say(f"  the driver never saw {_dashed(story.caller)} or {_dashed(story.texter)};")
-    say(f"  the caller never saw {_dashed(DRIVER)}: only the safe number {number}.")
+    say(f"  the caller and the texter never saw {_dashed(DRIVER)}: only {number}.")
 
 
 def _call(story: Story, sipp: Sipp, number: str) -> None:
@@ -218,11 +218,14 @@ def _texts(story: Story, sipp: Sipp, number: str) -> None:
     body = message.split("\n\n", 1)[-1].strip() if "\n\n" in message else ""
     say(f"  driver's phone got a text from {header(message, 'From').split(';')[0]}: {body}")
     story.private("the driver's phone", message, story.texter, "the texter")
-    if story.text(sipp, number, SPAM).returncode != 0:
+    spam = story.text(sipp, number, SPAM)
+    if spam.returncode != 0:
         raise DemoFailed("the spam text was refused at the door")
+    for answers in (sent, spam):
+        story.private("the texter", "\n".join(answers.received), DRIVER, "the driver")
     verdicts = _until("the filter's verdicts", lambda: story.texts(2))
     for t in reversed(verdicts):
-        reasons = "; ".join(t["reasons"]) or "-"
+        reasons = "; ".join(t["reasons"][:3]) + ("; ..." if len(t["reasons"]) > 3 else "")
         say(
             f"  verdict: {t['status']:<9} {t['category']:<5} score {t['score']:.2f} "
             f"({reasons}) from {t['sender_ref']}: {t['body'][:40]}"
