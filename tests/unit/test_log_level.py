@@ -14,6 +14,8 @@ from app_api import logs
 def root_restored() -> Iterator[logging.Logger]:
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
+    # An app built earlier in this process may have configured logging already.
+    root.handlers[:] = [h for h in handlers if not getattr(h, "_safenum_handler", False)]
     yield root
     root.setLevel(level)
     root.handlers[:] = handlers
