@@ -1,4 +1,4 @@
-"""``safenum serve``: the HTTP API (and, once wired, the AMI bridge) in one process."""
+"""``safenum serve``: the HTTP API and, in the same process, the bridge of this node."""
 
 from __future__ import annotations
 

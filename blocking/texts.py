@@ -32,6 +32,7 @@ from blocking.types import Category, Decision, Verdict
 from numbering.crypto import DataKey, Keyring
 from numbering.errors import DomainError
 from numbering.models import Base, NumberRecord, NumberStatus, Owner, Route, UtcDateTime
+from numbering.outbox import ChangeKind, record
 from numbering.reports import TextTally
 from numbering.types import OwnerPhone, SafeNumber
 
@@ -220,6 +221,7 @@ class TextService:
         row.released_at = self.clock()
         row.released_by = actor
         self.session.flush()
+        record(self.session, ChangeKind.TEXTS, str(row.id), at=row.released_at)
         send = self._pending_send(row)
         if send is None:
             raise TextNotFound(f"text {record_id}: its number has no active route")

@@ -28,13 +28,13 @@ from pathlib import Path
 import httpx
 import redis
 import uvicorn
+from app_api.texts import LoggingTextSender
 from playwright.sync_api import sync_playwright
 
 from app_api.auth.operators import OperatorService
 from app_api.main import create_app
 from app_api.migrate import upgrade
 from app_api.settings import Settings
-from app_api.texts import LoggingTextSender
 from app_api.wiring import Core
 from numbering.agreements import AgreementService, AgreementTerms
 from numbering.repository import NumberRepository

@@ -190,10 +190,10 @@ async def test_in_process_changes_are_pushed_after_commit(pbx: Pbx, core, redis_
     """What the API will do: a change committed in serve's own process reaches AstDB."""
     import redis.asyncio as aioredis
 
-    from app_api.bridge import Bridge
+    from app_api.pbx_config import make_bridge
     from numbering.types import OwnerPhone, Plate, SafeNumber
 
-    bridge = Bridge(core, AmiClient(pbx.ami_settings()), aioredis.from_url(redis_url))
+    bridge = make_bridge(core, AmiClient(pbx.ami_settings()), aioredis.from_url(redis_url))
     await bridge.start()
     try:
         async with asyncio.timeout(10):
