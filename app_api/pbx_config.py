@@ -94,6 +94,7 @@ def bridge_config(settings: Settings) -> BridgeConfig:
 def relay_config(settings: Settings) -> RelayConfig:
     return RelayConfig(
         trunk=settings.trunk_addr,
+        node=settings.node_name,
         text_retention_days=settings.text_retention_days,
         sender_window_minutes=settings.text_sender_window_minutes,
         sender_max_numbers=settings.text_sender_max_numbers,

@@ -12,9 +12,17 @@ are back. Per entry, in this order:
 3. delete the spool entry.
 
 A failure at 1 leaves the spool entry for the next scan; a failure at 2 leaves the
-record ``pending`` and the entry in place, so the next scan sends it again (at
-least once: a crash between sending and marking can repeat a text, never lose it).
-Texts released by a driver or an operator are ``pending`` too and go out the same way.
+record ``pending`` and the entry in place, so the next scan sends it again. Texts
+released by a driver or an operator are ``pending`` too and go out the same way.
+
+Delivery is at least once, and the bound on repeats is exact: a text reaches the
+phone twice only when the relay dies after Asterisk took its MessageSend and
+before the "delivered" commit (SIP MESSAGE has no end-to-end identity to
+deduplicate on). A death at any other step sends it once. Each relay claims a
+pending text for ``blocking.texts.CLAIM_LEASE`` before it sends it, so the relays
+of several nodes never send one text at once; a dead relay's claim lapses and
+another node sends it (``tests/pbx/test_pbx_relay_crash.py`` kills the relay at
+each step and counts what the phone receives).
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ PURGE_SECONDS = 3600.0
 @dataclass(frozen=True)
 class RelayConfig:
     trunk: str
+    node: str = "node-1"  # claims pending texts under this name (one relay per node)
     text_retention_days: int = 30
     sender_window_minutes: int = 10
     sender_max_numbers: int = 5
@@ -176,7 +185,7 @@ class TextRelay:
             text.declared_bytes,
         )
         with self.db.sessions.begin() as session:
-            service = TextService(session, self.db.keyring, self.db.clock)
+            service = TextService(session, self.db.keyring, self.db.clock, node=self.config.node)
             return service.receive(inbound, self._judge, self._refs)
 
     def _judge(self, body: str, sender: str | None, number: SafeNumber) -> Verdict:
@@ -194,7 +203,9 @@ class TextRelay:
 
     def _pending(self) -> list[Send]:
         with self.db.sessions.begin() as session:
-            return TextService(session, self.db.keyring, self.db.clock).pending()
+            return TextService(
+                session, self.db.keyring, self.db.clock, node=self.config.node
+            ).pending()
 
     def purge(self) -> int:
         """Retention: forget texts older than ``text_retention_days``."""

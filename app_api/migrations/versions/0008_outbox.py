@@ -7,6 +7,8 @@ Create Date: 2026-12-07
 ``outbox``: one row per change Asterisk must follow, written in the transaction of
 the change (``numbering.outbox``). ``bridge_nodes``: one row per bridge (one per
 Asterisk node) with the id of the last entry it applied to its AstDB.
+``text_records.claimed_by/claimed_until``: the relay that is sending a pending text
+(plain nullable columns: no table copy).
 """
 
 import sqlalchemy as sa
@@ -37,8 +39,14 @@ def upgrade() -> None:
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_bridge_nodes")),
     )
+    op.add_column("text_records", sa.Column("claimed_by", sa.String(length=64), nullable=True))
+    op.add_column(
+        "text_records", sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("text_records", "claimed_until")
+    op.drop_column("text_records", "claimed_by")
     op.drop_table("bridge_nodes")
     op.drop_table("outbox")
