@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import sys
-from functools import partial
 from typing import Annotated, Any, NoReturn
 
 import redis
@@ -16,14 +15,17 @@ from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 
 from app_api import cli_serve, datadir, logs
-from app_api.bridge import publish_changes
 from app_api.cli_asterisk import app as asterisk_app
+from app_api.cli_bridge import app as bridges_app
+from app_api.cli_bridge import bridge as bridge_command
 from app_api.cli_filter import filter_command
 from app_api.cli_operators import app as operators_app
 from app_api.settings import Settings
 from app_api.wiring import Core
 from numbering.errors import DomainError
 from numbering.types import OwnerPhone, Plate, SafeNumber
+from numbering.views import TelephonyStatus
+from proxy.bridge.hints import RedisHint
 
 # pretty_exceptions off: Typer's rich tracebacks print local variables, which may hold
 # a real phone number.
@@ -51,12 +53,32 @@ def _emit(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
 
 
+PENDING_EXIT = 3
+"""Exit status when the database change is done but some Asterisk node has not yet
+dropped its copies (they go as soon as its bridge runs)."""
+
+
 def _core() -> Core:
+    """The CLI's unit of work; its changes reach the bridges through the outbox, and a
+    Redis hint (best effort) wakes them at once."""
     settings = Settings()
     datadir.secure(settings)
     core = Core.build(settings)
-    core.route_listeners.append(partial(publish_changes, settings.redis_url))
+    core.outbox_hints.append(RedisHint(settings.redis_url))
     return core
+
+
+def _telephony(core: Core) -> TelephonyStatus:
+    return core.await_bridges(core.settings.destruction_wait_seconds)
+
+
+def _exit_if_pending(status: TelephonyStatus, what: str) -> None:
+    if status.pending:
+        sys.stderr.write(
+            f"safenum: pending: {what} still in Asterisk on {', '.join(status.pending)}; "
+            "removed as soon as that bridge runs\n"
+        )
+        raise SystemExit(PENDING_EXIT)
 
 
 @db_app.command("upgrade")
@@ -101,8 +123,12 @@ def numbers_issue(
 def _lifecycle(verb: str) -> Any:
     def command(number: Annotated[str, typer.Argument(help="e.g. 0504-1234-5678")]) -> None:
         parsed = SafeNumber.parse(number)
-        with _core().numbers(OPERATOR) as svc:
-            _emit(getattr(svc, verb)(parsed))
+        core = _core()
+        with core.numbers(OPERATOR) as svc:
+            view = getattr(svc, verb)(parsed)
+        _emit(view)
+        if verb == "release":
+            _exit_if_pending(_telephony(core), "the released number's route and last caller")
 
     command.__doc__ = f"{verb.capitalize()} a safe number."
     return command
@@ -123,13 +149,23 @@ def numbers_sweep() -> None:
 def owners_delete(
     phone: Annotated[str, typer.Option(help="the owner's mobile number")],
 ) -> None:
-    """Destroy an owner's personal data (crypto-shredding) and print the receipt."""
+    """Destroy an owner's personal data (crypto-shredding) and print the receipt.
+
+    The receipt says the telephony copies are removed only once every registered
+    Asterisk node's bridge has applied the deletion; until then it says which nodes
+    are pending and the command exits 3."""
     parsed = OwnerPhone.parse(phone, field="phone")
-    with _core().numbers(OPERATOR) as svc:
-        _emit(svc.delete_owner(parsed))
+    core = _core()
+    with core.numbers(OPERATOR) as svc:
+        receipt = svc.delete_owner(parsed)
+    status = _telephony(core)
+    _emit(receipt.with_telephony(status))
+    _exit_if_pending(status, "the owner's routes and last callers")
 
 
 app.command("serve")(cli_serve.serve)
+app.command("bridge")(bridge_command)
+app.add_typer(bridges_app, name="bridges")
 
 
 @app.command("demo")

@@ -1,4 +1,5 @@
-"""``safenum serve``: the HTTP API, the AMI bridge and the text relay in one process."""
+"""``safenum serve``: the HTTP API and, in the same process, the bridge of this node
+(outbox to AstDB, call events, text relay)."""
 
 from __future__ import annotations
 

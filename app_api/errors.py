@@ -59,11 +59,3 @@ class CacheUnavailable(EdgeError):
 
     def __init__(self, message: str = "Redis is unreachable; try again shortly") -> None:
         super().__init__(message, headers={"Retry-After": "5"})
-
-
-class PbxUnavailable(EdgeError):
-    status = 503
-    error_id = "pbx-unavailable"
-
-    def __init__(self, message: str = "the phone system is unreachable; try again shortly") -> None:
-        super().__init__(message, headers={"Retry-After": "5"})

@@ -9,10 +9,11 @@ from __future__ import annotations
 import app_api.models
 import blocking.models
 import blocking.texts
+import calls.models
 import numbering.models
+import numbering.outbox
 import numbering.preferences
-import proxy.models
 
 Base = numbering.models.Base
 
-__all__ = ["Base", "app_api", "blocking", "numbering", "proxy"]
+__all__ = ["Base", "app_api", "blocking", "calls", "numbering"]

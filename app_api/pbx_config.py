@@ -6,10 +6,19 @@ import os
 import secrets
 from pathlib import Path
 
+import redis
+import redis.asyncio as aioredis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 from app_api.settings import Settings
+from app_api.wiring import Core
+from blocking.filter import MessageFilter
 from numbering.crypto import Keyring
-from proxy.ami import AmiSettings
+from proxy.ami import AmiClient, AmiSettings
 from proxy.asterisk.config import AsteriskConfig, find_module_dir
+from proxy.bridge import Bridge, BridgeConfig, RelayConfig, TextRelay
+from proxy.texts import CallerRefs
 
 AMI_USER = "safenum"
 
@@ -66,3 +75,63 @@ def ami_settings(settings: Settings) -> AmiSettings:
     return AmiSettings(
         host="127.0.0.1", port=settings.ami_port, username=AMI_USER, secret=ami_secret(settings)
     )
+
+
+def bridge_config(settings: Settings) -> BridgeConfig:
+    return BridgeConfig(
+        node=settings.node_name,
+        redis_url=settings.redis_url,
+        reconcile_interval_seconds=settings.reconcile_interval_seconds,
+        poll_seconds=settings.outbox_poll_seconds,
+        callback_window_seconds=settings.callback_window_seconds,
+        call_records_retention_days=settings.call_records_retention_days,
+        caller_sweep_numbers=settings.caller_sweep_numbers,
+        caller_sweep_window_minutes=settings.caller_sweep_window_minutes,
+        caller_sweep_block_hours=settings.caller_sweep_block_hours,
+    )
+
+
+def relay_config(settings: Settings) -> RelayConfig:
+    return RelayConfig(
+        trunk=settings.trunk_addr,
+        node=settings.node_name,
+        text_retention_days=settings.text_retention_days,
+        sender_window_minutes=settings.text_sender_window_minutes,
+        sender_max_numbers=settings.text_sender_max_numbers,
+        sender_per_minute=settings.text_sender_per_minute,
+        sender_block_hours=settings.text_sender_block_hours,
+    )
+
+
+def build_bridge(
+    core: Core,
+    settings: Settings,
+    redis_async: aioredis.Redis,
+    message_filter: MessageFilter | None = None,
+) -> Bridge:
+    """One bridge (AMI link, replicas, call events, text relay) for this node."""
+    ami = AmiClient(ami_settings(settings))
+    relay = TextRelay(
+        core,
+        ami,
+        CallerRefs(*asterisk_config(settings).ref_keys()),
+        relay_config(settings),
+        redis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+            retry=Retry(NoBackoff(), 1),
+        ),
+        message_filter,
+    )
+    return make_bridge(core, ami, redis_async, relay)
+
+
+def make_bridge(
+    core: Core, ami: AmiClient, redis_async: aioredis.Redis, relay: TextRelay | None = None
+) -> Bridge:
+    """A bridge on ``ami`` configured from ``core.settings``, woken by this process's
+    commits."""
+    bridge = Bridge(core, ami, redis_async, bridge_config(core.settings), relay)
+    core.outbox_hints.append(bridge.wake)
+    return bridge

@@ -14,9 +14,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app_api.errors import CacheUnavailable, PbxUnavailable
+from app_api.errors import CacheUnavailable
 from numbering.errors import DomainError
 from proxy.ami import AmiUnavailable
+from proxy.errors import PbxUnavailable
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("safenum.http")

@@ -141,6 +141,21 @@ class Settings(BaseSettings):
         24, ge=1, le=720, description="How long a number-sweeping caller is blocked everywhere."
     )
 
+    # --- the bridges and the outbox (issue 11) ---
+    node_name: str = Field(
+        "node-1",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Name of this process's bridge (one per Asterisk node).",
+    )
+    outbox_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often a bridge reads the outbox without a hint."
+    )
+    destruction_wait_seconds: float = Field(
+        10.0, ge=0, le=120, description="How long a deletion waits for every bridge."
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, v: object) -> object:

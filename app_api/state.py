@@ -13,8 +13,8 @@ from app_api.auth.tokens import AccessTokens
 from app_api.pbx_config import ensure_secret_file
 from app_api.ratelimit import RateLimiter
 from app_api.settings import Settings
-from app_api.texts import TextSender
 from app_api.wiring import Core
+from proxy.bridge.senders import TextSender
 
 
 @dataclass

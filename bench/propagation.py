@@ -11,10 +11,11 @@ second AMI link reads the new value from AstDB, polling every millisecond:
 
 - baseline: no database, no bridge: a ``DBPut``/``DBDel`` on one AMI link, seen by the
   other. The floor any replica over AMI pays (two round trips plus polling).
-- in-process: the change is committed in the bridge's own process (what the API does);
-  the post-commit listener queues the number and the worker re-reads and pushes it.
-- cross-process: committed through a ``Core`` without the bridge's listener, announced
-  on Redis like the CLI does (``publish_changes``), picked up by the subscriber.
+- in-process: the change is committed with its outbox entry in the bridge's own process
+  (what the API does); the post-commit hint wakes the bridge, which reads the outbox,
+  re-reads the number and pushes it.
+- cross-process: committed through a ``Core`` without the bridge (what the CLI does);
+  the bridge is woken by the Redis hint the CLI publishes after commit.
 
 Cases run round-robin so load drift on a shared machine hits them alike. Ratios are
 case / baseline from the same run. Asterisk and redis-server are stopped on exit.
@@ -37,13 +38,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis.asyncio as aioredis
 
-from app_api.bridge import Bridge, publish_changes
 from app_api.migrate import upgrade
+from app_api.pbx_config import make_bridge
 from app_api.settings import Settings
 from app_api.wiring import Core
 from bench.calls import Ports, ami_settings, start_asterisk
 from numbering.types import OwnerPhone, Plate, SafeNumber
 from proxy.ami import AmiClient
+from proxy.bridge.hints import RedisHint
 from proxy.replica import ROUTE_FAMILY
 from tests.conftest import start_redis
 
@@ -77,8 +79,8 @@ async def run(rounds: int, base: Path, redis_url: str, ami_port_config: Ports) -
         settings.data_dir.mkdir()
         core = Core.build(settings)
         upgrade(core.engine)
-        cli_core = Core.build(settings)  # what a CLI process has: no bridge listener
-        cli_core.route_listeners.append(partial(publish_changes, redis_url))
+        cli_core = Core.build(settings)  # what a CLI process has: a Redis hint, no bridge
+        cli_core.outbox_hints.append(RedisHint(redis_url))
 
         def issue(plate: str) -> str:
             with core.numbers() as svc:
@@ -90,7 +92,7 @@ async def run(rounds: int, base: Path, redis_url: str, ami_port_config: Ports) -
         remote = SafeNumber.parse(issue("34나5678")).digits
 
         ami = ami_settings(supervisor.config)
-        bridge = Bridge(core, AmiClient(ami), aioredis.from_url(redis_url))
+        bridge = make_bridge(core, AmiClient(ami), aioredis.from_url(redis_url))
         await bridge.start()
         async with AmiClient(ami) as watch, AmiClient(ami) as raw:
             await watch.wait_connected(10)

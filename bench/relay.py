@@ -29,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,15 +39,15 @@ import redis
 import redis.asyncio as aioredis
 from sip_text import Inbox, send_text
 
-from app_api.bridge import Bridge
 from app_api.migrate import upgrade
-from app_api.relay import TextRelay
+from app_api.pbx_config import make_bridge, relay_config
 from app_api.settings import Settings
 from app_api.wiring import Core
 from bench.calls import Ports, ami_settings, start_asterisk
 from bench.propagation import pct
 from numbering.types import OwnerPhone, Plate, SafeNumber
 from proxy.ami import AmiClient
+from proxy.bridge import TextRelay
 from proxy.texts import CallerRefs
 from proxy.texts import send_text as ami_send_text
 from tests.conftest import start_redis
@@ -79,9 +80,13 @@ async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None
             )
         ami = AmiClient(ami_settings(config))
         relay = TextRelay(
-            core, ami, CallerRefs(*config.ref_keys()), trunk, redis.Redis.from_url(redis_url)
+            core,
+            ami,
+            CallerRefs(*config.ref_keys()),
+            replace(relay_config(settings), trunk=trunk),
+            redis.Redis.from_url(redis_url),
         )
-        bridge = Bridge(core, ami, aioredis.from_url(redis_url), relay)
+        bridge = make_bridge(core, ami, aioredis.from_url(redis_url), relay)
         await bridge.start()
         async with asyncio.timeout(10):
             while not bridge.ready:

@@ -20,16 +20,16 @@ never shortened or replaced by an automatic one; blocking an automatically block
 caller by hand makes the block permanent.
 
 Withheld callers share the reference ``anonymous``; they cannot be blocked (that
-would refuse every withheld caller, a neighbour included). The service flushes;
-the request edge commits, then tells the bridge what changed (``changed_numbers``,
-``global_changed``) so AstDB follows; the bridge's reconcile heals anything missed.
+would refuse every withheld caller, a neighbour included). The service flushes and
+records what changed in the outbox (``numbering.outbox``) in the same transaction;
+the request edge commits, and every bridge makes its AstDB follow.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select
@@ -37,19 +37,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from blocking.models import GlobalBlock, NumberBlock
+from calls.records import CallRecords, CallRecordView
 from numbering.errors import Conflict, InvalidValue, NotFound
 from numbering.models import NumberRecord, NumberStatus
+from numbering.outbox import ChangeKind, record, record_number
 from numbering.repository import NumberRepository
 from numbering.types import SafeNumber
 from numbering.views import _View
-from proxy.block_replica import Blocks
-from proxy.records import CallRecords, CallRecordView
 
 REFERENCE = re.compile(r"^[0-9a-f]{20}$")
 """Shape of a caller reference or key: 20 lower-case hex digits of a keyed SHA-1."""
 
 AUTO = "auto"
 """``created_by`` (and audit actor) of automatic blocks."""
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """Every block in force: per number (12 digits -> caller refs) and global keys."""
+
+    numbers: dict[str, frozenset[str]] = field(default_factory=dict)
+    keys: frozenset[str] = frozenset()
 
 
 class CallerNotBlockable(Conflict):
@@ -197,10 +205,7 @@ class BlockService:
         self._audit = NumberRepository(session).audit
         self._clock = clock
         self._actor = actor[:64]
-        self.changed_numbers: list[SafeNumber] = []
-        """Numbers whose block replica must be refreshed after commit."""
-        self.global_changed = False
-        """The global blocklist changed: refresh ``safenum/block/all`` after commit."""
+        self._session = session
 
     # the driver ------------------------------------------------------------
     def calls(
@@ -292,7 +297,7 @@ class BlockService:
             )
             if self.repo.insert(row):
                 self._audit(now, self._actor, "caller.blocked_globally", f"global-block:{row.id}")
-                self.global_changed = True
+                self._global_changed()
                 return _global_view(row)
             row = self.repo.global_by_key(key)  # a concurrent writer blocked it first
             assert row is not None
@@ -304,7 +309,7 @@ class BlockService:
             self._audit(
                 row.created_at, self._actor, "caller.blocked_globally", f"global-block:{row.id}"
             )
-            self.global_changed = True
+            self._global_changed()
         return _global_view(row)
 
     def auto_block(self, caller_key: str, until: datetime, note: str) -> bool:
@@ -353,7 +358,7 @@ class BlockService:
         for block_id in removed:
             self._audit(now, self._actor, "caller.block_expired", f"global-block:{block_id}")
         if removed:
-            self.global_changed = True
+            self._global_changed()
         return len(removed)
 
     def global_blocks(self, after: int | None, limit: int) -> list[GlobalBlockView]:
@@ -364,7 +369,7 @@ class BlockService:
             raise NotFound(f"no global block {block_id}", field="block_id")
         now = self._clock()
         self._audit(now, self._actor, "caller.unblocked_globally", f"global-block:{block_id}")
-        self.global_changed = True
+        self._global_changed()
 
     # the replica -----------------------------------------------------------
     def replica_values(self) -> Blocks:
@@ -393,11 +398,13 @@ class BlockService:
     def _audit_auto(self, now: datetime, row: GlobalBlock) -> None:
         detail = {"until": row.expires_at, "note": row.note}
         self._audit(now, AUTO, "caller.blocked_automatically", f"global-block:{row.id}", detail)
-        self.global_changed = True
+        self._global_changed()
 
     def _changed(self, number: SafeNumber) -> None:
-        if number not in self.changed_numbers:
-            self.changed_numbers.append(number)
+        record_number(self._session, number, at=self._clock())
+
+    def _global_changed(self) -> None:
+        record(self._session, ChangeKind.GLOBAL_BLOCKS, at=self._clock())
 
 
 def _blockable(reference: str, field: str) -> str:

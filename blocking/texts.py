@@ -20,10 +20,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text, func, select
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -32,6 +43,7 @@ from blocking.types import Category, Decision, Verdict
 from numbering.crypto import DataKey, Keyring
 from numbering.errors import DomainError
 from numbering.models import Base, NumberRecord, NumberStatus, Owner, Route, UtcDateTime
+from numbering.outbox import ChangeKind, record
 from numbering.reports import TextTally
 from numbering.types import OwnerPhone, SafeNumber
 
@@ -66,6 +78,9 @@ class TextRecord(Base):
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     released_by: Mapped[str | None] = mapped_column(String(64))
+    # A pending text is sent by one relay at a time: the one whose claim is current.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +141,29 @@ Refs = Callable[[SafeNumber, str | None], tuple[str, str]]
 """(number, sender) -> (per-number reference, number-independent key), as the dialplan."""
 
 
+CLAIM_LEASE = timedelta(seconds=60)
+"""How long a relay's claim on a pending text holds; after it, any relay sends it."""
+
+
 class TextService:
-    def __init__(self, session: Session, keyring: Keyring, clock: Callable[[], datetime]):
+    """Text records. ``node`` names the relay that uses it: a text it is to send is
+    claimed for ``lease``, so that relays of several Asterisk nodes never send the same
+    pending text at once (a relay that dies mid-send loses its claim when it ends)."""
+
+    def __init__(
+        self,
+        session: Session,
+        keyring: Keyring,
+        clock: Callable[[], datetime],
+        *,
+        node: str | None = None,
+        lease: timedelta = CLAIM_LEASE,
+    ):
         self.session = session
         self.keyring = keyring
         self.clock = clock
+        self.node = node
+        self.lease = lease
 
     # receiving -----------------------------------------------------------------
     def receive(self, text: InboundText, judge: Judge, refs: Refs) -> Send | None:
@@ -143,7 +176,7 @@ class TextService:
             select(TextRecord).where(TextRecord.spool_id == text.spool_id)
         )
         if existing is not None:
-            return self._pending_send(existing)
+            return self._claim(existing)
         live = self._live(text.number)
         if live is None:
             return None  # refused: unknown, paused or released
@@ -191,6 +224,8 @@ class TextService:
         row.score = round(verdict.score, 4)
         row.reasons = json.dumps(list(verdict.reasons), ensure_ascii=False)
         row.handled_at = None if status == "pending" else self.clock()
+        if status == "pending" and self.node is not None:
+            row.claimed_by, row.claimed_until = self.node, self.clock() + self.lease
         self.session.add(row)
         self.session.flush()
         return None if target is None else Send(row.id, target, text.number, body)
@@ -200,14 +235,40 @@ class TextService:
         if row is not None and row.status == "pending":
             row.status = "released" if row.released_at is not None else "delivered"
             row.handled_at = self.clock()
+            row.claimed_by = row.claimed_until = None
             self.session.flush()
 
-    def pending(self) -> list[Send]:
-        """Texts stored but not confirmed sent (released ones included), oldest first."""
-        rows = self.session.scalars(
-            select(TextRecord).where(TextRecord.status == "pending").order_by(TextRecord.id)
+    def pending(self, limit: int = 100) -> list[Send]:
+        """Texts stored but not confirmed sent (released ones included), oldest first,
+        that no other relay holds a current claim on; claimed for this one."""
+        now = self.clock()
+        query = (
+            select(TextRecord)
+            .where(TextRecord.status == "pending")
+            .where(
+                or_(
+                    TextRecord.claimed_until.is_(None),
+                    TextRecord.claimed_until <= now,
+                    TextRecord.claimed_by == self.node,
+                )
+            )
+            .order_by(TextRecord.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        return [s for s in map(self._pending_send, rows) if s is not None]
+        return [s for s in map(self._claim, self.session.scalars(query)) if s is not None]
+
+    def _claim(self, row: TextRecord) -> Send | None:
+        """``row`` to send now if it is pending and not held by another relay's claim."""
+        now = self.clock()
+        if row.status != "pending":
+            return None
+        if row.claimed_by not in (None, self.node) and (row.claimed_until or now) > now:
+            return None
+        if self.node is not None:
+            row.claimed_by, row.claimed_until = self.node, now + self.lease
+            self.session.flush()
+        return self._pending_send(row)
 
     # review -----------------------------------------------------------------------
     def release(self, record_id: int, actor: str, owner_id: str | None = None) -> Send:
@@ -220,6 +281,7 @@ class TextService:
         row.released_at = self.clock()
         row.released_by = actor
         self.session.flush()
+        record(self.session, ChangeKind.TEXTS, str(row.id), at=row.released_at)
         send = self._pending_send(row)
         if send is None:
             raise TextNotFound(f"text {record_id}: its number has no active route")

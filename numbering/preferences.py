@@ -2,9 +2,9 @@
 
 Its own table and service so that the numbering service stays untouched. The
 dialplan reads a replica of these in AstDB (``safenum/quiet/<number>`` =
-``HHMM-HHMM``, ``safenum/text/<number>`` = ``off``), kept by the bridge like
-the routes. Services ``flush()``; the request edge commits, then tells the
-bridge which numbers changed (``Bridge.numbers_changed`` or Redis).
+``HHMM-HHMM``, ``safenum/text/<number>`` = ``off``), kept by the bridges like
+the routes. Services ``flush()`` and record each changed number in the outbox
+(``numbering.outbox``) in the same transaction; the request edge commits.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from numbering.errors import InvalidValue, NotFound
 from numbering.models import Base, NumberRecord, NumberStatus, UtcDateTime
+from numbering.outbox import record_number
 from numbering.types import SafeNumber
 
 TIMEZONE = "Asia/Seoul"
@@ -69,8 +70,6 @@ class PreferencesService:
         self._session = session
         self._clock = clock
         self._actor = actor
-        self.changed: list[SafeNumber] = []
-        """Numbers whose replica must be refreshed after commit."""
 
     def get(self, number: SafeNumber) -> PreferencesView:
         self._live(number)
@@ -134,8 +133,7 @@ class PreferencesService:
         row.updated_at = self._clock()
         row.updated_by = self._actor[:64]
         self._session.flush()
-        if number not in self.changed:
-            self.changed.append(number)
+        record_number(self._session, number, at=row.updated_at)
         return self._view(number, row)
 
     @staticmethod

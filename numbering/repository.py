@@ -146,6 +146,11 @@ class NumberRepository:
         )
         return int(self.session.scalar(q) or 0)
 
+    def live_numbers(self) -> frozenset[str]:
+        """The 12 digits of every number someone holds (active or paused)."""
+        q = select(NumberRecord.number).where(NumberRecord.status.in_(NumberStatus.live()))
+        return frozenset(self.session.scalars(q))
+
     def live_numbers_of(self, owner_id: str) -> Sequence[NumberRecord]:
         q = select(NumberRecord).where(
             NumberRecord.owner_id == owner_id, NumberRecord.status.in_(NumberStatus.live())

@@ -21,7 +21,7 @@ from numbering.owners import OwnerOps
 from numbering.pools import PoolOps
 from numbering.service_base import Clock, NumberPolicy, parse_prefix, parse_subscriber
 from numbering.types import OwnerPhone, Plate, SafeNumber
-from numbering.views import NumberView, RouteChange, SweepResult
+from numbering.views import NumberView, SweepResult
 
 __all__ = ["Clock", "NumberPolicy", "NumberService", "parse_prefix", "parse_subscriber"]
 
@@ -61,7 +61,7 @@ class NumberService(PoolOps, OwnerOps, CardOps):
             )
         )
         self.repo.audit(now, self.actor, "number.issued", number.digits, {"pool": record.pool_id})
-        self.route_changes.append(RouteChange(number, phone))
+        self._changed(number)
         return self._view(record, phone, plate)
 
     def issue_for_vehicle(
@@ -87,12 +87,13 @@ class NumberService(PoolOps, OwnerOps, CardOps):
     def pause(self, number: SafeNumber, *, owner_id: str | None = None) -> NumberView:
         record = self._get(number, for_update=True, owner_id=owner_id)
         self._require(record, NumberStatus.ACTIVE, "pause")
-        return self._set_status(record, NumberStatus.PAUSED, None)
+        return self._set_status(record, NumberStatus.PAUSED)
 
     def resume(self, number: SafeNumber, *, owner_id: str | None = None) -> NumberView:
         record = self._get(number, for_update=True, owner_id=owner_id)
         self._require(record, NumberStatus.PAUSED, "resume")
-        return self._set_status(record, NumberStatus.ACTIVE, self._route_target(record))
+        self._route_target(record)  # NotFound when the route is gone
+        return self._set_status(record, NumberStatus.ACTIVE)
 
     def renew(self, number: SafeNumber, *, owner_id: str | None = None) -> NumberView:
         record = self._get(number, for_update=True, owner_id=owner_id)

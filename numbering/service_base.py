@@ -1,8 +1,9 @@
 """State and helpers every numbering use case shares; the use cases are mixins on it.
 
-The caller owns the transaction: services only flush. Route changes are collected in
-``route_changes`` and pushed to Asterisk by the caller after commit, so a rollback never
-leaves a route in Asterisk that the database does not have.
+The caller owns the transaction: services only flush. A change Asterisk must follow is
+recorded in the outbox (``numbering.outbox``) in the same transaction, so a rollback
+never leaves a route in Asterisk that the database does not have, and a commit never
+loses one.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from datetime import datetime, timedelta
 from numbering.crypto import Keyring
 from numbering.errors import AccountGone, InvalidTransition, InvalidValue, NotFound
 from numbering.models import NumberRecord, NumberStatus, Owner
+from numbering.outbox import record_number
 from numbering.repository import NumberRepository
 from numbering.types import OwnerPhone, Plate, SafeNumber
-from numbering.views import NumberView, RouteChange
+from numbering.views import NumberView
 
 Clock = Callable[[], datetime]
 
@@ -58,7 +60,6 @@ class ServiceBase:
         self.policy = policy or NumberPolicy()
         self.actor = actor
         self.rng = rng or secrets.SystemRandom()
-        self.route_changes: list[RouteChange] = []
         self.shredded = False  # personal data deleted: the caller purges residue after commit
 
     def _get(
@@ -84,15 +85,17 @@ class ServiceBase:
         if record.status != status:
             raise InvalidTransition(f"cannot {verb} a {record.status} number")
 
-    def _set_status(
-        self, record: NumberRecord, status: NumberStatus, target: OwnerPhone | None
-    ) -> NumberView:
+    def _changed(self, number: SafeNumber) -> None:
+        """Asterisk must re-read this number: recorded in this transaction's outbox."""
+        record_number(self.repo.session, number, at=self.clock())
+
+    def _set_status(self, record: NumberRecord, status: NumberStatus) -> NumberView:
         now = self.clock()
         record.status = status
         record.updated_at = now
         self.repo.session.flush()
         self.repo.audit(now, self.actor, f"number.{status}", record.number)
-        self.route_changes.append(RouteChange(SafeNumber(record.number), target))
+        self._changed(SafeNumber(record.number))
         return self._view(record)
 
     def _route_target(self, record: NumberRecord) -> OwnerPhone:
@@ -136,4 +139,4 @@ class ServiceBase:
         record.updated_at = now
         self.repo.session.flush()
         self.repo.audit(now, self.actor, action, record.number)
-        self.route_changes.append(RouteChange(SafeNumber(record.number), None))
+        self._changed(SafeNumber(record.number))

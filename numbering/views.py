@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
-
-from numbering.types import OwnerPhone, SafeNumber
 
 
 def _jsonable(value: Any) -> Any:
@@ -89,11 +87,28 @@ class DestructionReceipt(_View):
     method: str
     destroyed: list[str] = field(default_factory=list)
     numbers_released: int = 0
+    telephony: str = "not-checked"
+    """``removed``: every registered Asterisk node has dropped its copies (routes, last
+    callers); ``pending``: the nodes in ``telephony_pending`` have not yet;
+    ``no-nodes``: no node holds a replica; ``not-checked``: not asked yet."""
+    telephony_pending: list[str] = field(default_factory=list)
+
+    def with_telephony(self, status: TelephonyStatus) -> DestructionReceipt:
+        """This receipt, saying only what the bridges have confirmed."""
+        if not status.nodes:
+            return replace(self, telephony="no-nodes")
+        if status.pending:
+            return replace(self, telephony="pending", telephony_pending=list(status.pending))
+        copies = (
+            f"telephony copies (AstDB routes, preferences, blocks, last callers) on "
+            f"{len(status.nodes)} Asterisk node(s)"
+        )
+        return replace(self, telephony="removed", destroyed=[*self.destroyed, copies])
 
 
 @dataclass(frozen=True, slots=True)
-class RouteChange:
-    """A change the Asterisk replica must learn after commit; ``target`` None removes it."""
+class TelephonyStatus:
+    """Which bridges (one per Asterisk node) have applied the outbox up to a change."""
 
-    number: SafeNumber
-    target: OwnerPhone | None
+    nodes: list[str]
+    pending: list[str]

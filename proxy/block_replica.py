@@ -7,43 +7,37 @@ Families (values are ``1``; presence is what the dialplan checks):
 
 The dialplan refuses a blocked caller before it rings anyone, from AstDB alone, so
 blocks hold while the bridge is down. ``apply``/``apply_global`` push one change
-after commit; ``reconcile`` (every AMI (re)connect, and periodically) rewrites the
-whole family from the database.
+(the bridge's outbox applier); ``reconcile`` (every AMI (re)connect, and
+periodically) rewrites the whole family from the database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
 
-from proxy.preference_replica import BLOCK_FAMILY
+from blocking.blocks import Blocks
+from numbering.types import SafeNumber
+from proxy.dialplan import BLOCK_FAMILY, BLOCKED
+from proxy.dialplan import CALLER_REFERENCE as _REFERENCE
+from proxy.dialplan import GLOBAL_BLOCK_KEY as GLOBAL_KEY
+from proxy.dialplan import SAFE_NUMBER as _NUMBER
 from proxy.replica import AstDb
 
 log = logging.getLogger(__name__)
 
-GLOBAL_KEY = "all"
-
-_NUMBER = re.compile(r"^050[0-9]{9}$")
-_REFERENCE = re.compile(r"^[0-9a-f]{20}$")
+__all__ = ["GLOBAL_KEY", "BlockReplica", "Blocks"]
 
 
-@dataclass(frozen=True)
-class Blocks:
-    """What ``safenum/block`` should hold."""
-
-    numbers: dict[str, frozenset[str]] = field(default_factory=dict)
-    keys: frozenset[str] = frozenset()
-
-    def paths(self) -> set[str]:
-        """``<number>/<ref>`` and ``all/<key>``, valid shapes only."""
-        wanted = {f"{GLOBAL_KEY}/{key}" for key in self.keys if _REFERENCE.match(key)}
-        for number, refs in self.numbers.items():
-            if _NUMBER.match(number):
-                wanted.update(f"{number}/{ref}" for ref in refs if _REFERENCE.match(ref))
-        return wanted
+def paths(blocks: Blocks) -> set[str]:
+    """What ``safenum/block`` should hold: ``<number>/<ref>`` and ``all/<key>``, valid
+    shapes only."""
+    wanted = {f"{GLOBAL_KEY}/{key}" for key in blocks.keys if _REFERENCE.match(key)}
+    for number, refs in blocks.numbers.items():
+        if _NUMBER.match(number):
+            wanted.update(f"{number}/{ref}" for ref in refs if _REFERENCE.match(ref))
+    return wanted
 
 
 LoadBlocks = Callable[[], Awaitable[Blocks]]
@@ -55,12 +49,10 @@ class BlockReplica:
         self._load = load
         self._lock = asyncio.Lock()
 
-    async def apply(self, number: str, refs: Collection[str]) -> None:
+    async def apply(self, number: SafeNumber, refs: Collection[str]) -> None:
         """Make ``safenum/block/<number>`` hold exactly ``refs`` (empty: no blocks)."""
-        if not _NUMBER.match(number):
-            raise ValueError(f"not a 12-digit 050 number: {number!r}")
         async with self._lock:
-            await self._replace(f"{BLOCK_FAMILY}/{number}", refs)
+            await self._replace(f"{BLOCK_FAMILY}/{number.digits}", refs)
 
     async def apply_global(self, keys: Collection[str]) -> None:
         """Make ``safenum/block/all`` hold exactly ``keys``."""
@@ -70,12 +62,12 @@ class BlockReplica:
     async def reconcile(self) -> tuple[int, int]:
         """Make the whole family equal to the database; returns (written, removed)."""
         async with self._lock:
-            wanted = (await self._load()).paths()
+            wanted = paths(await self._load())
             present = {e.key for e in await self._ami.db_get_tree(BLOCK_FAMILY)}
             written = removed = 0
             for path in sorted(wanted - present):
                 head, _, tail = path.partition("/")
-                await self._ami.db_put(f"{BLOCK_FAMILY}/{head}", tail, "1")
+                await self._ami.db_put(f"{BLOCK_FAMILY}/{head}", tail, BLOCKED)
                 written += 1
             for path in sorted(present - wanted):
                 head, _, tail = path.partition("/")
@@ -93,7 +85,7 @@ class BlockReplica:
         wanted = {v for v in values if _REFERENCE.match(v)}
         present = {e.key for e in await self._ami.db_get_tree(family)}
         for key in sorted(wanted - present):
-            await self._ami.db_put(family, key, "1")
+            await self._ami.db_put(family, key, BLOCKED)
         for key in sorted(present - wanted):
             try:
                 await self._ami.db_del(family, key)

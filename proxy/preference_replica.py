@@ -1,36 +1,40 @@
-"""AstDB replica of per-number preferences, and the other call-side AstDB families.
-
-Families (all keyed by the 12 national digits of the safe number):
-
-- ``safenum/quiet/<number>`` -> ``HHMM-HHMM`` quiet hours in Asia/Seoul (absent: none)
-- ``safenum/text/<number>`` -> ``off`` when the driver turned the move-car text off
-- ``safenum/last/<number>`` -> ``<caller national digits>:<epoch>``, written by the
-  dialplan, read by the callback; the bridge deletes entries past the window
-- ``safenum/cdr/<call tag>`` -> the hangup handler's call summary, consumed by the bridge
-- ``safenum/block/<number>/<caller ref>`` and ``safenum/block/all/<caller key>`` ->
-  present: calls from that caller are refused (kept by ``proxy.block_replica``)
-"""
+"""AstDB replica of per-number preferences (``safenum/quiet``, ``safenum/text``) and the
+last-caller entries the callback reads (``safenum/last``); see :mod:`proxy.dialplan`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from numbering.types import SafeNumber
+from proxy.dialplan import (
+    BLOCK_FAMILY,
+    CDR_FAMILY,
+    LAST_FAMILY,
+    QUIET_FAMILY,
+    TEXT_FAMILY,
+    TEXT_OFF,
+    last_caller_epoch,
+)
+from proxy.dialplan import QUIET_HOURS as _QUIET
+from proxy.dialplan import SAFE_NUMBER as _NUMBER
 from proxy.replica import AstDb
 
 log = logging.getLogger(__name__)
 
-QUIET_FAMILY = "safenum/quiet"
-TEXT_FAMILY = "safenum/text"
-LAST_FAMILY = "safenum/last"
-CDR_FAMILY = "safenum/cdr"
-BLOCK_FAMILY = "safenum/block"
-
-_NUMBER = re.compile(r"^050[0-9]{9}$")
-_QUIET = re.compile(r"^([01][0-9]|2[0-3])[0-5][0-9]-([01][0-9]|2[0-3])[0-5][0-9]$")
+__all__ = [
+    "BLOCK_FAMILY",
+    "CDR_FAMILY",
+    "LAST_FAMILY",
+    "QUIET_FAMILY",
+    "TEXT_FAMILY",
+    "NumberPrefs",
+    "PreferenceReplica",
+    "forget_last_caller",
+    "purge_last_callers",
+]
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ LoadPrefs = Callable[[], Awaitable[Mapping[str, NumberPrefs]]]
 
 def _wanted(prefs: Mapping[str, NumberPrefs]) -> tuple[dict[str, str], dict[str, str]]:
     quiet = {n: p.quiet for n, p in prefs.items() if p.quiet and _NUMBER.match(n)}
-    text = {n: "off" for n, p in prefs.items() if not p.move_text and _NUMBER.match(n)}
+    text = {n: TEXT_OFF for n, p in prefs.items() if not p.move_text and _NUMBER.match(n)}
     return quiet, text
 
 
@@ -62,10 +66,9 @@ class PreferenceReplica:
         self._load = load
         self._lock = asyncio.Lock()
 
-    async def apply(self, number: str, prefs: NumberPrefs | None) -> None:
+    async def apply(self, safe_number: SafeNumber, prefs: NumberPrefs | None) -> None:
         """Set one number's keys; ``None`` (no route) removes them."""
-        if not _NUMBER.match(number):
-            raise ValueError(f"not a 12-digit 050 number: {number!r}")
+        number = safe_number.digits
         prefs = prefs or NumberPrefs()
         async with self._lock:
             if prefs.quiet:
@@ -75,7 +78,7 @@ class PreferenceReplica:
             if prefs.move_text:
                 await self._ami.db_del(TEXT_FAMILY, number)
             else:
-                await self._ami.db_put(TEXT_FAMILY, number, "off")
+                await self._ami.db_put(TEXT_FAMILY, number, TEXT_OFF)
 
     async def reconcile(self) -> tuple[int, int]:
         """Make both families equal to the database; returns (written, removed)."""
@@ -98,12 +101,21 @@ class PreferenceReplica:
         return written, removed
 
 
-async def purge_last_callers(ami: AstDb, now: int, window: int) -> int:
-    """Delete ``safenum/last`` entries older than ``window`` seconds (or malformed)."""
+async def forget_last_caller(ami: AstDb, number: SafeNumber) -> None:
+    """The number is no longer held: its last caller goes (the callback needs a holder)."""
+    await ami.db_del(LAST_FAMILY, number.digits)
+
+
+async def purge_last_callers(
+    ami: AstDb, now: int, window: int, held: Collection[str] | None = None
+) -> int:
+    """Delete ``safenum/last`` entries older than ``window`` seconds, malformed ones,
+    and (given ``held``, the 12 digits of every live number) those of numbers no
+    one holds any more."""
     removed = 0
     for entry in await ami.db_get_tree(LAST_FAMILY):
-        _, _, at = entry.value.partition(":")
-        if not at.isdigit() or now - int(at) > window:
+        at = last_caller_epoch(entry.value)
+        if at is None or now - at > window or (held is not None and entry.key not in held):
             try:
                 await ami.db_del(LAST_FAMILY, entry.key)
             except ValueError:

@@ -1,39 +1,28 @@
 """Keep Asterisk's AstDB route table an exact replica of the active routes.
 
-The dialplan routes a call by reading ``safenum/route/<050 number>`` (see
-``deploy/asterisk/extensions.conf.tmpl``), so the database stays the source of
-truth and Asterisk needs no database driver. Writes are pushed one by one
-(``put``/``delete``, called after the database commit); ``reconcile`` heals
-whatever a crash, a lost AMI link or an Asterisk restart (fresh AstDB) left
-behind, and runs on every (re)connect of the AMI link.
-
-AstDB schema (family / key -> value):
-
-- ``safenum/route/<050 + 9 digits>`` -> ``+82<national number without 0>``
-- ``safenum/meta/generation`` -> decimal count of completed reconciles
+The dialplan routes a call by reading ``safenum/route/<050 number>`` (the families
+are spelled in :mod:`proxy.dialplan`), so the database stays the source of truth and
+Asterisk needs no database driver. Writes are pushed one by one (``put``/``delete``,
+by the bridge's outbox applier); ``reconcile`` heals whatever a crash, a lost AMI
+link or an Asterisk restart (fresh AstDB) left behind, and runs on every
+(re)connect of the AMI link.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from numbering.types import SafeNumber
 from proxy.ami.client import DbEntry
+from proxy.dialplan import DRIVER_PHONE, GENERATION_KEY, META_FAMILY, ROUTE_FAMILY, SAFE_NUMBER
 
 log = logging.getLogger(__name__)
 
-ROUTE_FAMILY = "safenum/route"
-META_FAMILY = "safenum/meta"
-GENERATION_KEY = "generation"
-
-SAFE_NUMBER = re.compile(r"^050[0-9]{9}$")
-"""12 national digits of a safe number, e.g. ``050412345678``."""
-DRIVER_PHONE = re.compile(r"^\+82(?!50)[1-9][0-9]{7,9}$")
-"""A Korean E.164 number the trunk can reach; never another 050 number (a loop)."""
+__all__ = ["ROUTE_FAMILY", "AstDb", "InvalidRoute", "ReconcileReport", "RouteReplica"]
 
 LoadRoutes = Callable[[], Awaitable[Mapping[str, str]]]
 
@@ -88,15 +77,14 @@ class RouteReplica:
         """True once a reconcile completed: AstDB matched the database at least once."""
         return self._ready
 
-    async def put(self, number: str, phone: str) -> None:
-        check_route(number, phone)
+    async def put(self, number: SafeNumber, phone: str) -> None:
+        check_route(number.digits, phone)
         async with self._lock:
-            await self._ami.db_put(ROUTE_FAMILY, number, phone)
+            await self._ami.db_put(ROUTE_FAMILY, number.digits, phone)
 
-    async def delete(self, number: str) -> None:
-        check_route(number)
+    async def delete(self, number: SafeNumber) -> None:
         async with self._lock:
-            await self._ami.db_del(ROUTE_FAMILY, number)
+            await self._ami.db_del(ROUTE_FAMILY, number.digits)
 
     async def reconcile(self) -> ReconcileReport:
         """Make ``safenum/route`` equal to ``load_routes()`` and bump the generation."""

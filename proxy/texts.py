@@ -37,15 +37,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from proxy.ami import AmiClient
+from proxy.dialplan import SAFE_NUMBER, SPOOL_FAMILY, TEXT_EVENT
 
-SPOOL_FAMILY = "safenum/msg"
-TEXT_EVENT = "SafenumText"
+__all__ = ["SPOOL_FAMILY", "TEXT_EVENT", "CallerRefs", "SpooledText", "parse_spooled", "send_text"]
+
 SENDER_NAME = "안심번호"
 ANONYMOUS = "anonymous"
 SERVICE_USER = "safenum"  # From user of the service's own texts (sign-in codes)
 PART_BYTES = 700  # base64: 936 characters, inside AMI's 1,024-byte line
 
-_NUMBER = re.compile(r"^050[0-9]{9}$")
+_NUMBER = SAFE_NUMBER
 _NATIONAL = re.compile(r"^0[1-9][0-9]{7,10}$")
 _SIP_USER = re.compile(r"<?\s*(?:sips?|tel):([^@;>\s]+)", re.IGNORECASE)
 _SPOOL_ID = re.compile(r"^[0-9]{14}-[0-9a-f]{1,40}$")

@@ -21,9 +21,9 @@ import redis
 
 from app_api.errors import CodeRejected
 from app_api.ratelimit import RateLimiter
-from app_api.texts import TextSender
 from numbering.crypto import Keyring
 from numbering.types import OwnerPhone
+from proxy.bridge.senders import TextSender
 
 KEY = "safenum:otp:"
 HOUR = 3600

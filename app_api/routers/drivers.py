@@ -49,13 +49,25 @@ def me(api: Api, who: Driver) -> dict[str, Any]:
 @router.delete(
     "/me",
     response_model=ReceiptOut,
+    responses={
+        202: {
+            "model": ReceiptOut,
+            "description": "Destroyed in the database; some Asterisk node has not yet "
+            "dropped its copies (telephony: pending)",
+        }
+    },
     summary="Delete my account: release my numbers and destroy my personal data",
 )
-def delete_me(api: Api, who: Driver) -> DestructionReceipt:
+def delete_me(api: Api, who: Driver, response: Response) -> DestructionReceipt:
+    """200 when every Asterisk node has dropped its copies too; 202 while some have not
+    (``telephony: pending``): the bridges remove them as soon as they run."""
     with api.core.numbers(who.actor) as svc:
         receipt = svc.delete_owner_id(who.subject)
         idempotency.forget(svc.repo.session, who.actor)
-        return receipt
+    status = api.core.await_bridges(api.core.settings.destruction_wait_seconds)
+    if status.pending:
+        response.status_code = 202
+    return receipt.with_telephony(status)
 
 
 @router.get("/vehicles", response_model=list[VehicleOut], summary="My vehicles")

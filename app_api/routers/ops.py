@@ -21,7 +21,6 @@ from fastapi.responses import StreamingResponse
 from app_api.auth.deps import Admin, AnyOperator, Api, DistrictAdmin
 from app_api.auth.operators import OperatorService, OperatorView
 from app_api.routers import pagination
-from app_api.routers.replication import Replicas
 from app_api.routers.schemas import (
     SAFE_NUMBER_PATTERN,
     AgreementIn,
@@ -43,12 +42,12 @@ from app_api.routers.schemas import (
 from app_api.state import ApiState
 from blocking.blocks import BlockService, GlobalBlockView
 from blocking.texts import TextService
+from calls.records import CallRecords
 from numbering.agreements import AgreementService, AgreementTerms
 from numbering.reports import Reports, check_days, seoul_midnight
 from numbering.repository import NumberRepository
 from numbering.types import SafeNumber
 from numbering.views import AgreementView, NumberView
-from proxy.records import CallRecords
 
 router = APIRouter(prefix="/v1/ops", tags=["operators"], responses=problems(401, 403, 503))
 
@@ -401,16 +400,11 @@ def list_global_blocks(
     responses=problems(404, 409, 422),
     summary="Block a caller on every number, from a call record or by caller key",
 )
-def add_global_block(
-    body: GlobalBlockIn, api: Api, who: Admin, replicas: Replicas
-) -> GlobalBlockView:
-    with api.core.numbers(who.actor) as svc:
-        blocks = BlockService(svc.repo.session, api.core.clock, who.actor)
-        view = blocks.block_globally(
+def add_global_block(body: GlobalBlockIn, api: Api, who: Admin) -> GlobalBlockView:
+    with api.core.writing(who.actor) as session:
+        return BlockService(session, api.core.clock, who.actor).block_globally(
             record_id=body.record_id, caller_key=body.caller_key, note=body.note
         )
-    replicas.global_blocks(blocks.global_changed)
-    return view
 
 
 @router.delete(
@@ -420,9 +414,7 @@ def add_global_block(
     responses=problems(404, 422),
     summary="Lift a global block",
 )
-def remove_global_block(block_id: BlockId, api: Api, who: Admin, replicas: Replicas) -> Response:
-    with api.core.numbers(who.actor) as svc:
-        blocks = BlockService(svc.repo.session, api.core.clock, who.actor)
-        blocks.unblock_globally(block_id)
-    replicas.global_blocks(blocks.global_changed)
+def remove_global_block(block_id: BlockId, api: Api, who: Admin) -> Response:
+    with api.core.writing(who.actor) as session:
+        BlockService(session, api.core.clock, who.actor).unblock_globally(block_id)
     return Response(status_code=204)

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Path, Query
 
 from app_api.auth.deps import Admin, AnyOperator, Api
 from app_api.routers import pagination
-from app_api.routers.replication import Replicas
 from app_api.routers.schemas import (
     GlobalBlockOut,
     Page,
@@ -27,7 +26,8 @@ from app_api.routers.schemas import (
     problems,
 )
 from app_api.routers.texts import release
-from blocking.blocks import BlockService, CallerNotBlockable, GlobalBlockView
+from blocking.blocks import GlobalBlockView
+from blocking.review import TextReview
 from blocking.texts import TextService, TextView
 from numbering.agreements import SEOUL
 from numbering.errors import InvalidValue
@@ -82,8 +82,8 @@ def blocked_texts(
     responses=problems(404, 409, 422),
     summary="Release a blocked text: it is sent to the driver now (audited)",
 )
-def release_text(text_id: TextId, api: Api, who: Admin, replicas: Replicas) -> dict[str, str]:
-    release(api, who, text_id, replicas)
+def release_text(text_id: TextId, api: Api, who: Admin) -> dict[str, str]:
+    release(api, who, text_id)
     return {"status": "released"}
 
 
@@ -94,33 +94,12 @@ def release_text(text_id: TextId, api: Api, who: Admin, replicas: Replicas) -> d
     responses=problems(404, 409, 422),
     summary="Mark a text as spam: its sender is blocked on every number (again: the block)",
 )
-def mark_spam(text_id: TextId, api: Api, who: Admin, replicas: Replicas) -> GlobalBlockView:
+def mark_spam(text_id: TextId, api: Api, who: Admin) -> GlobalBlockView:
     """Feeds the global blocklist (``/v1/ops/blocks``) with the text's ``sender_key``:
     later calls and texts from that sender to any number are refused. A withheld sender
     or a driver's reply cannot be blocked (409 ``caller-not-blockable``)."""
-    with api.core.numbers(who.actor) as svc:
-        session = svc.repo.session
-        view = TextService(session, api.core.keyring, api.core.clock).show(text_id)
-        if view.direction != "in" or view.peer_key is None:
-            raise CallerNotBlockable(
-                "this sender cannot be blocked: the number was withheld"
-                if view.direction == "in"
-                else "there is no sender to block here (a driver's reply)",
-                field="text_id",
-            )
-        blocks = BlockService(session, api.core.clock, who.actor)
-        block = blocks.block_globally(
-            caller_key=view.peer_key, note=f"marked as spam from text {text_id}"
-        )
-        svc.repo.audit(
-            api.core.clock(),
-            who.actor,
-            "text.marked_spam",
-            view.number.digits,
-            {"text": text_id, "global_block": block.id},
-        )
-    replicas.global_blocks(blocks.global_changed)
-    return block
+    with api.core.writing(who.actor) as session:
+        return TextReview(session, api.core.keyring, api.core.clock, who.actor).mark_spam(text_id)
 
 
 @router.get(

@@ -1,7 +1,8 @@
 """The driver's per-number preferences: quiet hours (Asia/Seoul) and the move-car text.
 
-Another driver's number answers 404 exactly like an unknown one. A change commits,
-then reaches Asterisk through the bridge (``safenum/quiet``, ``safenum/text``).
+Another driver's number answers 404 exactly like an unknown one. A change commits
+with its outbox entry and reaches Asterisk through the bridges (``safenum/quiet``,
+``safenum/text``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from fastapi import APIRouter
 from app_api.auth.deps import Api, Driver
 from app_api.auth.tokens import Principal
 from app_api.routers.drivers import NumberPath
-from app_api.routers.replication import Replicas
 from app_api.routers.schemas import MoveCarTextIn, PreferencesOut, QuietHoursIn, problems
 from app_api.state import ApiState
 from numbering.preferences import PreferencesService, PreferencesView
@@ -31,17 +31,14 @@ router = APIRouter(
 
 @contextmanager
 def _mine(
-    api: ApiState, who: Principal, number: str, replicas: Replicas | None = None
+    api: ApiState, who: Principal, number: str, *, write: bool = False
 ) -> Iterator[tuple[SafeNumber, PreferencesService]]:
-    """Preferences of one of my numbers; with ``replicas``, a write pushed after commit."""
+    """Preferences of one of my numbers, read-only unless ``write``."""
     n = SafeNumber.parse(number)
-    unit = api.core.numbers if replicas is not None else api.core.reading
+    unit = api.core.numbers if write else api.core.reading
     with unit(who.actor) as svc:
         svc.show(n, owner_id=who.subject)  # 404 unless it is mine
-        prefs = PreferencesService(svc.repo.session, api.core.clock, who.actor)
-        yield n, prefs
-    if replicas is not None:
-        replicas.numbers(prefs.changed)
+        yield n, PreferencesService(svc.repo.session, api.core.clock, who.actor)
 
 
 def _out(view: PreferencesView) -> dict[str, Any]:
@@ -69,19 +66,17 @@ def get_preferences(number: NumberPath, api: Api, who: Driver) -> dict[str, Any]
     summary="Set quiet hours (Asia/Seoul): callers are offered the text, the phone never rings",
 )
 def set_quiet_hours(
-    number: NumberPath, body: QuietHoursIn, api: Api, who: Driver, replicas: Replicas
+    number: NumberPath, body: QuietHoursIn, api: Api, who: Driver
 ) -> dict[str, Any]:
     start, end = time.fromisoformat(body.quiet_start), time.fromisoformat(body.quiet_end)
-    with _mine(api, who, number, replicas) as (n, prefs):
+    with _mine(api, who, number, write=True) as (n, prefs):
         view = prefs.set_quiet_hours(n, start, end)
     return _out(view)
 
 
 @router.delete("/quiet-hours", response_model=PreferencesOut, summary="Clear quiet hours")
-def clear_quiet_hours(
-    number: NumberPath, api: Api, who: Driver, replicas: Replicas
-) -> dict[str, Any]:
-    with _mine(api, who, number, replicas) as (n, prefs):
+def clear_quiet_hours(number: NumberPath, api: Api, who: Driver) -> dict[str, Any]:
+    with _mine(api, who, number, write=True) as (n, prefs):
         view = prefs.clear_quiet_hours(n)
     return _out(view)
 
@@ -92,8 +87,8 @@ def clear_quiet_hours(
     summary="Let callers send the move-car text (menu key 1), or not",
 )
 def set_move_car_text(
-    number: NumberPath, body: MoveCarTextIn, api: Api, who: Driver, replicas: Replicas
+    number: NumberPath, body: MoveCarTextIn, api: Api, who: Driver
 ) -> dict[str, Any]:
-    with _mine(api, who, number, replicas) as (n, prefs):
+    with _mine(api, who, number, write=True) as (n, prefs):
         view = prefs.set_move_text(n, body.enabled)
     return _out(view)

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Path, Query, Response
 from app_api.auth.deps import Api, Driver
 from app_api.auth.tokens import Principal
 from app_api.routers import pagination
-from app_api.routers.replication import Replicas
 from app_api.routers.schemas import (
     SAFE_NUMBER_PATTERN,
     BlockOut,
@@ -37,16 +36,11 @@ BlockId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @contextmanager
-def _blocks(
-    api: ApiState, who: Principal, replicas: Replicas | None = None
-) -> Iterator[BlockService]:
-    """Read-only, or with ``replicas`` a write whose changes reach AstDB after commit."""
-    unit = api.core.numbers if replicas is not None else api.core.reading
+def _blocks(api: ApiState, who: Principal, *, write: bool = False) -> Iterator[BlockService]:
+    """Read-only unless ``write``; a write's changes reach AstDB through the outbox."""
+    unit = api.core.numbers if write else api.core.reading
     with unit(who.actor) as svc:
-        blocks = BlockService(svc.repo.session, api.core.clock, who.actor)
-        yield blocks
-    if replicas is not None:
-        replicas.numbers(blocks.changed_numbers)
+        yield BlockService(svc.repo.session, api.core.clock, who.actor)
 
 
 @router.get(
@@ -90,8 +84,8 @@ def my_calls(
     responses=problems(404, 409, 422),
     summary="Block this call's caller on this number (blocking again returns the block)",
 )
-def block_caller(record_id: RecordId, api: Api, who: Driver, replicas: Replicas) -> BlockView:
-    with _blocks(api, who, replicas) as blocks:
+def block_caller(record_id: RecordId, api: Api, who: Driver) -> BlockView:
+    with _blocks(api, who, write=True) as blocks:
         view = blocks.block_from_record(who.subject, record_id)
     return view
 
@@ -103,8 +97,8 @@ def block_caller(record_id: RecordId, api: Api, who: Driver, replicas: Replicas)
     responses=problems(404, 422),
     summary="Unblock this call's caller (no error if not blocked)",
 )
-def unblock_caller(record_id: RecordId, api: Api, who: Driver, replicas: Replicas) -> Response:
-    with _blocks(api, who, replicas) as blocks:
+def unblock_caller(record_id: RecordId, api: Api, who: Driver) -> Response:
+    with _blocks(api, who, write=True) as blocks:
         blocks.unblock_from_record(who.subject, record_id)
     return Response(status_code=204)
 
@@ -122,7 +116,7 @@ def my_blocks(api: Api, who: Driver) -> list[BlockView]:
     responses=problems(404, 422),
     summary="Remove one of my blocks (also after its call record was purged)",
 )
-def remove_block(block_id: BlockId, api: Api, who: Driver, replicas: Replicas) -> Response:
-    with _blocks(api, who, replicas) as blocks:
+def remove_block(block_id: BlockId, api: Api, who: Driver) -> Response:
+    with _blocks(api, who, write=True) as blocks:
         blocks.unblock(who.subject, block_id)
     return Response(status_code=204)

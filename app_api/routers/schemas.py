@@ -187,6 +187,11 @@ class ReceiptOut(BaseModel):
     method: str
     destroyed: list[str]
     numbers_released: int
+    telephony: Literal["removed", "pending", "no-nodes", "not-checked"] = Field(
+        description="Asterisk's copies: removed on every node, pending on some "
+        "(`telephony_pending`; answered with 202), or no node holds any"
+    )
+    telephony_pending: list[str] = Field(description="Asterisk nodes not yet cleaned")
 
 
 class PreferencesOut(BaseModel):

@@ -18,30 +18,23 @@ from fastapi import APIRouter, Path, Response
 from app_api.auth.deps import Api, Driver
 from app_api.auth.tokens import Principal
 from app_api.routers import pagination
-from app_api.routers.replication import AfterCommit, Replicas
 from app_api.routers.schemas import BlockOut, Page, TextOut, TextReleasedOut, problems
 from app_api.state import ApiState
 from blocking.blocks import BlockService, BlockView
+from blocking.review import TextReview
 from blocking.texts import TextService, TextView
-from numbering.repository import NumberRepository
 
 router = APIRouter(prefix="/v1", tags=["drivers"], responses=problems(401, 403, 503))
 
 TextId = Annotated[int, Path(ge=1, le=2**31 - 1, description="id of a text")]
 
 
-def release(api: ApiState, who: Principal, text_id: int, replicas: AfterCommit) -> None:
-    """Release a blocked text (a driver only their own), audited; wake the relay after
-    commit. Shared with the operators' review (``ops_texts``)."""
+def release(api: ApiState, who: Principal, text_id: int) -> None:
+    """Release a blocked text (a driver only their own), audited; the outbox wakes a
+    relay after commit. Shared with the operators' review (``ops_texts``)."""
     owner_id = who.subject if who.kind == "driver" else None
-    with api.core.sessions.begin() as session:
-        send = TextService(session, api.core.keyring, api.core.clock).release(
-            text_id, who.actor, owner_id=owner_id
-        )
-        NumberRepository(session).audit(
-            api.core.clock(), who.actor, "text.released", send.number.digits, {"text": text_id}
-        )
-    replicas.texts_pending()
+    with api.core.writing(who.actor) as session:
+        TextReview(session, api.core.keyring, api.core.clock, who.actor).release(text_id, owner_id)
 
 
 def _out(view: TextView, blocked: set[tuple[str, str]]) -> dict[str, Any]:
@@ -64,12 +57,10 @@ def _out(view: TextView, blocked: set[tuple[str, str]]) -> dict[str, Any]:
 
 
 @contextmanager
-def _sender_blocks(api: ApiState, who: Principal, replicas: Replicas) -> Iterator[BlockService]:
-    """A write on my blocks whose changes reach AstDB after commit."""
+def _sender_blocks(api: ApiState, who: Principal) -> Iterator[BlockService]:
+    """A write on my blocks; its changes reach AstDB through the outbox."""
     with api.core.numbers(who.actor) as svc:
-        blocks = BlockService(svc.repo.session, api.core.clock, who.actor)
-        yield blocks
-    replicas.numbers(blocks.changed_numbers)
+        yield BlockService(svc.repo.session, api.core.clock, who.actor)
 
 
 @router.get(
@@ -103,8 +94,8 @@ def my_texts(
     responses=problems(404, 409, 422),
     summary="Let one of my blocked texts through: it is sent to my phone now",
 )
-def release_my_text(text_id: TextId, api: Api, who: Driver, replicas: Replicas) -> dict[str, str]:
-    release(api, who, text_id, replicas)
+def release_my_text(text_id: TextId, api: Api, who: Driver) -> dict[str, str]:
+    release(api, who, text_id)
     return {"status": "released"}
 
 
@@ -114,8 +105,8 @@ def release_my_text(text_id: TextId, api: Api, who: Driver, replicas: Replicas) 
     responses=problems(404, 409, 422),
     summary="Block this text's sender on this number, for texts and calls (again: the block)",
 )
-def block_sender(text_id: TextId, api: Api, who: Driver, replicas: Replicas) -> BlockView:
-    with _sender_blocks(api, who, replicas) as blocks:
+def block_sender(text_id: TextId, api: Api, who: Driver) -> BlockView:
+    with _sender_blocks(api, who) as blocks:
         number, ref = TextService(
             blocks.repo.session, api.core.keyring, api.core.clock
         ).caller_ref_of(who.subject, text_id)
@@ -130,8 +121,8 @@ def block_sender(text_id: TextId, api: Api, who: Driver, replicas: Replicas) -> 
     responses=problems(404, 422),
     summary="Unblock this text's sender (no error if not blocked)",
 )
-def unblock_sender(text_id: TextId, api: Api, who: Driver, replicas: Replicas) -> Response:
-    with _sender_blocks(api, who, replicas) as blocks:
+def unblock_sender(text_id: TextId, api: Api, who: Driver) -> Response:
+    with _sender_blocks(api, who) as blocks:
         number, ref = TextService(
             blocks.repo.session, api.core.keyring, api.core.clock
         ).caller_ref_of(who.subject, text_id)

@@ -34,11 +34,11 @@ from app_api.auth.operators import OperatorService
 from app_api.main import create_app
 from app_api.migrate import upgrade
 from app_api.settings import Settings
-from app_api.texts import LoggingTextSender
 from app_api.wiring import Core
 from numbering.agreements import AgreementService, AgreementTerms
 from numbering.repository import NumberRepository
 from numbering.types import OwnerPhone, Plate, SafeNumber
+from proxy.bridge.senders import LoggingTextSender
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

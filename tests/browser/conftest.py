@@ -19,10 +19,10 @@ from playwright import sync_api
 from app_api.auth.operators import OperatorService
 from app_api.main import create_app
 from app_api.settings import Settings
-from app_api.texts import LoggingTextSender
 from app_api.wiring import Core
+from calls.records import CallRecords
 from numbering.types import SafeNumber
-from proxy.records import CallRecords
+from proxy.bridge.senders import LoggingTextSender
 from proxy.state import CallFacts, State
 from tests.conftest import free_port, wait_until
 

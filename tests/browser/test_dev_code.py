@@ -9,8 +9,8 @@ import redis
 from playwright.sync_api import Browser, Page, expect
 
 from app_api.settings import Settings
-from app_api.texts import LoggingTextSender
 from app_api.wiring import Core
+from proxy.bridge.senders import LoggingTextSender
 from tests.browser.conftest import PHONE, Server, run_server
 
 

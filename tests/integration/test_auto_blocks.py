@@ -24,6 +24,7 @@ from app_api.wiring import Core
 from blocking.blocks import AUTO, BlockService, GlobalBlockView
 from blocking.sweep import CallerSweepGuard
 from numbering.models import AuditEntry
+from numbering.outbox import ChangeKind, Outbox
 from tests.conftest import Clock, free_port
 
 # The API fixtures (an app on this test's database, no Asterisk) for the operators' view.
@@ -174,10 +175,11 @@ def test_blocking_an_automatically_blocked_caller_by_hand_makes_it_permanent(
     limit = core.settings.caller_sweep_numbers
     assert sweep(guard, KEY, limit, clock.now)[-1] is True
     [auto] = blocks(core)
+    start = global_changes(core)
     with core.sessions.begin() as session:
         service = BlockService(session, core.clock, "operator:1")
         view = service.block_globally(caller_key=KEY, note="confirmed")
-    assert service.global_changed
+    assert global_changes(core) == start + 1
     assert (view.id, view.expires_at, view.created_by, view.note) == (
         auto.id,
         None,
@@ -206,10 +208,11 @@ def test_expiry_removes_only_automatic_blocks_that_ended(core: Core, clock: Cloc
     clock.advance(hours=2)
     # Ended: no longer replicated, even before the sweep deletes it.
     assert replicated(core) == frozenset({OTHER, MANUAL})
+    start = global_changes(core)
     with core.sessions.begin() as session:
         service = BlockService(session, core.clock, "sweep")
         assert service.expire_auto_blocks(clock.now) == 1
-        assert service.global_changed
+    assert global_changes(core) == start + 1
     assert [b.caller_key for b in blocks(core)] == [OTHER, MANUAL]
     assert sweep_once(core)[2] == 0
     clock.advance(hours=1)  # OTHER ends exactly now
@@ -231,13 +234,16 @@ def test_an_ended_block_not_yet_swept_is_renewed(core: Core, clock: Clock) -> No
     assert actions(core).count("caller.blocked_automatically") == 2
 
 
-def test_the_scheduled_sweep_tells_the_bridge(core: Core, clock: Clock) -> None:
+def test_the_scheduled_sweep_tells_the_bridges(core: Core, clock: Clock) -> None:
     assert auto_block(core, KEY, clock.now + timedelta(hours=1))
     clock.advance(hours=1)
+    start = global_changes(core)
 
     async def run() -> None:
         told = asyncio.Event()
-        task = asyncio.create_task(_sweep_forever(core, told.set))
+        loop = asyncio.get_running_loop()
+        core.outbox_hints.append(lambda: loop.call_soon_threadsafe(told.set))
+        task = asyncio.create_task(_sweep_forever(core))
         try:
             await asyncio.wait_for(told.wait(), 10)
         finally:
@@ -247,6 +253,13 @@ def test_the_scheduled_sweep_tells_the_bridge(core: Core, clock: Clock) -> None:
 
     asyncio.run(run())
     assert blocks(core) == []
+    assert global_changes(core) == start + 1  # in the outbox with the expiry
+
+
+def global_changes(core: Core) -> int:
+    with core.reading() as svc:
+        changes = Outbox(svc.repo.session).after(0, 10_000)
+    return sum(c.kind is ChangeKind.GLOBAL_BLOCKS for c in changes)
 
 
 def test_redis_down_blocks_nobody(core: Core, clock: Clock) -> None:

@@ -20,6 +20,7 @@ from blocking.texts import (
 from blocking.types import Category, Decision, Verdict
 from numbering.types import OwnerPhone, Plate, SafeNumber
 from proxy.texts import CallerRefs
+from tests.conftest import Clock
 from tests.integration.test_privacy import raw_bytes
 
 DRIVER = OwnerPhone.parse("010-2345-6789")
@@ -204,3 +205,28 @@ def test_retention_purges_old_texts_and_owner_deletion_shreds_them(core: Core) -
         svc.delete_owner(DRIVER)
     with core.sessions() as session:
         assert session.query(TextRecord).count() == 0
+
+
+def test_a_pending_text_is_sent_by_one_relay_at_a_time(core: Core, clock: Clock) -> None:
+    """Relays of two Asterisk nodes never hold the same pending text at once; a dead
+    relay's claim lapses and the other node sends it."""
+    number = issue(core)
+    with core.sessions.begin() as session:
+        a = TextService(session, core.keyring, core.clock, node="node-a")
+        sent = a.receive(text(number, "차 빼주세요", "20261122120000-c1"), deliver, refs)
+    assert sent is not None  # node-a received it and holds the claim while it sends
+
+    def pending(node: str) -> list[int]:
+        with core.sessions.begin() as session:
+            service = TextService(session, core.keyring, core.clock, node=node)
+            return [s.record_id for s in service.pending()]
+
+    assert pending("node-b") == []
+    assert pending("node-a") == [sent.record_id]  # its own claim: it may retry
+    clock.advance(seconds=61)  # node-a died: its claim lapsed
+    assert pending("node-b") == [sent.record_id]
+    assert pending("node-a") == []  # now node-b's
+    with core.sessions.begin() as session:
+        TextService(session, core.keyring, core.clock, node="node-b").delivered(sent.record_id)
+    clock.advance(seconds=61)
+    assert pending("node-a") == pending("node-b") == []

@@ -21,15 +21,16 @@ from fastapi.testclient import TestClient
 from pbx_sipp import CALLER_NUMBER, DRIVER_NATIONAL, Pbx, SippRun, TrunkTrap
 from pydantic import SecretStr
 
-from app_api.bridge import Bridge
 from app_api.main import create_app
+from app_api.pbx_config import make_bridge
 from app_api.settings import Settings
-from app_api.texts import LoggingTextSender
 from app_api.wiring import Core
 from blocking.sweep import CallerSweepGuard
 from numbering.types import SafeNumber
 from proxy.ami import AmiClient
 from proxy.block_replica import GLOBAL_KEY
+from proxy.bridge import Bridge
+from proxy.bridge.senders import LoggingTextSender
 from proxy.preference_replica import BLOCK_FAMILY
 from proxy.replica import ROUTE_FAMILY
 from tests.conftest import wait_until
@@ -179,7 +180,7 @@ def test_blocks_hold_while_the_bridge_is_down_and_come_back_after_a_restart(
     _astdb_clear(pilot.pbx)
 
     async def restart() -> Bridge:
-        fresh = Bridge(bridge.core, AmiClient(pilot.pbx.ami_settings()), bridge.redis)
+        fresh = make_bridge(pilot.api.core, AmiClient(pilot.pbx.ami_settings()), bridge.redis)
         await fresh.start()
         return fresh
 
@@ -232,8 +233,8 @@ def test_a_global_block_refuses_the_caller_on_every_number(pilot: Pilot) -> None
 def test_a_caller_sweeping_safe_numbers_is_blocked_everywhere_automatically(
     pilot: Pilot,
 ) -> None:
-    guard = pilot.bridge.sweep_guard
-    pilot.bridge.sweep_guard = CallerSweepGuard.over_redis(
+    guard = pilot.bridge.calls.sweep_guard
+    pilot.bridge.calls.sweep_guard = CallerSweepGuard.over_redis(
         guard.history.client,
         guard.history.hmac_key,
         pilot.api.core.sessions.begin,

@@ -22,13 +22,14 @@ from pbx_sipp import (
     udp_port_bound,
 )
 
-from app_api.bridge import Bridge
+from app_api.pbx_config import make_bridge
 from app_api.wiring import Core
+from calls.records import CallRecords, CallRecordView
 from numbering.preferences import PreferencesService
 from numbering.types import OwnerPhone, Plate, SafeNumber
 from proxy.ami import AmiClient, AmiMessage, EventSubscription
+from proxy.bridge import Bridge
 from proxy.preference_replica import CDR_FAMILY, LAST_FAMILY, QUIET_FAMILY
-from proxy.records import CallRecords, CallRecordView
 from proxy.replica import ROUTE_FAMILY
 
 OTHER_CALLER = "01055556666"  # fictitious
@@ -68,13 +69,12 @@ class Line:
         return found
 
     async def prefs(self, action: str, *args: object) -> None:
-        def change() -> list[SafeNumber]:
+        def change() -> None:  # the outbox takes it to AstDB
             with self.core.sessions.begin() as session:
                 svc = PreferencesService(session, self.core.clock)
                 getattr(svc, action)(self.number, *args)
-            return svc.changed
 
-        self.bridge.numbers_changed(await asyncio.to_thread(change))
+        await asyncio.to_thread(change)
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ async def line(pbx: Pbx, ami: AmiClient, core: Core, redis_url: str) -> AsyncIte
 
     number = SafeNumber.parse(await asyncio.to_thread(issue))
     line: Line | None = None
-    bridge = Bridge(core, AmiClient(pbx.ami_settings()), aioredis.from_url(redis_url))
+    bridge = make_bridge(core, AmiClient(pbx.ami_settings()), aioredis.from_url(redis_url))
     await bridge.start()
     try:
         async with ami.subscribe({"UserEvent", "DialBegin"}) as events:
@@ -397,7 +397,7 @@ async def test_records_of_calls_missed_while_the_bridge_was_down_are_ingested(
         assert value is not None
         assert CALLER_NUMBER[1:] not in value
 
-    line.bridge = Bridge(line.core, AmiClient(pbx.ami_settings()), line.bridge.redis)
+    line.bridge = make_bridge(line.core, AmiClient(pbx.ami_settings()), line.bridge.redis)
     await line.bridge.start()  # reconnect -> ingest
     record = await line.record(call_id)
     assert (record.outcome, record.text_sent) == ("move-text", True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 import redis
@@ -14,12 +14,13 @@ from pbx_sipp import CALLER_NUMBER, DRIVER_E164, DRIVER_NATIONAL, Pbx, SippRun, 
 from sip_text import Inbox, send_text
 from sqlalchemy import select
 
-from app_api.bridge import Bridge
-from app_api.relay import TextRelay
+from app_api.pbx_config import make_bridge as pbx_bridge
+from app_api.pbx_config import relay_config
 from app_api.wiring import Core
 from blocking.texts import TextRecord, TextService
 from numbering.types import OwnerPhone, Plate, SafeNumber
 from proxy.ami import AmiClient
+from proxy.bridge import Bridge, TextRelay
 from proxy.replica import ROUTE_FAMILY
 from proxy.texts import SPOOL_FAMILY, CallerRefs
 
@@ -63,10 +64,10 @@ def make_bridge(pbx: Pbx, core: Core, redis_url: str) -> Bridge:
         core,
         ami,
         CallerRefs(*pbx.config.ref_keys()),
-        f"127.0.0.1:{pbx.config.trunk_port}",
+        replace(relay_config(core.settings), trunk=f"127.0.0.1:{pbx.config.trunk_port}"),
         redis.Redis.from_url(redis_url),
     )
-    return Bridge(core, ami, aioredis.from_url(redis_url), relay)
+    return pbx_bridge(core, ami, aioredis.from_url(redis_url), relay)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ class Service:
     url: str
     proc: subprocess.Popen[bytes] | None = None
 
-    def cli(self, *args: str) -> dict[str, object]:
+    def cli(self, *args: str, expect: int = 0) -> dict[str, object]:
         done = subprocess.run(
             [sys.executable, "-c", "from app_api.cli import main; main()", *args],
             capture_output=True,
@@ -41,7 +41,7 @@ class Service:
             timeout=60,
             check=False,
         )
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == expect, done.stderr
         return json.loads(done.stdout)  # type: ignore[no-any-return]
 
     def ready(self) -> dict[str, object] | None:
@@ -79,6 +79,7 @@ def service(pbx: Pbx, db_url: str, redis_url: str, tmp_path: Path) -> Iterator[S
         "SAFENUM_AMI_SECRET": pbx.config.ami_secret,
         "SAFENUM_HTTP_PORT": str(port),
         "SAFENUM_LOG_LEVEL": "WARNING",
+        "SAFENUM_DESTRUCTION_WAIT_SECONDS": "1",
     }
     svc = Service(env, f"http://127.0.0.1:{port}")
     yield svc
@@ -178,9 +179,10 @@ def test_calls_route_with_serve_stopped_and_restart_heals_missed_changes(
     service.stop()  # the control plane is down: Asterisk routes from its replica
     assert call_connects(pbx, keep)
 
-    service.cli("numbers", "release", drop)  # nobody is listening: the push is missed
+    # No bridge runs: the release is committed, and the command says Asterisk is pending.
+    service.cli("numbers", "release", drop, expect=3)
     assert astdb(pbx, drop) == DRIVER_E164  # stale until serve comes back
-    service.start()  # reconcile on connect removes what the database no longer has
+    service.start()  # the bridge applies the outbox from its position on connect
     assert astdb(pbx, drop) is None
     assert call_refused(pbx, drop)
     assert call_connects(pbx, keep)
@@ -190,10 +192,10 @@ async def test_in_process_changes_are_pushed_after_commit(pbx: Pbx, core, redis_
     """What the API will do: a change committed in serve's own process reaches AstDB."""
     import redis.asyncio as aioredis
 
-    from app_api.bridge import Bridge
+    from app_api.pbx_config import make_bridge
     from numbering.types import OwnerPhone, Plate, SafeNumber
 
-    bridge = Bridge(core, AmiClient(pbx.ami_settings()), aioredis.from_url(redis_url))
+    bridge = make_bridge(core, AmiClient(pbx.ami_settings()), aioredis.from_url(redis_url))
     await bridge.start()
     try:
         async with asyncio.timeout(10):

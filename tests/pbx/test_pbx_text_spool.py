@@ -10,10 +10,10 @@ import pytest
 from pbx_sipp import DRIVER_E164, DRIVER_NATIONAL, Pbx
 from sip_text import Inbox, send_text
 
-from app_api.errors import PbxUnavailable
-from app_api.texts import AmiTextSender
 from numbering.types import OwnerPhone, SafeNumber
 from proxy.ami import AmiClient
+from proxy.bridge.senders import AmiTextSender
+from proxy.errors import PbxUnavailable
 from proxy.replica import ROUTE_FAMILY
 from proxy.texts import SPOOL_FAMILY, parse_spooled
 from proxy.texts import send_text as ami_send_text

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from app_api.auth.operators import OperatorService
 from app_api.main import create_app
 from app_api.settings import Settings
-from app_api.texts import LoggingTextSender
 from app_api.wiring import Core
+from proxy.bridge.senders import LoggingTextSender
 from tests.conftest import free_port
 
 PASSWORD = "correct horse battery staple"

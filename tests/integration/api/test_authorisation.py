@@ -8,8 +8,8 @@ import pytest
 
 from app_api.main import create_app
 from app_api.settings import Settings
+from calls.records import CallRecords
 from numbering.types import SafeNumber
-from proxy.records import CallRecords
 from proxy.state import CallFacts, State
 from tests.integration.api.conftest import Api
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from proxy.records import CallRecords
+
 from app_api.wiring import Core
 from numbering.types import SafeNumber
-from proxy.records import CallRecords
 from proxy.state import CallFacts, State
 from tests.conftest import Clock
 from tests.integration.api.conftest import Api

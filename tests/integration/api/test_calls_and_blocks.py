@@ -18,9 +18,10 @@ from blocking.blocks import BlockService
 from blocking.models import NumberBlock
 from blocking.texts import InboundText, TextService
 from blocking.types import Category, Decision, Verdict
+from calls.records import CallRecords
 from numbering.agreements import SEOUL
+from numbering.outbox import Change, ChangeKind, Outbox
 from numbering.types import SafeNumber
-from proxy.records import CallRecords
 from proxy.state import CallFacts, State
 from tests.integration.api.conftest import Api
 
@@ -30,25 +31,42 @@ KEY_A = "c" * 20
 TEXTER = "01077776666"
 
 
-class BridgeSpy:
-    def __init__(self) -> None:
-        self.numbers: list[str] = []
-        self.global_changes = 0
+class OutboxSpy:
+    """What the API recorded in the outbox since the fixture was made: the only path by
+    which a change reaches Asterisk."""
 
-    def numbers_changed(self, numbers: list[SafeNumber]) -> None:
-        self.numbers.extend(n.national for n in numbers)
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.mark()
 
-    def global_blocks_changed(self) -> None:
-        self.global_changes += 1
+    def mark(self) -> None:
+        """Count only what is recorded from now on (after a test's set-up)."""
+        self.start = self._head()
+
+    def _head(self) -> int:
+        with self.api.core.reading() as svc:
+            return Outbox(svc.repo.session).head()
+
+    def _changes(self) -> list[Change]:
+        with self.api.core.reading() as svc:
+            return Outbox(svc.repo.session).after(self.start, 10_000)
+
+    @property
+    def numbers(self) -> list[str]:
+        return [c.number.national for c in self._changes() if c.kind is ChangeKind.NUMBER]
+
+    @property
+    def global_changes(self) -> int:
+        return sum(c.kind is ChangeKind.GLOBAL_BLOCKS for c in self._changes())
+
+    @property
+    def texts(self) -> int:
+        return sum(c.kind is ChangeKind.TEXTS for c in self._changes())
 
 
 @pytest.fixture
-def spy(api: Api, monkeypatch: pytest.MonkeyPatch) -> BridgeSpy:
-    spy = BridgeSpy()
-    bridge = api.client.app.state.bridge  # type: ignore[attr-defined]
-    monkeypatch.setattr(bridge, "numbers_changed", spy.numbers_changed)
-    monkeypatch.setattr(bridge, "global_blocks_changed", spy.global_blocks_changed)
-    return spy
+def spy(api: Api) -> OutboxSpy:
+    return OutboxSpy(api)
 
 
 def record(
@@ -103,10 +121,11 @@ def replica(api: Api) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
     return values.numbers, values.keys
 
 
-def test_quiet_hours_and_move_car_text(api: Api, spy: BridgeSpy) -> None:
+def test_quiet_hours_and_move_car_text(api: Api, spy: OutboxSpy) -> None:
     api.pool()
     me = api.driver(ALICE)
     number = api.numbered_vehicle(me)
+    spy.mark()
     base = f"/v1/numbers/{number}/preferences"
     got = api.client.get(base, headers=me).json()
     assert got == {
@@ -120,7 +139,7 @@ def test_quiet_hours_and_move_car_text(api: Api, spy: BridgeSpy) -> None:
     body = {"quiet_start": "22:30", "quiet_end": "07:00"}
     got = api.client.put(f"{base}/quiet-hours", json=body, headers=me).json()
     assert (got["quiet_start"], got["quiet_end"]) == ("22:30", "07:00")
-    assert spy.numbers == [number]  # pushed to Asterisk after commit
+    assert spy.numbers == [number]  # recorded in the outbox with the change
     got = api.client.put(f"{base}/move-car-text", json={"enabled": False}, headers=me).json()
     assert got["move_car_text"] is False
     assert api.client.get(base, headers=me).json()["quiet_start"] == "22:30"
@@ -167,13 +186,14 @@ def test_call_records_newest_first_in_pages_without_numbers(api: Api) -> None:
     assert api.client.get("/v1/calls", params={"cursor": "!!"}, headers=me).status_code == 422
 
 
-def test_a_driver_blocks_and_unblocks_a_caller_from_a_record(api: Api, spy: BridgeSpy) -> None:
+def test_a_driver_blocks_and_unblocks_a_caller_from_a_record(api: Api, spy: OutboxSpy) -> None:
     api.pool()
     me = api.driver(ALICE)
     number = api.numbered_vehicle(me)
     digits = SafeNumber.parse(number).digits
     first = record(api, number)
     other = record(api, number, ref=REF_B, after=timedelta(minutes=2))
+    spy.mark()
 
     r = api.client.put(f"/v1/calls/{first}/block", headers=me)
     assert r.status_code == 200, r.text
@@ -225,7 +245,7 @@ def test_a_released_number_takes_its_blocks_out_of_the_replica(api: Api) -> None
 
 
 def test_operators_block_globally_and_export_calls_without_numbers(
-    api: Api, spy: BridgeSpy
+    api: Api, spy: OutboxSpy
 ) -> None:
     api.pool()
     alice = api.driver(ALICE)

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from app_api.main import create_app
 from app_api.settings import Settings
 from app_api.state import ApiState
-from app_api.texts import LoggingTextSender
 from app_api.wiring import Core
+from proxy.bridge.senders import LoggingTextSender
 from tests.conftest import free_port, wait_until
 
 PHONE = "010-2222-3333"

@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from app_api.auth.tokens import Principal
 from app_api.main import create_app
 from app_api.settings import Settings
-from app_api.texts import LoggingTextSender, PbxGatedSender
 from app_api.wiring import Core
 from numbering.models import NumberRecord
 from numbering.types import OwnerPhone
+from proxy.bridge.senders import LoggingTextSender, PbxGatedSender
 from tests.conftest import free_port
 from tests.integration.api.conftest import Api
 

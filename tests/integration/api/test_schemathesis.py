@@ -20,8 +20,8 @@ from schemathesis import checks
 
 from app_api.main import create_app
 from app_api.settings import Settings
-from app_api.texts import LoggingTextSender
 from app_api.wiring import Core
+from proxy.bridge.senders import LoggingTextSender
 from tests.integration.api.conftest import Api
 
 EXAMPLES = 40

@@ -17,9 +17,8 @@ from blocking.types import Category, Decision, Verdict
 from numbering.agreements import SEOUL
 from numbering.types import SafeNumber
 from proxy.texts import CallerRefs
-from tests.conftest import wait_until
 from tests.integration.api.conftest import Api
-from tests.integration.api.test_calls_and_blocks import BridgeSpy, replica
+from tests.integration.api.test_calls_and_blocks import OutboxSpy, replica
 
 ALICE, BOB = "010-1111-2222", "010-3333-4444"
 TEXTER, OTHER = "01077776666", "01055554444"
@@ -74,30 +73,9 @@ def no_phone(r: Response) -> Response:
     return r
 
 
-class RelaySpy:
-    def __init__(self) -> None:
-        self.wakes = 0
-
-    def wake(self) -> None:
-        self.wakes += 1
-
-
 @pytest.fixture
-def spy(api: Api, monkeypatch: pytest.MonkeyPatch) -> BridgeSpy:
-    spy = BridgeSpy()
-    bridge = api.client.app.state.bridge  # type: ignore[attr-defined]
-    monkeypatch.setattr(bridge, "numbers_changed", spy.numbers_changed)
-    monkeypatch.setattr(bridge, "global_blocks_changed", spy.global_blocks_changed)
-    return spy
-
-
-@pytest.fixture
-def relay(api: Api, monkeypatch: pytest.MonkeyPatch) -> RelaySpy:
-    spy = RelaySpy()
-    real = api.client.app.state.bridge.relay  # type: ignore[attr-defined]
-    assert real is not None
-    monkeypatch.setattr(real, "wake", spy.wake)
-    return spy
+def spy(api: Api) -> OutboxSpy:
+    return OutboxSpy(api)
 
 
 def test_my_texts_newest_first_in_pages_without_phone_numbers(api: Api) -> None:
@@ -153,7 +131,7 @@ def test_my_texts_newest_first_in_pages_without_phone_numbers(api: Api) -> None:
     assert api.client.get("/v1/texts", headers=operator).status_code == 403
 
 
-def test_a_driver_releases_a_blocked_text_once(api: Api, relay: RelaySpy) -> None:
+def test_a_driver_releases_a_blocked_text_once(api: Api, spy: OutboxSpy) -> None:
     api.pool()
     alice, bob = api.driver(ALICE), api.driver(BOB)
     mine = api.numbered_vehicle(alice)
@@ -163,10 +141,10 @@ def test_a_driver_releases_a_blocked_text_once(api: Api, relay: RelaySpy) -> Non
 
     r = api.client.post(f"/v1/texts/{blocked}/release", headers=bob)  # not bob's
     assert (r.status_code, r.json()["title"]) == (404, "text-not-found")
-    assert relay.wakes == 0
+    assert spy.texts == 0
     r = no_phone(api.client.post(f"/v1/texts/{blocked}/release", headers=alice))
     assert (r.status_code, r.json()) == (202, {"status": "released"})
-    wait_until(lambda: relay.wakes == 1, what="the relay woken after commit")
+    assert spy.texts == 1  # a relay sends it: recorded in the outbox with the release
     texts = {t["id"]: t for t in api.client.get("/v1/texts", headers=alice).json()["items"]}
     assert texts[blocked]["status"] == "pending"  # the relay sends it, then "released"
     assert texts[blocked]["released_at"] is not None
@@ -176,7 +154,7 @@ def test_a_driver_releases_a_blocked_text_once(api: Api, relay: RelaySpy) -> Non
         assert (r.status_code, r.json()["title"]) == (409, "text-not-blocked")
         assert r.headers["content-type"] == "application/problem+json"
     assert api.client.post("/v1/texts/999999/release", headers=alice).status_code == 404
-    assert relay.wakes == 1  # refused releases wake nothing
+    assert spy.texts == 1  # refused releases wake nothing
 
     admin = api.operator("admin", "district_admin")
     audit = api.client.get("/v1/ops/audit", params={"limit": 200}, headers=admin).json()
@@ -187,7 +165,7 @@ def test_a_driver_releases_a_blocked_text_once(api: Api, relay: RelaySpy) -> Non
     assert released[0]["actor"].startswith("owner:")
 
 
-def test_a_driver_blocks_and_unblocks_a_texter(api: Api, spy: BridgeSpy) -> None:
+def test_a_driver_blocks_and_unblocks_a_texter(api: Api, spy: OutboxSpy) -> None:
     api.pool()
     alice, bob = api.driver(ALICE), api.driver(BOB)
     mine = api.numbered_vehicle(alice)
@@ -197,6 +175,7 @@ def test_a_driver_blocks_and_unblocks_a_texter(api: Api, spy: BridgeSpy) -> None
     first = seed(api, mine, "차 빼주세요")
     second = seed(api, mine, "아직이요?", minutes=2)
     other = seed(api, mine, "안녕하세요", sender=OTHER, minutes=3)
+    spy.mark()
 
     assert api.client.put(f"/v1/texts/{first}/block", headers=bob).status_code == 404
     r = no_phone(api.client.put(f"/v1/texts/{first}/block", headers=alice))
@@ -230,13 +209,14 @@ def test_a_driver_blocks_and_unblocks_a_texter(api: Api, spy: BridgeSpy) -> None
     assert not any(t["sender_blocked"] for t in texts)
 
 
-def test_withheld_senders_and_replies_cannot_be_blocked(api: Api, spy: BridgeSpy) -> None:
+def test_withheld_senders_and_replies_cannot_be_blocked(api: Api, spy: OutboxSpy) -> None:
     api.pool()
     alice = api.driver(ALICE)
     mine = api.numbered_vehicle(alice)
     withheld = seed(api, mine, "차 빼주세요", sender=None)
     seed(api, mine, "차 빼주세요", minutes=2)
     reply = seed(api, mine, "네", sender=ALICE.replace("-", ""), minutes=3)
+    spy.mark()
     for text_id in (withheld, reply):
         r = api.client.put(f"/v1/texts/{text_id}/block", headers=alice)
         assert (r.status_code, r.json()["title"]) == (409, "caller-not-blockable")
@@ -245,19 +225,20 @@ def test_withheld_senders_and_replies_cannot_be_blocked(api: Api, spy: BridgeSpy
     assert api.client.get("/v1/blocks", headers=alice).json() == []
 
 
-def test_texts_of_a_number_given_back_block_nothing(api: Api, spy: BridgeSpy) -> None:
+def test_texts_of_a_number_given_back_block_nothing(api: Api, spy: OutboxSpy) -> None:
     api.pool()
     alice = api.driver(ALICE)
     mine = api.numbered_vehicle(alice)
     text = seed(api, mine, "차 빼주세요")
     assert api.client.post(f"/v1/numbers/{mine}/release", headers=alice).status_code == 200
     assert len(api.client.get("/v1/texts", headers=alice).json()["items"]) == 1  # still mine
+    spy.mark()
     r = api.client.put(f"/v1/texts/{text}/block", headers=alice)
     assert (r.status_code, r.json()["title"]) == (404, "not-found")
     assert spy.numbers == []
 
 
-def test_operators_review_blocked_texts_and_release_them(api: Api, relay: RelaySpy) -> None:
+def test_operators_review_blocked_texts_and_release_them(api: Api, spy: OutboxSpy) -> None:
     api.pool()
     alice = api.driver(ALICE)
     mine = api.numbered_vehicle(alice)
@@ -292,7 +273,7 @@ def test_operators_review_blocked_texts_and_release_them(api: Api, relay: RelayS
     assert c.post(f"/v1/ops/texts/{older}/release", headers=alice).status_code == 403
     r = no_phone(c.post(f"/v1/ops/texts/{older}/release", headers=partner))
     assert (r.status_code, r.json()) == (202, {"status": "released"})
-    wait_until(lambda: relay.wakes == 1, what="the relay woken after commit")
+    assert spy.texts == 1  # a relay sends it: recorded in the outbox with the release
     r = c.post(f"/v1/ops/texts/{older}/release", headers=partner)
     assert (r.status_code, r.json()["title"]) == (409, "text-not-blocked")
     assert c.post("/v1/ops/texts/999999/release", headers=partner).status_code == 404
@@ -303,7 +284,7 @@ def test_operators_review_blocked_texts_and_release_them(api: Api, relay: RelayS
     (entry,) = [e for e in audit if e["action"] == "text.released"]
     assert entry["actor"].startswith("operator:")
     assert entry["detail"] == {"text": older}
-    assert relay.wakes == 1
+    assert spy.texts == 1
 
 
 def test_text_statistics_by_category(api: Api) -> None:
@@ -415,7 +396,7 @@ def test_daily_statistics_count_texts_per_day_and_agreement(api: Api) -> None:
 
 
 def test_operators_mark_a_text_as_spam_to_block_its_sender_everywhere(
-    api: Api, spy: BridgeSpy
+    api: Api, spy: OutboxSpy
 ) -> None:
     api.pool()
     alice, bob = api.driver(ALICE), api.driver(BOB)

@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from app_api.errors import PbxUnavailable
 from numbering.types import OwnerPhone, SafeNumber
 from proxy.ami import AmiClient, AmiError
+from proxy.errors import PbxUnavailable
 from proxy.texts import SERVICE_USER, send_text
 
 log = logging.getLogger("safenum.texts")

@@ -15,11 +15,11 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from calls.facts import CallFacts, Outcome
+from calls.models import CallRecord
 from numbering.models import NumberRecord
 from numbering.reports import CallTally
 from numbering.types import SafeNumber
-from proxy.models import CallRecord
-from proxy.state import CallFacts, Outcome
 
 _COUNTED = (Outcome.ANSWERED.value, Outcome.BLOCKED.value)
 

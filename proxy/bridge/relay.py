@@ -1,4 +1,4 @@
-"""The text relay inside ``safenum serve``: Asterisk's spool -> filter -> store -> send.
+"""The text relay of one node: Asterisk's spool -> filter -> store -> send.
 
 The dialplan spools every text to a routed 050 number in AstDB and announces it
 (``proxy.texts``). The relay takes an entry when its event arrives, and scans the
@@ -12,34 +12,37 @@ are back. Per entry, in this order:
 3. delete the spool entry.
 
 A failure at 1 leaves the spool entry for the next scan; a failure at 2 leaves the
-record ``pending`` and the entry in place, so the next scan sends it again (at
-least once: a crash between sending and marking can repeat a text, never lose it).
-Texts released by a driver or an operator are ``pending`` too and go out the same way.
+record ``pending`` and the entry in place, so the next scan sends it again. Texts
+released by a driver or an operator are ``pending`` too and go out the same way.
+
+Delivery is at least once, and the bound on repeats is exact: a text reaches the
+phone twice only when the relay dies after Asterisk took its MessageSend and
+before the "delivered" commit (SIP MESSAGE has no end-to-end identity to
+deduplicate on). A death at any other step sends it once. Each relay claims a
+pending text for ``blocking.texts.CLAIM_LEASE`` before it sends it, so the relays
+of several nodes never send one text at once; a dead relay's claim lapses and
+another node sends it (``tests/pbx/test_pbx_relay_crash.py`` kills the relay at
+each step and counts what the phone receives).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 import redis
 
-from app_api.wiring import Core
 from blocking.filter import MessageFilter
 from blocking.sender_redis import RedisSenderHistory, SenderHistoryUnavailable
 from blocking.texts import InboundText, Send, TextService
 from blocking.types import Verdict
 from numbering.types import SafeNumber
 from proxy.ami import AmiClient, AmiError
-from proxy.texts import (
-    SPOOL_FAMILY,
-    TEXT_EVENT,
-    CallerRefs,
-    SpooledText,
-    parse_spooled,
-    send_text,
-)
+from proxy.bridge.database import Database
+from proxy.dialplan import SPOOL_FAMILY, TEXT_EVENT, TEXT_SPOOLED
+from proxy.texts import CallerRefs, SpooledText, parse_spooled, send_text
 
 log = logging.getLogger("safenum.relay")
 
@@ -47,29 +50,41 @@ SCAN_SECONDS = 15.0
 PURGE_SECONDS = 3600.0
 
 
+@dataclass(frozen=True)
+class RelayConfig:
+    trunk: str
+    node: str = "node-1"  # claims pending texts under this name (one relay per node)
+    text_retention_days: int = 30
+    sender_window_minutes: int = 10
+    sender_max_numbers: int = 5
+    sender_per_minute: int = 10
+    sender_block_hours: int = 24
+
+
 class TextRelay:
     def __init__(
         self,
-        core: Core,
+        db: Database,
         ami: AmiClient,
         refs: CallerRefs,
-        trunk: str,
+        config: RelayConfig,
         redis_client: redis.Redis,
         message_filter: MessageFilter | None = None,
     ) -> None:
-        s = core.settings
-        self.core = core
+        s = config
+        self.db = db
+        self.config = config
         self.ami = ami
         self.refs = refs
-        self.trunk = trunk
+        self.trunk = config.trunk
         self.filter = message_filter or MessageFilter.default()
         self.history = RedisSenderHistory(
             redis_client,
-            core.keyring.lookup_hash("sender-history", "v1"),
-            window=timedelta(minutes=s.text_sender_window_minutes),
-            max_recipients=s.text_sender_max_numbers,
-            rate_limit=s.text_sender_per_minute,
-            block_for=timedelta(hours=s.text_sender_block_hours),
+            db.keyring.lookup_hash("sender-history", "v1"),
+            window=timedelta(minutes=s.sender_window_minutes),
+            max_recipients=s.sender_max_numbers,
+            rate_limit=s.sender_per_minute,
+            block_for=timedelta(hours=s.sender_block_hours),
         )
         self.handled = 0
         self._lock = asyncio.Lock()  # one pass over an entry at a time
@@ -81,7 +96,7 @@ class TextRelay:
             async for event in events:
                 if event.headers.get("UserEvent") != TEXT_EVENT:
                     continue
-                if event.headers.get("Status") == "spooled":
+                if event.headers.get("Status") == TEXT_SPOOLED:
                     spool_id = event.headers.get("Id", "")
                     try:
                         await self.take(spool_id)
@@ -169,29 +184,31 @@ class TextRelay:
             text.body,
             text.declared_bytes,
         )
-        with self.core.sessions.begin() as session:
-            service = TextService(session, self.core.keyring, self.core.clock)
+        with self.db.sessions.begin() as session:
+            service = TextService(session, self.db.keyring, self.db.clock, node=self.config.node)
             return service.receive(inbound, self._judge, self._refs)
 
     def _judge(self, body: str, sender: str | None, number: SafeNumber) -> Verdict:
         stats = None
         if sender is not None:
-            stats = self.history.record(sender, number.digits, self.core.clock())
+            stats = self.history.record(sender, number.digits, self.db.clock())
         return self.filter.judge(body, sender, stats)
 
     def _refs(self, number: SafeNumber, sender: str | None) -> tuple[str, str]:
         return self.refs.ref(number.digits, sender), self.refs.key(sender)
 
     def _delivered(self, record_id: int) -> None:
-        with self.core.sessions.begin() as session:
-            TextService(session, self.core.keyring, self.core.clock).delivered(record_id)
+        with self.db.sessions.begin() as session:
+            TextService(session, self.db.keyring, self.db.clock).delivered(record_id)
 
     def _pending(self) -> list[Send]:
-        with self.core.sessions.begin() as session:
-            return TextService(session, self.core.keyring, self.core.clock).pending()
+        with self.db.sessions.begin() as session:
+            return TextService(
+                session, self.db.keyring, self.db.clock, node=self.config.node
+            ).pending()
 
     def purge(self) -> int:
         """Retention: forget texts older than ``text_retention_days``."""
-        cutoff = self.core.clock() - timedelta(days=self.core.settings.text_retention_days)
-        with self.core.sessions.begin() as session:
-            return TextService(session, self.core.keyring, self.core.clock).purge_before(cutoff)
+        cutoff = self.db.clock() - timedelta(days=self.config.text_retention_days)
+        with self.db.sessions.begin() as session:
+            return TextService(session, self.db.keyring, self.db.clock).purge_before(cutoff)
