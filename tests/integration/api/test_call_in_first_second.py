@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from proxy.records import CallRecords
-
 from app_api.wiring import Core
+from calls.records import CallRecords
 from numbering.types import SafeNumber
 from proxy.state import CallFacts, State
 from tests.conftest import Clock
