@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -64,7 +65,11 @@ def _core() -> Core:
     settings = Settings()
     datadir.secure(settings)
     core = Core.build(settings)
-    core.outbox_hints.append(RedisHint(settings.redis_url))
+    hint = RedisHint(settings.redis_url)
+    core.outbox_hints.append(hint)
+    # Close on the way out: SQLite then removes its WAL, and nothing is left open.
+    atexit.register(hint.close)
+    atexit.register(core.close)
     return core
 
 
