@@ -9,7 +9,8 @@ from pathlib import Path
 from app_api.settings import Settings
 from numbering.crypto import Keyring
 from proxy.ami import AmiSettings
-from proxy.asterisk.config import AsteriskConfig, find_module_dir
+from proxy.asterisk.config import AsteriskConfig
+from proxy.asterisk.install import AsteriskInstall
 
 AMI_USER = "safenum"
 
@@ -58,7 +59,7 @@ def asterisk_config(settings: Settings) -> AsteriskConfig:
         menu_timeout=settings.call_menu_timeout_seconds,
         callback_window=settings.callback_window_seconds,
         caller_ref_key=caller_ref_key(settings),
-        module_dir=find_module_dir(),
+        install=AsteriskInstall.locate(settings.asterisk_binary),
     )
 
 
