@@ -58,12 +58,14 @@ def _start(base: Path, menu: bool) -> Pbx:
 
 
 def _need_tools() -> None:
+    """A missing Asterisk or SIPp fails the tier: skipped, it would hide a broken install
+    (``make test`` installs both through ``make system``)."""
     try:
         AsteriskInstall.locate().verify()
     except AsteriskNotInstalled as exc:
-        pytest.skip(f"pbx tier needs Asterisk 22 ({exc})")
+        pytest.fail(f"pbx tier needs Asterisk 22 ({exc}); run make system")
     if shutil.which("sipp") is None:
-        pytest.skip("pbx tier needs sipp on PATH")
+        pytest.fail("pbx tier needs sipp on PATH; run make system")
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,16 @@ commit repeats a text; every other death delivers it exactly once, and none lose
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
 from pbx_sipp import Pbx
 from sip_text import Inbox
-from test_pbx_relay import CAR_TEXT, Line, make_bridge
+from test_pbx_relay import CAR_TEXT, Line, line, make_bridge  # noqa: F401 (fixture)
 
 from proxy.ami import AmiClient
+from proxy.bridge import Bridge
 from proxy.dialplan import SPOOL_FAMILY
 
 SENTINEL = "마지막 확인 문자입니다"
@@ -33,7 +35,12 @@ STEPS = {
 }
 
 
-async def _arm(line: Line, step: str, died: asyncio.Event, monkeypatch: pytest.MonkeyPatch) -> None:
+async def _arm(
+    line: Line,  # noqa: F811 (the fixture's value)
+    step: str,
+    died: asyncio.Event,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     relay: Any = line.relay
     loop = asyncio.get_running_loop()
 
@@ -58,9 +65,20 @@ async def _arm(line: Line, step: str, died: asyncio.Event, monkeypatch: pytest.M
         monkeypatch.setattr(relay.ami, "db_del", db_del)
 
 
+async def _kill(bridge: Bridge) -> None:
+    """Stop every task of the bridge where it stands, as a dead process would."""
+    tasks: list[asyncio.Task[None]] = bridge._tasks
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Crash):
+            await task
+    await bridge.ami.close()
+
+
 @pytest.mark.parametrize("step", list(STEPS))
 async def test_a_relay_killed_at_each_step_loses_nothing_and_repeats_only_there(
-    line: Line,
+    line: Line,  # noqa: F811 (the fixture, imported above)
     pbx: Pbx,
     redis_url: str,
     ami: AmiClient,
@@ -73,7 +91,7 @@ async def test_a_relay_killed_at_each_step_loses_nothing_and_repeats_only_there(
         assert await line.text(CAR_TEXT) == 202
         async with asyncio.timeout(10):
             await died.wait()
-        await line.bridge.stop()  # dead: nothing more from this relay
+        await _kill(line.bridge)  # dead: nothing more from this relay
 
         line.bridge = make_bridge(pbx, line.core, redis_url)  # a fresh process takes over
         await line.bridge.start()

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 
 from pbx_sipp import DRIVER_E164, Pbx, SippRun, TrunkTrap
 
+from numbering.types import SafeNumber
 from proxy.ami import AmiClient
 from proxy.replica import ROUTE_FAMILY, RouteReplica
 
@@ -38,15 +39,15 @@ def answered_by(pbx: Pbx, dialled: str) -> tuple[SippRun, str]:
 
 async def test_route_change_is_visible_to_the_next_call(pbx: Pbx, ami: AmiClient) -> None:
     replica = RouteReplica(ami, loader({}))
-    await replica.put(NUMBER, DRIVER_E164)
+    await replica.put(SafeNumber(NUMBER), DRIVER_E164)
 
-    await replica.put(NUMBER, OTHER_PHONE)
+    await replica.put(SafeNumber(NUMBER), OTHER_PHONE)
     assert await ami.db_get(ROUTE_FAMILY, NUMBER) == OTHER_PHONE
     caller, invite = await asyncio.to_thread(answered_by, pbx, NUMBER)
     assert caller.returncode == 0, caller.log_text
     assert invite.startswith("INVITE sip:01087654321@")
 
-    await replica.delete(NUMBER)
+    await replica.delete(SafeNumber(NUMBER))
     with TrunkTrap(pbx.config.trunk_port) as trap:
         caller = await asyncio.to_thread(pbx.sipp.call, NUMBER)
         assert trap.drain() == []
