@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,14 @@ from app_api.wiring import Core
 
 EXTERNAL_DB = os.environ.get("SAFENUM_DATABASE_URL", "")
 ON_POSTGRES = EXTERNAL_DB.startswith("postgresql")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``@pytest.mark.postgres`` tests run only when SAFENUM_DATABASE_URL is PostgreSQL."""
+    skip = pytest.mark.skip(reason="needs SAFENUM_DATABASE_URL=postgresql+psycopg://...")
+    for item in items:
+        if item.get_closest_marker("postgres") and not ON_POSTGRES:
+            item.add_marker(skip)
 
 
 def free_port() -> int:
@@ -160,3 +169,68 @@ def core(settings: Settings, clock: Clock) -> Iterator[Core]:
 def sqlite_path(url: str) -> Path | None:
     parsed = make_url(url)
     return Path(parsed.database) if parsed.get_backend_name() == "sqlite" else None
+
+
+@dataclass(frozen=True)
+class PostgresFiles:
+    """The on-disk files of the test database on the local Debian cluster.
+
+    Reading them needs the cluster on this machine (``pg_lsclusters``, as
+    deploy/scripts/pg-test-db.sh sets it up) and root or sudo to the ``postgres``
+    user, who runs the CHECKPOINT that puts every page on disk first.
+    """
+
+    directory: Path
+    port: int
+
+    @classmethod
+    def of(cls, core: Core) -> PostgresFiles:
+        url = make_url(core.settings.database_url)
+        port = url.port or 5432
+        try:
+            clusters = subprocess.run(
+                ["pg_lsclusters", "-h"], capture_output=True, text=True, check=True
+            ).stdout
+        except (OSError, subprocess.CalledProcessError):
+            pytest.skip("reading PostgreSQL's files needs the local cluster (pg_lsclusters)")
+        data = next(
+            (ln.split()[5] for ln in clusters.splitlines() if ln.split()[2:3] == [str(port)]),
+            None,
+        )
+        if data is None:
+            pytest.skip(f"no local PostgreSQL cluster on port {port}")
+        with core.engine.connect() as conn:
+            oid = conn.execute(
+                text("SELECT oid FROM pg_database WHERE datname = current_database()")
+            ).scalar_one()
+        files = cls(Path(data) / "base" / str(oid), port)
+        if not os.access(files.directory, os.R_OK):
+            pytest.skip(f"{files.directory} is not readable by this user")
+        return files
+
+    def read(self, core: Core | None = None) -> bytes:
+        """Checkpoint, then every byte of every file of the database; with ``core``,
+        only the files of the application's tables (with their TOAST and indexes),
+        not the system catalogs."""
+        psql = f"psql -qtA -p {self.port} -c CHECKPOINT"
+        argv = ["su", "postgres", "-c", psql] if os.getuid() == 0 else ["sudo", "-u", "postgres"]
+        if os.getuid() != 0:
+            argv += ["sh", "-c", psql]
+        subprocess.run(argv, check=True, capture_output=True)
+        paths = sorted(p for p in self.directory.iterdir() if p.is_file())
+        if core is not None:
+            with core.engine.connect() as conn:
+                nodes = set(conn.execute(text(_OUR_FILES)).scalars())
+            paths = [p for p in paths if p.name.split(".")[0].split("_")[0] in nodes]
+        return b"".join(p.read_bytes() for p in paths)
+
+
+_OUR_FILES = """
+SELECT pg_relation_filenode(c.oid)::text FROM pg_class c
+WHERE c.relnamespace = 'public'::regnamespace
+   OR c.oid IN (SELECT reltoastrelid FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+   OR c.oid IN (SELECT indexrelid FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+                WHERE t.relnamespace = 'public'::regnamespace
+                   OR t.oid IN (SELECT reltoastrelid FROM pg_class
+                                WHERE relnamespace = 'public'::regnamespace))
+"""

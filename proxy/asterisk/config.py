@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from proxy.asterisk.callback import callback_allow_pattern
 from proxy.asterisk.install import DEFAULT_INSTALL, AsteriskInstall
 from proxy.asterisk.prompts import PROMPTS_FILE, PromptBook
 from proxy.asterisk.prompts import write_prompts as _synthesise
@@ -178,6 +179,7 @@ class AsteriskConfig:
             "menu": "1" if self.menu else "0",
             "menu_timeout": f"{self.menu_timeout:g}",
             "callback_window": str(self.callback_window),
+            "callback_allow": callback_allow_pattern(),
             "sounds_dir": str(self.sounds_dir),
             "move_text": PromptBook.load(self.prompts_file).move_car_text,
             "ref_key_inner": inner,

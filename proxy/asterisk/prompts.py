@@ -29,6 +29,7 @@ REQUIRED = (
     "text_failed",
     "unknown",
     "no_recent_caller",
+    "callback_refused",
 )
 # Characters that would end or escape a value in extensions.conf [globals].
 _UNSAFE_IN_DIALPLAN = set(';$\\\r\n"')

@@ -68,7 +68,10 @@ def test_driver_signs_in_gets_a_number_sees_the_card_and_deletes_the_account(
     page.get_by_role("button", name="계정 삭제").click()
     page.locator("#confirm-yes").click()
     expect(page.locator("#receipt")).to_be_visible()
-    expect(page.locator("#receipt-list")).to_contain_text("1")  # numbers released
+    # The released-numbers line, exactly: its label followed by its value.
+    released = page.locator("#receipt-list dt", has_text="반납한 번호 수")
+    expect(released).to_have_count(1)
+    expect(page.locator("#receipt-list dt:has-text('반납한 번호 수') + dd")).to_have_text("1")
     assert page.evaluate("localStorage.getItem('safenum.app')") is None
 
 

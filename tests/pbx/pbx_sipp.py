@@ -214,10 +214,18 @@ class Sipp:
         return SippRun(done.returncode, parse_messages(log), done.stdout.decode(errors="replace"))
 
     @contextlib.contextmanager
-    def driver(self, scenario: str, timeout: float = 15.0) -> Iterator[DriverPhone]:
-        """Run the driver's phone on the trunk port for the duration of the block."""
+    def driver(
+        self, scenario: str, timeout: float = 15.0, own: str = DRIVER_NATIONAL
+    ) -> Iterator[DriverPhone]:
+        """Run the phone behind the trunk for the duration of the block.
+
+        ``own`` is the number of whoever answers there (the driver, or the caller a
+        callback reaches): the answering scenarios put it in every identity header of
+        their 18x and 200 and in the SDP, so a test can prove none of it crosses.
+        """
         log = self._log(scenario)
         argv = self._argv(scenario, "127.0.0.1", self.trunk_port, log, timeout)
+        argv += ["-key", "own", own, "-key", "own_e164", "+82" + own[1:]]
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         phone = DriverPhone(proc, log)
         try:

@@ -8,11 +8,15 @@ Real SIP over loopback all the same: Asterisk cannot tell them from a carrier.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import socket
 import threading
 import time
 from dataclasses import dataclass
+
+from proxy.ami import AmiClient
+from proxy.texts import send_text as send_ami_text
 
 
 @dataclass(frozen=True)
@@ -148,3 +152,34 @@ class Inbox:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+MARKER = "marker "
+
+
+def without_markers(texts: list[ReceivedText]) -> list[ReceivedText]:
+    return [t for t in texts if not t.body.startswith(MARKER.encode())]
+
+
+async def texts_before_marker(inbox: Inbox, ami: AmiClient, trunk: str) -> list[ReceivedText]:
+    """What the phones got before a marker text sent now, the marker excluded.
+
+    Asterisk sends every SIP MESSAGE (MessageSend, from any AMI session) through one
+    serializer, in order: once the marker arrives, any text handed to Asterisk before
+    it is in the inbox too. A negative ("nothing was relayed") then rests on a fact,
+    not on a sleep.
+    """
+    marker = f"{MARKER}{secrets.token_hex(8)}"
+    await send_ami_text(ami, trunk, "01000000000", "050400000000", marker)
+    got = await asyncio.to_thread(_until_body, inbox, marker.encode())
+    return got[: [t.body for t in got].index(marker.encode())]
+
+
+def _until_body(inbox: Inbox, body: bytes, timeout: float = 10) -> list[ReceivedText]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = inbox.texts()
+        if any(t.body == body for t in got):
+            return got
+        time.sleep(0.02)
+    raise AssertionError("the marker text never arrived")

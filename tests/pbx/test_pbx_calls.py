@@ -7,7 +7,6 @@ import asyncio
 import pytest
 from pbx_sipp import (
     CALLER_NUMBER,
-    DIAL_TIMEOUT,
     DRIVER_E164,
     DRIVER_NATIONAL,
     Pbx,
@@ -63,14 +62,22 @@ async def test_busy_driver_leads_to_the_text_offer(pbx: Pbx, ami: AmiClient) -> 
 
 async def test_unanswered_call_is_cancelled_then_the_text_offered(pbx: Pbx, ami: AmiClient) -> None:
     await ami.db_put(ROUTE_FAMILY, NUMBER, DRIVER_E164)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    caller, driver = await asyncio.to_thread(place, pbx, NUMBER, "driver_noanswer")
+    async with ami.subscribe({"UserEvent"}) as events:
+        caller, driver = await asyncio.to_thread(place, pbx, NUMBER, "driver_noanswer")
+        phases: list[str] = []
+        async with asyncio.timeout(10):
+            while "end" not in phases:
+                event = await events.get()
+                if event.headers.get("UserEvent") == "SafenumCall":
+                    phases.append(event.headers["Phase"])
+                    if event.headers["Phase"] == "dialend":
+                        assert event.headers["Status"] == "NOANSWER"
 
     assert driver.returncode == 0, driver.log_text
     assert any(m.first_line.startswith("CANCEL ") for m in driver.received)
     assert caller.final_status == 200  # the offer, after the driver's phone stopped ringing
-    assert loop.time() - started >= DIAL_TIMEOUT
+    # In this order: the driver was dialled, the dial ended unanswered, then the offer.
+    assert phases == ["start", "dial", "dialend", "offer", "end"]
 
 
 async def test_unknown_number_is_refused_and_nobody_rings(pbx: Pbx, ami: AmiClient) -> None:

@@ -138,8 +138,8 @@ def assert_private(run: SippRun, other: str) -> None:
         assert leaks(message.text, other) == [], message.text
 
 
-def with_driver(pbx: Pbx, scenario: str, place):  # type: ignore[no-untyped-def]
-    with pbx.sipp.driver(scenario, timeout=30) as phone:
+def with_driver(pbx: Pbx, scenario: str, place, own: str = DRIVER_NATIONAL):  # type: ignore[no-untyped-def]
+    with pbx.sipp.driver(scenario, timeout=30, own=own) as phone:
         caller = place()
     assert phone.run is not None
     return caller, phone.run
@@ -325,6 +325,7 @@ async def test_callback_reaches_the_last_caller_only_from_the_registered_phone(
         pbx,
         "driver_answer",
         lambda: pbx.sipp.call(line.digits, caller=DRIVER_NATIONAL),
+        CALLER_NUMBER,  # who answers behind the trunk is the called-back caller
     )
     got = await line.phases()
     [request] = invites(driver_leg)  # the UAS on the trunk plays the called-back caller

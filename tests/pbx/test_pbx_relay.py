@@ -11,7 +11,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 from pbx_sipp import CALLER_NUMBER, DRIVER_E164, DRIVER_NATIONAL, Pbx, SippRun, leaks
-from sip_text import Inbox, send_text
+from sip_text import Inbox, ReceivedText, send_text, texts_before_marker, without_markers
 from sqlalchemy import select
 
 from app_api.pbx_config import make_bridge as pbx_bridge
@@ -36,6 +36,7 @@ class Line:
     number: SafeNumber
     bridge: Bridge
     relay: TextRelay
+    ami: AmiClient
 
     def records(self) -> list[TextRecord]:
         with self.core.sessions.begin() as session:
@@ -51,6 +52,16 @@ class Line:
                 if len(done) >= count:
                     return rows
                 await asyncio.sleep(0.05)
+
+    async def handled(self, count: int) -> None:
+        """Until the relay has taken ``count`` spool entries (judged, stored, sent or not)."""
+        async with asyncio.timeout(10):
+            while self.relay.handled < count:
+                await asyncio.sleep(0.02)
+
+    async def relayed(self, inbox: Inbox) -> list[ReceivedText]:
+        """Every text on the phones' side so far (a marker through Asterisk's queue)."""
+        return await texts_before_marker(inbox, self.ami, f"127.0.0.1:{self.pbx.config.trunk_port}")
 
     async def text(self, body: str, sender: str = TEXTER, to: str | None = None) -> int:
         return await asyncio.to_thread(
@@ -83,7 +94,7 @@ async def line(pbx: Pbx, core: Core, redis_url: str, ami: AmiClient) -> AsyncIte
     number = SafeNumber.parse(await asyncio.to_thread(issue))
     bridge = make_bridge(pbx, core, redis_url)
     await bridge.start()
-    made = Line(pbx, core, number, bridge, bridge.relay)  # type: ignore[arg-type]
+    made = Line(pbx, core, number, bridge, bridge.relay, ami)  # type: ignore[arg-type]
     try:
         async with asyncio.timeout(10):
             while await ami.db_get(ROUTE_FAMILY, number.digits) != DRIVER_E164:
@@ -112,8 +123,8 @@ async def test_an_ad_is_blocked_kept_and_released_on_review(line: Line) -> None:
     with Inbox(line.pbx.config.trunk_port) as inbox:
         assert await line.text(AD_TEXT) == 202
         (record,) = await line.until_records(1, "blocked")
-        await asyncio.sleep(0.3)
-        assert inbox.texts() == []  # the driver's phone never got it
+        await line.handled(1)  # judged, stored, spool entry removed
+        assert await line.relayed(inbox) == []  # the driver's phone never got it
         assert record.category in ("ad", "spam")
 
         def release() -> object:
@@ -124,7 +135,7 @@ async def test_an_ad_is_blocked_kept_and_released_on_review(line: Line) -> None:
 
         send = await asyncio.to_thread(release)
         await line.relay.send(send)  # type: ignore[arg-type]
-        (got,) = await asyncio.to_thread(inbox.wait, 1)
+        (got,) = without_markers(await asyncio.to_thread(inbox.wait, 2))
     assert got.body == AD_TEXT.encode()
     assert got.from_user == line.number.digits
     (after,) = await line.until_records(1, "released")
@@ -156,10 +167,18 @@ async def test_texts_to_unknown_or_paused_numbers_are_refused(line: Line) -> Non
         while await line.bridge.ami.db_get(ROUTE_FAMILY, line.number.digits) is not None:
             await asyncio.sleep(0.01)
     with Inbox(line.pbx.config.trunk_port) as inbox:
-        await line.text(CAR_TEXT)
-        await line.text(CAR_TEXT, to="050499990000")
-        await asyncio.sleep(1)
-        assert inbox.texts() == []
+        async with line.ami.subscribe({"UserEvent"}) as events:
+            await line.text(CAR_TEXT)
+            await line.text(CAR_TEXT, to="050499990000")
+            statuses: list[str] = []
+            async with asyncio.timeout(10):
+                while len(statuses) < 2:
+                    event = await events.get()
+                    if event.headers.get("UserEvent") == "SafenumText":
+                        statuses.append(event.headers["Status"])
+        assert statuses == ["refused", "refused"]  # the dialplan handled both: refused
+        assert await line.relayed(inbox) == []
+    assert line.relay.handled == 0
     assert await asyncio.to_thread(line.records) == []
     assert await line.bridge.ami.db_get_tree(SPOOL_FAMILY) == []
 
@@ -172,12 +191,14 @@ async def test_spool_survives_a_bridge_outage_and_every_text_is_delivered(
     with Inbox(line.pbx.config.trunk_port) as inbox:
         for body in bodies:
             assert await line.text(body) == 202
-        await asyncio.sleep(0.5)
-        assert inbox.texts() == []  # nobody judged them: nothing relayed
+        async with asyncio.timeout(10):  # the dialplan spooled all five
+            while len(await line.ami.db_get_tree(SPOOL_FAMILY)) < 5:
+                await asyncio.sleep(0.02)
+        assert await line.relayed(inbox) == []  # nobody judged them: nothing relayed
         line.bridge = make_bridge(line.pbx, core, redis_url)
         line.relay = line.bridge.relay  # type: ignore[assignment]
         await line.bridge.start()
-        got = await asyncio.to_thread(inbox.wait, 5)
+        got = without_markers(await asyncio.to_thread(inbox.wait, 6))
     assert sorted(t.body.decode() for t in got) == sorted(bodies)
     rows = await line.until_records(5, "delivered")
     assert len(rows) == 5
@@ -204,8 +225,8 @@ async def test_a_sender_texting_many_safe_numbers_is_blocked_everywhere(line: Li
         for number in others:
             await line.text("주차 자리 문의드립니다", to=number.digits)
         rows = await line.until_records(5)
-        await asyncio.sleep(0.3)
-        delivered = len(inbox.texts())
+        await line.handled(5)
+        delivered = len(await line.relayed(inbox))
     statuses = [r.status for r in rows]
     assert statuses[:4] == ["delivered"] * 4
     assert statuses[4] == "blocked"  # the 5th distinct number within the window

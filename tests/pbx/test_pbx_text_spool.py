@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 
 import pytest
 from pbx_sipp import DRIVER_E164, DRIVER_NATIONAL, Pbx
-from sip_text import Inbox, send_text
+from sip_text import Inbox, send_text, texts_before_marker
 
 from numbering.types import OwnerPhone, SafeNumber
-from proxy.ami import AmiClient
+from proxy.ami import AmiClient, AmiMessage, EventSubscription
 from proxy.bridge.senders import AmiTextSender
 from proxy.errors import PbxUnavailable
 from proxy.replica import ROUTE_FAMILY
@@ -41,6 +42,17 @@ def long_body(size: int = 2000) -> bytes:
     return body + b"x" * (size - len(body))
 
 
+async def text_events(events: EventSubscription, count: int) -> list[AmiMessage]:
+    """The dialplan's next ``count`` SafenumText events (its last step per text)."""
+    got: list[AmiMessage] = []
+    async with asyncio.timeout(10):
+        while len(got) < count:
+            event = await events.get()
+            if event.headers.get("UserEvent") == "SafenumText":
+                got.append(event)
+    return got
+
+
 async def spool(ami: AmiClient, count: int = 0) -> dict[str, str]:
     """The spool, once it holds ``count`` entries (the dialplan runs after the 202)."""
     async with asyncio.timeout(5):
@@ -58,11 +70,15 @@ async def test_a_text_to_a_routed_number_is_spooled_intact_and_never_relayed(
     await ami.db_put(ROUTE_FAMILY, NUMBER, DRIVER_E164)
     bodies = [HARD_BODY, long_body(2000), long_body(BODY_LIMIT), b"+8250 spelling"]
     with Inbox(pbx.config.trunk_port) as inbox:
-        for body, to in zip(bodies, [NUMBER, NUMBER, NUMBER, "+82" + NUMBER[1:]], strict=True):
-            status = await asyncio.to_thread(send_text, pbx.config.sip_port, to, TEXTER, body)
-            assert status == 202
-        await asyncio.sleep(0.5)
-        assert inbox.texts() == []  # the dialplan relays nothing by itself
+        async with ami.subscribe({"UserEvent"}) as events:
+            for body, to in zip(bodies, [NUMBER, NUMBER, NUMBER, "+82" + NUMBER[1:]], strict=True):
+                status = await asyncio.to_thread(send_text, pbx.config.sip_port, to, TEXTER, body)
+                assert status == 202
+            spooled = await text_events(events, 4)
+        assert [e.headers["Status"] for e in spooled] == ["spooled"] * 4
+        # The dialplan has run to its end for all four: nothing went to a phone.
+        trunk = f"127.0.0.1:{pbx.config.trunk_port}"
+        assert await texts_before_marker(inbox, ami, trunk) == []
     entries = await spool(ami, 4)
     assert len(entries) == 4
     texts = sorted((parse_spooled(k, v) for k, v in entries.items()), key=lambda t: len(t.body))
@@ -130,15 +146,25 @@ async def test_message_send_carries_the_body_byte_for_byte_from_the_safe_number(
         assert TEXTER not in text.raw.decode("utf-8", "replace")
 
 
-def test_spooled_base64_round_trip_is_what_the_dialplan_writes() -> None:
-    value = "v1|{}|1700000000|{}|{}|141".format(
-        NUMBER,
-        base64.b64encode(f'"x" <sip:+82{TEXTER[1:]}@1.2.3.4:5060>'.encode()).decode(),
-        base64.b64encode(HARD_BODY).decode(),
-    )
-    text = parse_spooled("20261122101010-abc123", value)
-    assert text.sender == TEXTER
-    assert text.body.encode() == HARD_BODY
+async def test_the_spool_entry_is_what_the_dialplan_writes(pbx: Pbx, ami: AmiClient) -> None:
+    """The entry format (v1|number|epoch|From b64|body b64|size) as Asterisk wrote it,
+    from a +82 sender with a display name, and what the relay's parser makes of it."""
+    await ami.db_deltree(SPOOL_FAMILY)
+    await ami.db_put(ROUTE_FAMILY, NUMBER, DRIVER_E164)
+    sender = "+82" + TEXTER[1:]
+    before = int(time.time())
+    status = await asyncio.to_thread(send_text, pbx.config.sip_port, NUMBER, sender, HARD_BODY)
+    assert status == 202
+    [(key, value)] = (await spool(ami, 1)).items()
+    version, number, epoch, b64from, b64body, size = value.split("|")
+    assert (version, number, size) == ("v1", NUMBER, str(len(HARD_BODY)))
+    assert before <= int(epoch) <= int(time.time())
+    assert f'"{sender}" <sip:{sender}@127.0.0.1' in base64.b64decode(b64from).decode()
+    assert base64.b64decode(b64body) == HARD_BODY
+    text = parse_spooled(key, value)
+    assert (text.number, text.sender, text.body.encode()) == (NUMBER, TEXTER, HARD_BODY)
+    await ami.db_deltree(SPOOL_FAMILY)
+    await ami.db_del(ROUTE_FAMILY, NUMBER)
 
 
 async def test_the_production_text_sender_sends_sign_in_codes_and_move_car_texts(

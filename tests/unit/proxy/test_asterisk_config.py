@@ -128,8 +128,11 @@ def test_only_the_route_replica_can_reach_dial(files: dict[str, str]) -> None:
         "U(safenum-whisper))",
         " same => n,Dial(PJSIP/${LAST_NUM}@trunk,${DIAL_TIMEOUT},I)",  # the callback
     ]
-    # The callback target passes the same shape check as a route, never a 050 number.
-    assert '${REGEX("^0[1-9][0-9]{7,10}$" ${LAST_NUM})} & "${LAST_NUM:0:3}" != "050"' in text
+    # The callback target: the whole stored value is shape-checked first, then only
+    # Korean mobile and geographic numbers (CALLBACK_ALLOW) not blocked since.
+    assert '${REGEX("^0[1-9][0-9]{7,10}:[0-9]{1,12}$" ${LAST})}' in text
+    assert '${REGEX("${CALLBACK_ALLOW}" ${LAST_NUM})}' in text
+    assert "${DB_EXISTS(safenum/block/${SAFENUM_NUMBER}/${LAST_REF})}" in text
     assert "${DB(safenum/route/${EXTEN})}" in text
     assert 'Set(CALLERID(all)="안심번호" <${EXTEN}>)' in text
 
