@@ -17,10 +17,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import redis
-from app_api.texts import LoggingTextSender
 
 from app_api.settings import Settings
 from app_api.wiring import Core
+from proxy.bridge.senders import LoggingTextSender
 from tests.browser.conftest import Server, run_server
 
 CLIENTS = 8
