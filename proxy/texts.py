@@ -9,10 +9,10 @@ only once the text is stored. Entries look like::
     v1|<050 number>|<epoch>|<From header, base64>|<body, base64>|<Content-Length>
 
 Base64 keeps newlines (which would split an AMI header), Hangul and emoji intact.
-Asterisk 16's res_pjsip_messaging hands the dialplan no body at all when it is
-longer than 1,023 bytes (a fixed buffer) and strips trailing line ends; the declared
-Content-Length lets the relay record such a text as arrived-but-lost instead of
-relaying an empty one.
+res_pjsip_messaging (patched, see ``deploy/asterisk/patches/``) hands the dialplan
+no body at all when it is longer than 3,069 bytes and strips trailing line ends; the
+declared Content-Length lets the relay record such a text as arrived-but-lost
+instead of relaying an empty one.
 
 Outbound, :func:`send_text` is AMI ``MessageSend`` with ``Base64Body`` to the trunk,
 ``From`` the safe number: the other party's number never appears in it. Asterisk
