@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from app_api import cli_serve, logs
 from app_api.bridge import publish_changes
 from app_api.cli_asterisk import app as asterisk_app
-from app_api.cli_filter import filter_command
+from app_api.cli_filter import filter_app
 from app_api.cli_operators import app as operators_app
 from app_api.settings import Settings
 from app_api.wiring import Core
@@ -123,7 +123,7 @@ def owners_delete(
 
 
 app.command("serve")(cli_serve.serve)
-app.command("filter")(filter_command)
+app.add_typer(filter_app, name="filter")
 app.add_typer(asterisk_app, name="asterisk")
 app.add_typer(operators_app, name="operators")
 

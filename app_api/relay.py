@@ -27,6 +27,8 @@ import redis
 
 from app_api.wiring import Core
 from blocking.filter import MessageFilter
+from blocking.holder import FilterHolder
+from blocking.review_examples import purge as purge_examples
 from blocking.sender_redis import RedisSenderHistory, SenderHistoryUnavailable
 from blocking.texts import InboundText, Send, TextService
 from blocking.types import Verdict
@@ -55,14 +57,14 @@ class TextRelay:
         refs: CallerRefs,
         trunk: str,
         redis_client: redis.Redis,
-        message_filter: MessageFilter | None = None,
+        message_filter: MessageFilter | FilterHolder | None = None,
     ) -> None:
         s = core.settings
         self.core = core
         self.ami = ami
         self.refs = refs
         self.trunk = trunk
-        self.filter = message_filter or MessageFilter.default()
+        self.filter = message_filter or FilterHolder(s.filter_model_path)
         self.history = RedisSenderHistory(
             redis_client,
             core.keyring.lookup_hash("sender-history", "v1"),
@@ -194,4 +196,5 @@ class TextRelay:
         """Retention: forget texts older than ``text_retention_days``."""
         cutoff = self.core.clock() - timedelta(days=self.core.settings.text_retention_days)
         with self.core.sessions.begin() as session:
+            purge_examples(session, self.core.clock(), self.core.settings)
             return TextService(session, self.core.keyring, self.core.clock).purge_before(cutoff)

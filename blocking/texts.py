@@ -66,6 +66,7 @@ class TextRecord(Base):
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     released_by: Mapped[str | None] = mapped_column(String(64))
+    filter_model: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,7 @@ class TextService:
         row.category = verdict.category.value
         row.score = round(verdict.score, 4)
         row.reasons = json.dumps(list(verdict.reasons), ensure_ascii=False)
+        row.filter_model = verdict.model
         row.handled_at = None if status == "pending" else self.clock()
         self.session.add(row)
         self.session.flush()

@@ -28,6 +28,7 @@ from app_api.routers.schemas import (
 )
 from app_api.routers.texts import release
 from blocking.blocks import BlockService, CallerNotBlockable, GlobalBlockView
+from blocking.review_examples import keep_example
 from blocking.texts import TextService, TextView
 from numbering.agreements import SEOUL
 from numbering.errors import InvalidValue
@@ -108,6 +109,7 @@ def mark_spam(text_id: TextId, api: Api, who: Admin, replicas: Replicas) -> Glob
                 else "there is no sender to block here (a driver's reply)",
                 field="text_id",
             )
+        keep_example(session, "spam", view.body, api.core.clock())
         blocks = BlockService(session, api.core.clock, who.actor)
         block = blocks.block_globally(
             caller_key=view.peer_key, note=f"marked as spam from text {text_id}"

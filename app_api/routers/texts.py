@@ -22,6 +22,7 @@ from app_api.routers.replication import AfterCommit, Replicas
 from app_api.routers.schemas import BlockOut, Page, TextOut, TextReleasedOut, problems
 from app_api.state import ApiState
 from blocking.blocks import BlockService, BlockView
+from blocking.review_examples import keep_example
 from blocking.texts import TextService, TextView
 from numbering.repository import NumberRepository
 
@@ -38,6 +39,7 @@ def release(api: ApiState, who: Principal, text_id: int, replicas: AfterCommit) 
         send = TextService(session, api.core.keyring, api.core.clock).release(
             text_id, who.actor, owner_id=owner_id
         )
+        keep_example(session, "ham", send.body, api.core.clock())
         NumberRepository(session).audit(
             api.core.clock(), who.actor, "text.released", send.number.digits, {"text": text_id}
         )
