@@ -13,8 +13,8 @@ Policy choices, in order of precedence:
    the campaigns of real Korean traffic: messenger-account impersonation, a
    government notice with a link or a call to act, a site address in disguise and a
    text sent from abroad that is not about a car.
-4. Car-context guard: a text about a car (주차, 빼주세요, "move your car") that has
-   none of the hard spam signals below is always delivered. Losing a neighbour's
+4. Car-context guard: a text about a car (주차, 빼주세요, "move your car", a map link)
+   that has none of the hard spam signals below is always delivered. Losing a neighbour's
    "please move your car" is far worse than delivering one ad the driver can report.
 """
 
@@ -146,7 +146,7 @@ class MessageFilter:
         self._hard = np.array([col[n] for n in HARD_SIGNALS])
         self._links = np.array([col[n] for n in _LINK_RULES])
         self._lures = np.array([col[n] for n in _LURE_RULES])
-        self._car = np.array([col["car"], col["en_car"]])
+        self._car = np.array([col["car"], col["en_car"], col["url_map"]])
         self._vice = np.array([col[n] for n in _VICE_RULES])
         self._contact = np.array([col[n] for n in _CONTACT_RULES])
         self._address = np.array([col[n] for n in _ADDRESS_RULES])
@@ -210,7 +210,7 @@ class MessageFilter:
         hard = flags[:, self._hard].any(axis=1)
         lured_link = flags[:, self._links].any(axis=1) & flags[:, self._lures].any(axis=1)
         guarded = np.asarray(flags[:, self._car].any(axis=1) & ~hard & ~lured_link, dtype=np.bool_)
-        guard_cap = self._model.threshold * 0.9
+        guard_cap = self._model.threshold * 0.75
         capped = np.where(guarded, np.minimum(scores, guard_cap), scores).astype(np.float64)
         kinds = probs[:, 1:].argmax(axis=1) + 1
         # Rule floor: combinations that are unwanted whatever the model says (the class

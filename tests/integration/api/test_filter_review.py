@@ -18,14 +18,10 @@ from blocking.types import Category
 from numbering.types import SafeNumber
 from tests.conftest import Clock
 from tests.integration.api.conftest import Api
-from tests.integration.api.test_calls_and_blocks import BridgeSpy
 from tests.integration.api.test_texts_api import ALICE, OTHER, TEXTER, ad, seed
 
 # A campaign the shipped model lets through: no link, no number, nothing a rule knows.
-CAMPAIGN = (
-    "안녕하세요 향기나라 꽃배달입니다 연말 감사 선물로 장미 꽃다발을 무료로 보내드려요 "
-    "받으실 주소를 답장으로 보내주세요 선착순 마감 코드 {}"
-)
+CAMPAIGN = "이번 주말 동창회 모임 장소는 강남역 근처로 정했습니다 참석 여부 답장 부탁드려요 {}"
 
 
 @pytest.fixture
@@ -48,7 +44,7 @@ def small_corpus() -> tuple[list, list]:  # type: ignore[type-arg]
 
 
 def test_marked_spam_is_learnt_and_the_campaigns_next_text_is_blocked(
-    api: Api, spy: BridgeSpy, holder: FilterHolder, settings: Settings, clock: Clock
+    api: Api, holder: FilterHolder, settings: Settings, clock: Clock
 ) -> None:
     api.pool()
     alice = api.driver(ALICE)
@@ -78,7 +74,7 @@ def test_marked_spam_is_learnt_and_the_campaigns_next_text_is_blocked(
     assert result.replaced, result
     assert result.candidate_score.no_worse_than(result.current_score)
 
-    later = seed(api, mine, CAMPAIGN.format("Q3"), sender=OTHER, judge=judge, minutes=5)
+    later = seed(api, mine, CAMPAIGN.format("회비는 당일 걷습니다"), sender=OTHER, judge=judge, minutes=5)
     with api.core.sessions.begin() as session:
         row = session.get(TextRecord, later)
         assert row is not None
