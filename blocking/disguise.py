@@ -20,7 +20,15 @@ _STYLED_LATIN = (
     (0x1F130, 0x1F18A),  # squared and negative circled capitals
     (0x1D400, 0x1D800),  # mathematical alphanumerics (bold, script, ...)
 )
-_MASK_CODES = np.array(sorted({ord(c) for c in MASKS} | {0xFF1F, 0xFF0A, 0xFF03}), np.uint32)
+_OUTSIDE_BMP = 0x10000
+_MASK, _STYLED = 1, 2
+_KIND = np.zeros(_OUTSIDE_BMP + 1, dtype=np.uint8)
+"""Per code point of the Basic Multilingual Plane: mask character, styled Latin letter;
+the last entry stands for every code point beyond it (checked by range when present)."""
+_KIND[[ord(c) for c in MASKS] + [0xFF1F, 0xFF0A, 0xFF03]] |= _MASK
+for _low, _high in _STYLED_LATIN:
+    _KIND[_low : min(_high, _OUTSIDE_BMP)] |= _STYLED
+_KIND[_OUTSIDE_BMP] = _STYLED
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _LETTER = np.zeros(128, dtype=np.bool_)
 _LETTER[[ord(c) for c in _LETTERS]] = True
@@ -42,10 +50,13 @@ def disguise_hits(joined: str, n_texts: int) -> list[list[tuple[str, str]]]:
     codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if not len(codes):
         return hits
-    styled = np.zeros(len(codes), dtype=np.bool_)
-    for low, high in _STYLED_LATIN:
-        styled |= (codes - np.uint32(low)) < np.uint32(high - low)
-    mask = np.isin(codes, _MASK_CODES)
+    kind = np.take(_KIND, np.minimum(codes, _OUTSIDE_BMP))
+    styled = (kind & _STYLED) > 0
+    if kind[-1] & _STYLED or (codes > 0xFFFF).any():  # emoji, or mathematical letters
+        styled = np.zeros(len(codes), dtype=np.bool_)
+        for low, high in _STYLED_LATIN:
+            styled |= (codes - np.uint32(low)) < np.uint32(high - low)
+    mask = (kind & _MASK) > 0
     found = np.flatnonzero(styled)
     if mask.any():
         letter = _ascii(_LETTER, codes)

@@ -78,6 +78,18 @@ def by_source(pairs: Pairs) -> str:
     return "\n".join(lines)
 
 
+def by_kind(pairs: Pairs) -> str:
+    """Real Korean spam blocked per KISA 스팸유형 (the reporters' own type)."""
+    cells: dict[str, list[bool]] = {}
+    for e, p in pairs:
+        if e.source == "kisa-2022":
+            cells.setdefault(e.kind or "-", []).append(_blocked(p))
+    lines = ["| KISA type | texts | blocked |", "| --- | ---: | ---: |"]
+    for kind, blocked in sorted(cells.items(), key=lambda kv: -len(kv[1])):
+        lines.append(f"| {kind} | {len(blocked)} | {sum(blocked) / len(blocked):.3f} |")
+    return "\n".join(lines)
+
+
 def targets(pairs: Pairs) -> str:
     """The numbers issue 10 sets targets for."""
 
@@ -127,6 +139,8 @@ def evaluate(message_filter: MessageFilter, held_out: Sequence[Example]) -> str:
         + report(held_out, predicted)
         + "\n\nPer source:\n\n"
         + by_source(pairs)
+        + "\n\nReal Korean spam (KISA, December 2022) by the reporters' type:\n\n"
+        + by_kind(pairs)
     )
 
 

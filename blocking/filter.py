@@ -98,13 +98,18 @@ _AD, _SPAM, _SMISHING, _SCAM = (
 )
 
 
-_COMMON_TLDS = frozenset("com net org kr info biz xyz top site shop vip club".split())
+_COMMON_TLDS = frozenset(
+    ["com", "net", "org", "kr", "info", "biz", "xyz", "top", "site", "shop", "vip", "club"]
+)
 
 
 def _looks_like_a_link(url: str) -> bool:
     host = url.split("://", 1)[-1].split("/", 1)[0]
-    return "://" in url or "/" in url or host.startswith("www.") or (
-        host.rsplit(".", 1)[-1] in _COMMON_TLDS
+    return (
+        "://" in url
+        or "/" in url
+        or host.startswith("www.")
+        or (host.rsplit(".", 1)[-1] in _COMMON_TLDS)
     )
 
 
@@ -273,7 +278,7 @@ class MessageFilter:
         """Rows whose link is certainly one: a shortener, an IP, an APK, a throw-away
         domain, or another link with a scheme, ``www.``, a path or a common top-level
         domain ("week. Do what you want" reads as ``week.do``: not a link)."""
-        sure = flags[:, self._sure_links].any(axis=1)
+        sure: npt.NDArray[np.bool_] = np.asarray(flags[:, self._sure_links].any(axis=1))
         for i in np.flatnonzero(~sure & (flags[:, self._other_link] > 0)).tolist():
             sure[i] = any(rule == "url_other" and _looks_like_a_link(url) for rule, url in hits[i])
         return sure
@@ -289,7 +294,7 @@ class MessageFilter:
         has = {name: flags[:, at] > 0 for name, at in col.items()}
         address = flags[:, self._address].any(axis=1)
         car = flags[:, self._car].any(axis=1)
-        found = {
+        found: dict[str, npt.NDArray[np.bool_]] = {
             "messenger_account": has["messenger_account"]
             & flags[:, self._account_context].any(axis=1),
             "government_link": has["authority"] & flags[:, self._links].any(axis=1),
@@ -298,7 +303,7 @@ class MessageFilter:
             "abroad": has["foreign_sender"] & ~car,
             # A parking text has no reason to link anywhere but a map or an official
             # site; a notice from a bank or courier links to its own domain.
-            "unofficial_link": flags[:, self._links].any(axis=1) & ~car,
+            "unofficial_link": np.asarray(flags[:, self._links].any(axis=1) & ~car),
         }
         if found["unofficial_link"].any():
             found["unofficial_link"] &= self._unmistakable_links(flags, hits)

@@ -62,9 +62,7 @@ class LinearModel:
                 total_last += np.add.reduceat(np.take(last, buckets), batch.starts)
         # The rule term in float64, where these few float32 products add up exactly: the
         # BLAS behind ``@`` sums in another order for one row than for many.
-        rules = (flags.astype(np.float64) @ self.rule_weights.astype(np.float64)).astype(
-            np.float32
-        )
+        rules = (flags.astype(np.float64) @ self.rule_weights.astype(np.float64)).astype(np.float32)
         out: npt.NDArray[np.float32] = self.bias + total * batch.scale[:, None] + rules
         return out
 

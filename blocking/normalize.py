@@ -487,7 +487,8 @@ MASKS = "?*■□▣♣♧♠♤◆◇●○◎★☆♥♡※#^"
 """Characters spammers pad Latin words and addresses with (``T?el?egram``, ``na*ver``,
 ``b■et``); NFKC has already turned the full-width forms (``？``, ``＊``) into these."""
 _MASK_RUN = re.compile("[" + re.escape(MASKS) + "]+")
-_MASK_CODES = np.array(sorted(map(ord, MASKS)), dtype=np.uint32)
+_IS_MASK = np.zeros(0x10000, dtype=np.bool_)
+_IS_MASK[[ord(c) for c in MASKS]] = True
 # A stand-in for the dot before a top-level domain ("abc ㆍcom", "abc닷컴"). Patterns
 # start at the stand-in, so the engine skips everything else in C; the letter or digit
 # before it (and one optional space) is checked in Python on the few matches.
@@ -516,7 +517,7 @@ def unmask_words(text: str) -> str:
     regex only runs where there is one; ``?`` at the end of a question stays.
     """
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    if np.isin(codes, _MASK_CODES).any():
+    if np.take(_IS_MASK, np.minimum(codes, 0xFFFF)).any():
         text = _MASK_RUN.sub(_drop_masks, text)
     if any(stand_in in text for stand_in in _STAND_INS):
         text = _dots_for_stand_ins(text)

@@ -232,16 +232,55 @@ MAP_HOSTS: Final[frozenset[str]] = frozenset(
 """Map and place links a neighbour sends to show where to park; evidence for ham."""
 
 OFFICIAL_DOMAINS: Final[frozenset[str]] = frozenset(
-    (
-        "go.kr gov.kr naver.com kakao.com daum.net google.com youtube.com youtu.be "
-        "instagram.com facebook.com cjlogistics.com epost.kr hanjin.com hanjin.co.kr "
-        "lotteglogis.com ilogen.com kdexp.com kbstar.com kbcard.com shinhan.com "
-        "shinhancard.com wooribank.com wooricard.com hanabank.com hanacard.co.kr "
-        "kebhana.com nonghyup.com ibk.co.kr kakaobank.com toss.im samsungcard.com "
-        "hyundaicard.com lottecard.co.kr coupang.com ssg.com 11st.co.kr gmarket.co.kr "
-        "auction.co.kr baemin.com tmap.co.kr kakaomobility.com hi.co.kr samsungfire.com "
-        "dbins.co.kr kbinsure.co.kr meritzfire.com hanwhageneral.com"
-    ).split()
+    [
+        "go.kr",
+        "gov.kr",
+        "naver.com",
+        "kakao.com",
+        "daum.net",
+        "google.com",
+        "youtube.com",
+        "youtu.be",
+        "instagram.com",
+        "facebook.com",
+        "cjlogistics.com",
+        "epost.kr",
+        "hanjin.com",
+        "hanjin.co.kr",
+        "lotteglogis.com",
+        "ilogen.com",
+        "kdexp.com",
+        "kbstar.com",
+        "kbcard.com",
+        "shinhan.com",
+        "shinhancard.com",
+        "wooribank.com",
+        "wooricard.com",
+        "hanabank.com",
+        "hanacard.co.kr",
+        "kebhana.com",
+        "nonghyup.com",
+        "ibk.co.kr",
+        "kakaobank.com",
+        "toss.im",
+        "samsungcard.com",
+        "hyundaicard.com",
+        "lottecard.co.kr",
+        "coupang.com",
+        "ssg.com",
+        "11st.co.kr",
+        "gmarket.co.kr",
+        "auction.co.kr",
+        "baemin.com",
+        "tmap.co.kr",
+        "kakaomobility.com",
+        "hi.co.kr",
+        "samsungfire.com",
+        "dbins.co.kr",
+        "kbinsure.co.kr",
+        "meritzfire.com",
+        "hanwhageneral.com",
+    ]
 )
 """Domains of public bodies, carriers, banks, card issuers, couriers, insurers and the big
 portals (and their subdomains): a genuine notice links here, a lure does not."""

@@ -74,7 +74,9 @@ def test_marked_spam_is_learnt_and_the_campaigns_next_text_is_blocked(
     assert result.replaced, result
     assert result.candidate_score.no_worse_than(result.current_score)
 
-    later = seed(api, mine, CAMPAIGN.format("회비는 당일 걷습니다"), sender=OTHER, judge=judge, minutes=5)
+    later = seed(
+        api, mine, CAMPAIGN.format("회비는 당일 걷습니다"), sender=OTHER, judge=judge, minutes=5
+    )
     with api.core.sessions.begin() as session:
         row = session.get(TextRecord, later)
         assert row is not None
