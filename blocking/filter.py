@@ -80,8 +80,8 @@ _CONTACT_RULES = (
 _LINK_RULES = ("url_other", "url_shortener", "url_ip", "url_apk", "url_risky_tld")
 _LURE_RULES = ("authority", "courier", "account", "en_phish")
 _SPAM_CAMPAIGNS = ("disguised_address", "unofficial_link")
-_ADDRESS_RULES = (*_LINK_RULES, "url_messenger", "messenger_id", "messenger", "en_messenger")
-_ACCOUNT_CONTEXT = (*_ADDRESS_RULES, "foreign_sender", "account")
+_ADDRESS_RULES = (*_LINK_RULES, "url_messenger", "messenger_id")
+_ACCOUNT_CONTEXT = (*_ADDRESS_RULES, "messenger", "en_messenger", "foreign_sender", "account")
 
 
 GUARD_REASON = reason("car-context guard: delivered despite spam-like wording")
