@@ -20,6 +20,7 @@ Policy choices, in order of precedence:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -96,6 +97,20 @@ CAMPAIGN_REASONS = {
 _AD, _SPAM, _SMISHING, _SCAM = (
     CATEGORIES.index(c) for c in (Category.AD, Category.SPAM, Category.SMISHING, Category.SCAM)
 )
+
+
+_PAYMENT_ISSUER = re.compile(r"카드|은행|체크|국민|신한|하나|농협|우리|기업|씨티|kb|bc|nh|ibk")
+_PAYMENT_EVENT = re.compile(r"승인|출금|입금|잔액|누적|일시불|할부|결제")
+_PAYMENT_AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+|\d+ ?원")
+
+
+def _is_payment_notice(text: str) -> bool:
+    """A card approval or a bank transfer notice ("[KB]05/08 21:44 ... 체크카드출금 2,400")."""
+    return bool(
+        _PAYMENT_ISSUER.search(text)
+        and _PAYMENT_EVENT.search(text)
+        and _PAYMENT_AMOUNT.search(text)
+    )
 
 
 _COMMON_TLDS = frozenset(
@@ -216,6 +231,12 @@ class MessageFilter:
         lured_link = flags[:, self._links].any(axis=1) & flags[:, self._lures].any(axis=1)
         guarded = np.asarray(flags[:, self._car].any(axis=1) & ~hard & ~lured_link, dtype=np.bool_)
         guard_cap = self._model.threshold * 0.75
+        # Payment notices (a card or bank, a transaction, an amount; no link, no hard
+        # signal) are guarded like car texts: only texts the model would block are read.
+        unlinked = ~flags[:, self._links].any(axis=1) & ~hard & ~guarded
+        for i in np.flatnonzero(unlinked & (scores > guard_cap)).tolist():
+            if _is_payment_notice(evidence.normalised[i]):
+                guarded[i] = True
         capped = np.where(guarded, np.minimum(scores, guard_cap), scores).astype(np.float64)
         kinds = probs[:, 1:].argmax(axis=1) + 1
         # Rule floor: combinations that are unwanted whatever the model says (the class
