@@ -19,7 +19,7 @@ from app_api import cli_serve, datadir, logs
 from app_api.cli_asterisk import app as asterisk_app
 from app_api.cli_bridge import app as bridges_app
 from app_api.cli_bridge import bridge as bridge_command
-from app_api.cli_filter import filter_command
+from app_api.cli_filter import filter_app
 from app_api.cli_operators import app as operators_app
 from app_api.settings import Settings
 from app_api.wiring import Core
@@ -186,7 +186,7 @@ def demo() -> None:
         _fail(str(exc))
 
 
-app.command("filter")(filter_command)
+app.add_typer(filter_app, name="filter")
 app.add_typer(asterisk_app, name="asterisk")
 app.add_typer(operators_app, name="operators")
 

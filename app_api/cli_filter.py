@@ -1,4 +1,5 @@
-"""``safenum filter``: judge JSON Lines texts from stdin, one verdict line per input line.
+"""``safenum filter``: judge JSON Lines texts from stdin, one verdict line per input line;
+``safenum filter retrain``: retrain the model from operators' reviews.
 
 Input lines are ``{"text": "...", "sender": "..."}`` (sender optional). Output keeps
 the input order; a malformed line yields ``{"error": "line N: <why>"}`` in its place,
@@ -14,10 +15,14 @@ import json
 import json.scanner
 import sys
 from collections.abc import Iterable
-from itertools import islice
+from itertools import islice, repeat
 from typing import IO, Any, NamedTuple, cast
 
+import typer
+
+from app_api.settings import Settings
 from blocking.filter import MessageFilter
+from blocking.holder import load_active
 from blocking.jsonlines import verdict_line
 
 BATCH = 2048
@@ -86,7 +91,8 @@ def run(lines: Iterable[str], out: IO[str], message_filter: MessageFilter) -> in
         parsed = [_parse(n, line) for n, line in enumerate(batch, start=first)]
         first += len(batch)
         texts = [p for p in parsed if type(p) is str]
-        verdicts = map(verdict_line, message_filter.outcomes_of_texts(texts))
+        outcomes = message_filter.outcomes_of_texts(texts)
+        verdicts = map(verdict_line, outcomes, repeat(message_filter.version, len(outcomes)))
         if len(texts) == len(parsed):
             rows = list(verdicts)
         else:
@@ -122,9 +128,43 @@ def keep_batch_memory() -> None:
 
 
 def filter_command() -> None:
-    """Entry point for ``safenum filter``."""
+    """Entry point for ``safenum filter``: the retrained model when there is one
+    (``SAFENUM_FILTER_MODEL_FILE``), else the shipped one."""
     keep_batch_memory()
-    bad = run(sys.stdin, sys.stdout, MessageFilter.default())
+    bad = run(sys.stdin, sys.stdout, load_active(Settings().filter_model_path))
     sys.stdout.flush()
     if bad:
         raise SystemExit(2)
+
+
+filter_app = typer.Typer(
+    help="Judge JSON Lines texts from stdin (no subcommand), or retrain the model.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@filter_app.callback(invoke_without_command=True)
+def filter_main(ctx: typer.Context) -> None:
+    """Judge JSON Lines from stdin: {"text": ..., "sender": ...} -> one verdict per line."""
+    if ctx.invoked_subcommand is None:
+        filter_command()
+
+
+@filter_app.command("retrain")
+def retrain_command() -> None:
+    """Build a candidate model from the shipped corpus and the operators' reviewed
+    examples; it replaces the model in use only if no worse on the fixed held-out split
+    (``safenum serve`` picks it up without a restart). Prints the outcome as JSON."""
+    from app_api.wiring import Core
+    from blocking import review_examples
+    from blocking.retrain import retrain
+
+    settings = Settings()
+    core = Core.build(settings)
+    now = core.clock()
+    with core.sessions.begin() as session:
+        review_examples.purge(session, now, settings)
+        reviewed = review_examples.examples(session)
+    result = retrain(reviewed, settings.filter_model_path, now)
+    sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")

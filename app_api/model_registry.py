@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import app_api.models
 import blocking.models
+import blocking.review_examples
 import blocking.texts
 import calls.models
 import numbering.models

@@ -101,6 +101,9 @@ def relay_config(settings: Settings) -> RelayConfig:
         sender_max_numbers=settings.text_sender_max_numbers,
         sender_per_minute=settings.text_sender_per_minute,
         sender_block_hours=settings.text_sender_block_hours,
+        filter_model_path=settings.filter_model_path,
+        filter_spam_example_days=settings.filter_spam_example_days,
+        filter_ham_example_days=settings.filter_ham_example_days,
     )
 
 

@@ -136,6 +136,17 @@ class Settings(BaseSettings):
     text_sender_block_hours: int = Field(
         1, ge=1, le=720, description="How long a sender over a limit stays blocked everywhere."
     )
+    filter_model_file: Path | None = Field(
+        None,
+        description="Filter model written by safenum filter retrain and read by serve "
+        "(reloaded when it changes); empty means DATA_DIR/filter-model.npz.",
+    )
+    filter_spam_example_days: int = Field(
+        365, ge=1, le=3650, description="Days a text marked as spam is kept for retraining."
+    )
+    filter_ham_example_days: int = Field(
+        90, ge=1, le=3650, description="Days a released text (masked) is kept for retraining."
+    )
     caller_sweep_numbers: int = Field(
         10, ge=2, description="Distinct safe numbers one caller may dial in the window."
     )
@@ -200,6 +211,11 @@ class Settings(BaseSettings):
     def key_file(self) -> Path:
         assert self.master_key_file is not None  # set by the validator
         return self.master_key_file
+
+    @property
+    def filter_model_path(self) -> Path:
+        """Where ``safenum filter retrain`` writes the active filter model."""
+        return self.filter_model_file or self.data_dir / "filter-model.npz"
 
     @property
     def asterisk_dir(self) -> Path:

@@ -3,7 +3,8 @@
     .venv/bin/python bench/filter.py [--texts 40000]
 
 Builds 200-character texts from the corpus in a fixed mix (:data:`MIX`: Korean and
-English ham and unwanted texts; half the hand-written unwanted variants are disguised
+English ham and unwanted texts, drawn from the real sources where the KISA cache is
+present, plus the hand-written seeds, half of whose unwanted variants are disguised
 with :mod:`blocking.obfuscate`, so the slow normalisation paths are exercised), pins
 the process to one core and sets up its memory allocator as ``safenum filter`` does
 (:func:`app_api.cli_filter.keep_batch_memory`), then times (a) ``json.loads`` +

@@ -9,20 +9,27 @@ Policy choices, in order of precedence:
    when P(not ham) reaches the model's tuned threshold, which favours delivery.
 3. Rule floor: an ad marker, vice vocabulary (Korean or English) next to a way to
    make contact, a lure next to a link, or a family-in-trouble request (two such words,
-   or one after an opener like "엄마 나") is blocked whatever the model says.
-4. Car-context guard: a text about a car (주차, 빼주세요, "move your car") that has
-   none of the hard spam signals below is always delivered. Losing a neighbour's
+   or one after an opener like "엄마 나") is blocked whatever the model says; so are
+   the campaigns of real Korean traffic: messenger-account impersonation, a
+   government notice with a link or a call to act, a site address in disguise and a
+   text sent from abroad that is not about a car.
+4. Car-context guard: a text about a car (주차, 빼주세요, "move your car", a map link)
+   that has none of the hard spam signals below is always delivered. Losing a neighbour's
    "please move your car" is far worse than delivering one ad the driver can report.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import repeat
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from blocking.model import DEFAULT_PATH, LinearModel
 from blocking.pipeline import analyse
@@ -51,6 +58,8 @@ HARD_SIGNALS = (
     "en_vice",
     "family",
     "messenger",
+    "disguise",
+    "messenger_account",
 )
 """Rules whose presence disables the car-context guard."""
 
@@ -71,12 +80,58 @@ _CONTACT_RULES = (
 )
 _LINK_RULES = ("url_other", "url_shortener", "url_ip", "url_apk", "url_risky_tld")
 _LURE_RULES = ("authority", "courier", "account", "en_phish")
+_SPAM_CAMPAIGNS = ("disguised_address", "unofficial_link")
+_ADDRESS_RULES = (*_LINK_RULES, "url_messenger", "messenger_id")
+_ACCOUNT_CONTEXT = (*_ADDRESS_RULES, "messenger", "en_messenger", "foreign_sender", "account")
 
 
 GUARD_REASON = reason("car-context guard: delivered despite spam-like wording")
+CAMPAIGN_REASONS = {
+    "messenger_account": reason("messenger-account impersonation"),
+    "government_link": reason("government fine with link"),
+    "government_act": reason("government notice with a call to act"),
+    "disguised_address": reason("site address in disguise"),
+    "abroad": reason("sent from abroad"),
+    "unofficial_link": reason("link to an unofficial site"),
+}
 _AD, _SPAM, _SMISHING, _SCAM = (
     CATEGORIES.index(c) for c in (Category.AD, Category.SPAM, Category.SMISHING, Category.SCAM)
 )
+
+
+_PAYMENT_ISSUER = re.compile(r"카드|은행|체크|국민|신한|하나|농협|우리|기업|씨티|kb|bc|nh|ibk")
+_PAYMENT_EVENT = re.compile(r"승인|출금|입금|잔액|누적|일시불|할부|결제")
+_PAYMENT_AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+|\d+ ?원")
+
+
+def _is_payment_notice(text: str) -> bool:
+    """A card approval or a bank transfer notice ("[KB]05/08 21:44 ... 체크카드출금 2,400")."""
+    return bool(
+        _PAYMENT_ISSUER.search(text)
+        and _PAYMENT_EVENT.search(text)
+        and _PAYMENT_AMOUNT.search(text)
+    )
+
+
+_COMMON_TLDS = frozenset(
+    ["com", "net", "org", "kr", "info", "biz", "xyz", "top", "site", "shop", "vip", "club"]
+)
+
+
+def _looks_like_a_link(url: str) -> bool:
+    host = url.split("://", 1)[-1].split("/", 1)[0]
+    return (
+        "://" in url
+        or "/" in url
+        or host.startswith("www.")
+        or (host.rsplit(".", 1)[-1] in _COMMON_TLDS)
+    )
+
+
+@cache
+def shared_rules() -> RuleSet:
+    """One compiled rule set per process, shared by every filter (it holds no state)."""
+    return RuleSet()
 
 
 class Outcome(NamedTuple):
@@ -104,22 +159,36 @@ class MessageFilter:
     def __init__(self, rules: RuleSet, model: LinearModel, burst: BurstPolicy | None = None):
         self._rules = rules
         self._model = model
+        self.version = model.version
+        """The model version every verdict names (``Verdict.model``)."""
         self._burst = burst or BurstPolicy()
         col = {n: i for i, n in enumerate(rules.names)}
         self._hard = np.array([col[n] for n in HARD_SIGNALS])
         self._links = np.array([col[n] for n in _LINK_RULES])
         self._lures = np.array([col[n] for n in _LURE_RULES])
-        self._car = np.array([col["car"], col["en_car"]])
+        self._car = np.array([col["car"], col["en_car"], col["url_map"]])
         self._vice = np.array([col[n] for n in _VICE_RULES])
         self._contact = np.array([col[n] for n in _CONTACT_RULES])
+        self._address = np.array([col[n] for n in _ADDRESS_RULES])
+        self._sure_links = np.array([col[n] for n in _LINK_RULES if n != "url_other"])
+        self._other_link = col["url_other"]
+        self._account_context = np.array([col[n] for n in _ACCOUNT_CONTEXT])
         self._ad_marker = col["ad_marker"]
+        self._campaign = {
+            n: col[n]
+            for n in ("disguise", "messenger_account", "authority", "notice_act", "foreign_sender")
+        }
         self._family = col["family"]
         self._family_opener = col["family_opener"]
 
     @classmethod
     def default(cls) -> MessageFilter:
         """The rules in this package and the model trained by ``python -m blocking.train``."""
-        return cls(RuleSet(), LinearModel.load(DEFAULT_PATH, RULE_NAMES))
+        return cls.from_file(DEFAULT_PATH)
+
+    @classmethod
+    def from_file(cls, path: Path) -> MessageFilter:
+        return cls(shared_rules(), LinearModel.load(path, RULE_NAMES))
 
     @property
     def threshold(self) -> float:
@@ -161,7 +230,13 @@ class MessageFilter:
         hard = flags[:, self._hard].any(axis=1)
         lured_link = flags[:, self._links].any(axis=1) & flags[:, self._lures].any(axis=1)
         guarded = np.asarray(flags[:, self._car].any(axis=1) & ~hard & ~lured_link, dtype=np.bool_)
-        guard_cap = self._model.threshold * 0.9
+        guard_cap = self._model.threshold * 0.75
+        # Payment notices (a card or bank, a transaction, an amount; no link, no hard
+        # signal) are guarded like car texts: only texts the model would block are read.
+        unlinked = ~flags[:, self._links].any(axis=1) & ~hard & ~guarded
+        for i in np.flatnonzero(unlinked & (scores > guard_cap)).tolist():
+            if _is_payment_notice(evidence.normalised[i]):
+                guarded[i] = True
         capped = np.where(guarded, np.minimum(scores, guard_cap), scores).astype(np.float64)
         kinds = probs[:, 1:].argmax(axis=1) + 1
         # Rule floor: combinations that are unwanted whatever the model says (the class
@@ -171,6 +246,12 @@ class MessageFilter:
         floor[flags[:, self._ad_marker] > 0] = _AD
         floor[vice & ~guarded] = _SPAM
         floor[lured_link] = _SMISHING
+        campaigns = self._campaigns(flags, guarded, rules.hits)
+        for name, rows in campaigns.items():
+            if name in _SPAM_CAMPAIGNS:  # unless a rule above already named it
+                floor[rows & (floor == 0)] = _SPAM
+            else:
+                floor[rows] = _SMISHING
         # Scam floor: two family-in-trouble words, or one after an opener ("엄마 나 …");
         # an opener alone ("엄마나 아빠나 오시면 …") is everyday speech.
         for i in np.flatnonzero(flags[:, self._family] > 0).tolist():
@@ -186,13 +267,17 @@ class MessageFilter:
         out = []
         block, deliver, spam, ham = Decision.BLOCK, Decision.DELIVER, Category.SPAM, Category.HAM
         model_says = [f"n-gram model: {c.value} p=" for c in CATEGORIES]
+        named = rules.reasons()
+        for name, rows in campaigns.items():
+            for i in np.flatnonzero(rows).tolist():
+                named[i].insert(0, CAMPAIGN_REASONS[name])
         for score, kind, kind_prob, guard, sender, hits in zip(
             capped.tolist(),
             kinds.tolist(),
             kind_p,
             guard_applied,
             stats,
-            rules.reasons(),
+            named,
             strict=True,
         ):
             if sender is not None and self._burst.is_burst(sender):
@@ -208,7 +293,43 @@ class MessageFilter:
                 out.append(Outcome(deliver, ham, score, hits))
         return out
 
-    @staticmethod
-    def _verdict(outcome: Outcome) -> Verdict:
+    def _unmistakable_links(
+        self, flags: npt.NDArray[np.float32], hits: list[list[tuple[str, str]]]
+    ) -> npt.NDArray[np.bool_]:
+        """Rows whose link is certainly one: a shortener, an IP, an APK, a throw-away
+        domain, or another link with a scheme, ``www.``, a path or a common top-level
+        domain ("week. Do what you want" reads as ``week.do``: not a link)."""
+        sure: npt.NDArray[np.bool_] = np.asarray(flags[:, self._sure_links].any(axis=1))
+        for i in np.flatnonzero(~sure & (flags[:, self._other_link] > 0)).tolist():
+            sure[i] = any(rule == "url_other" and _looks_like_a_link(url) for rule, url in hits[i])
+        return sure
+
+    def _campaigns(
+        self,
+        flags: npt.NDArray[np.float32],
+        guarded: npt.NDArray[np.bool_],
+        hits: list[list[tuple[str, str]]],
+    ) -> dict[str, npt.NDArray[np.bool_]]:
+        """Rows of each campaign of real Korean traffic that the rule floor blocks."""
+        col = self._campaign
+        has = {name: flags[:, at] > 0 for name, at in col.items()}
+        address = flags[:, self._address].any(axis=1)
+        car = flags[:, self._car].any(axis=1)
+        found: dict[str, npt.NDArray[np.bool_]] = {
+            "messenger_account": has["messenger_account"]
+            & flags[:, self._account_context].any(axis=1),
+            "government_link": has["authority"] & flags[:, self._links].any(axis=1),
+            "government_act": has["authority"] & has["notice_act"] & ~guarded,
+            "disguised_address": has["disguise"] & address,
+            "abroad": has["foreign_sender"] & ~car,
+            # A parking text has no reason to link anywhere but a map or an official
+            # site; a notice from a bank or courier links to its own domain.
+            "unofficial_link": np.asarray(flags[:, self._links].any(axis=1) & ~car),
+        }
+        if found["unofficial_link"].any():
+            found["unofficial_link"] &= self._unmistakable_links(flags, hits)
+        return {name: rows for name, rows in found.items() if rows.any()}
+
+    def _verdict(self, outcome: Outcome) -> Verdict:
         reasons = tuple(r.text for r in outcome.reasons)
-        return Verdict(outcome.decision, outcome.category, outcome.score, reasons)
+        return Verdict(outcome.decision, outcome.category, outcome.score, reasons, self.version)

@@ -10,6 +10,7 @@ byte-identical.
 from __future__ import annotations
 
 import json
+from functools import cache
 from operator import itemgetter
 
 from blocking.filter import Outcome
@@ -25,11 +26,18 @@ _HEADS = {
 _JSON_OF = itemgetter(1)  # Reason.json
 
 
-def verdict_line(outcome: Outcome) -> str:
-    """One verdict object, byte-identical to :func:`dumps_verdict` of the same verdict."""
+def verdict_line(outcome: Outcome, model: str = "") -> str:
+    """One verdict object, byte-identical to :func:`dumps_verdict` of the same verdict
+    judged by the model of version ``model``."""
     decision, category, score, reasons = outcome
     listed = ", ".join(map(_JSON_OF, reasons))
-    return f'{_HEADS[decision, category]}{_rounded(score)}, "reasons": [{listed}]}}'
+    tail = _tail(model)
+    return f'{_HEADS[decision, category]}{_rounded(score)}, "reasons": [{listed}]{tail}'
+
+
+@cache
+def _tail(model: str) -> str:
+    return f', "model": {json.dumps(model, ensure_ascii=False)}}}'
 
 
 def _rounded(score: float) -> str:

@@ -7,8 +7,11 @@ n-gram order for the whole batch.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +38,8 @@ class LinearModel:
     bits: int
     threshold: float
     """Block when P(not ham) reaches this; tuned at training to favour delivery."""
+    version: str = "untrained"
+    """Names the weights: ``<label>-<hash of the weights>``, stored in the file."""
     split: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]] | None = None
     """``hash_weights`` as contiguous columns ``[:, :4]`` and ``[:, 4]`` for serving;
     ``None`` while training, where the weights change in place."""
@@ -55,9 +60,10 @@ class LinearModel:
             for buckets in batch.buckets:
                 total_head += np.add.reduceat(np.take(head, buckets, axis=0), batch.starts, axis=0)
                 total_last += np.add.reduceat(np.take(last, buckets), batch.starts)
-        out: npt.NDArray[np.float32] = (
-            self.bias + total * batch.scale[:, None] + flags @ self.rule_weights
-        )
+        # The rule term in float64, where these few float32 products add up exactly: the
+        # BLAS behind ``@`` sums in another order for one row than for many.
+        rules = (flags.astype(np.float64) @ self.rule_weights.astype(np.float64)).astype(np.float32)
+        out: npt.NDArray[np.float32] = self.bias + total * batch.scale[:, None] + rules
         return out
 
     def probabilities(
@@ -65,11 +71,26 @@ class LinearModel:
     ) -> npt.NDArray[np.float32]:
         return softmax(self.logits(batch, flags))
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, label: str = "base") -> str:
+        """Write the model to ``path`` atomically (a reader sees the old file or the new
+        one, never half of one); returns the version it is saved under."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        half = self.hash_weights.astype(np.float16)
+        digest = hashlib.sha256(half.tobytes())
+        digest.update(self.rule_weights.tobytes() + self.bias.tobytes())
+        digest.update(repr(self.threshold).encode())
+        version = f"{label}-{digest.hexdigest()[:10]}"
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with partial.open("wb") as f:
+            self._write(f, half, version)
+        os.replace(partial, path)
+        return version
+
+    def _write(self, f: IO[bytes], half: npt.NDArray[np.float16], version: str) -> None:
         np.savez_compressed(
-            path,
-            hash_weights=self.hash_weights.astype(np.float16),
+            f,
+            version=np.array(version),
+            hash_weights=half,
             rule_weights=self.rule_weights,
             bias=self.bias,
             rule_names=np.array(self.rule_names),
@@ -92,7 +113,9 @@ class LinearModel:
                     np.ascontiguousarray(hash_weights[:, :4]),
                     np.ascontiguousarray(hash_weights[:, 4]),
                 )
+            version = str(data["version"]) if "version" in data.files else "legacy"
             return cls(
+                version=version,
                 hash_weights=hash_weights,
                 split=split,
                 rule_weights=data["rule_weights"].astype(np.float32),

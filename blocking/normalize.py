@@ -124,7 +124,10 @@ _DIGIT_LOOKALIKES = str.maketrans({"o": "0", "i": "1", "l": "1", "|": "1"})
 
 # "bit[.]ly", "naver(dot)com", "han . gl" -> real dots, so URL rules see the host.
 _DOT_WORD = re.compile(r"[\[({](?:\.|dot)[\]})]")
-_TLD = r"(?:com|net|org|kr|ly|gl|do|la|me|to|io|co|xyz|top|site|shop|info|biz|cc|gd|us|link|app)"
+_TLD = (
+    r"(?:com|net|org|kr|ly|gl|do|la|me|to|io|co|xyz|top|site|shop|info|biz|cc|gd|us|link|app"
+    r"|vip|bet|win|club|live|pro|fun|cyou|sbs|cfd|icu|buzz|online|store|kim|game|games)"
+)
 # A dot before a TLD; spaces around it (at least one) are then dropped by Python. The
 # pattern starts at the dot, so the engine skips the (many) other spaces in C.
 _DOT_BEFORE_TLD = re.compile(r"\.( *)(?=" + _TLD + r"\b)")
@@ -480,6 +483,60 @@ def _join_spaced_latin_words(text: str) -> str:
     return SEP.join(parts)
 
 
+MASKS = "?*■□▣♣♧♠♤◆◇●○◎★☆♥♡※#^"
+"""Characters spammers pad Latin words and addresses with (``T?el?egram``, ``na*ver``,
+``b■et``); NFKC has already turned the full-width forms (``？``, ``＊``) into these."""
+_MASK_RUN = re.compile("[" + re.escape(MASKS) + "]+")
+_IS_MASK = np.zeros(0x10000, dtype=np.bool_)
+_IS_MASK[[ord(c) for c in MASKS]] = True
+# A stand-in for the dot before a top-level domain ("abc ㆍcom", "abc닷컴"). Patterns
+# start at the stand-in, so the engine skips everything else in C; the letter or digit
+# before it (and one optional space) is checked in Python on the few matches.
+_STAND_IN = re.compile(r"(?:[。｡ㆍᆞ·•‧∙]|닷) ?(?=" + _TLD + r"(?![a-z]))|닷(?:컴|넷|케이알)")
+_KOREAN_TLDS = {"닷컴": ".com", "닷넷": ".net", "닷케이알": ".kr"}
+_STAND_INS = "。｡ㆍᆞ·•‧∙닷"
+
+
+def _is_latin_alnum(ch: str) -> bool:
+    return "a" <= ch <= "z" or "0" <= ch <= "9"
+
+
+def _drop_masks(m: re.Match[str]) -> str:
+    at, end, text = m.start(), m.end(), m.string
+    if at and end < len(text) and _is_latin_alnum(text[at - 1]) and _is_latin_alnum(text[end]):
+        return ""
+    return m.group()
+
+
+def unmask_words(text: str) -> str:
+    """``t?el?egram`` -> ``telegram``, ``na*ver.c■om`` -> ``naver.com``, ``abc ㆍcom`` and
+    ``abc닷컴`` -> ``abc.com``: padding between two Latin letters or digits goes, and a
+    stand-in for the dot before a top-level domain becomes a dot.
+
+    Padding is rare, so numpy finds the texts holding a mask character first and the
+    regex only runs where there is one; ``?`` at the end of a question stays.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    if np.take(_IS_MASK, np.minimum(codes, 0xFFFF)).any():
+        text = _MASK_RUN.sub(_drop_masks, text)
+    if any(stand_in in text for stand_in in _STAND_INS):
+        text = _dots_for_stand_ins(text)
+    return text
+
+
+def _dots_for_stand_ins(text: str) -> str:
+    pieces: list[str] = []
+    done = 0
+    for m in _STAND_IN.finditer(text):
+        lead = m.start()
+        if lead > done and text[lead - 1] == " ":
+            lead -= 1
+        if lead > done and _is_latin_alnum(text[lead - 1]):
+            pieces += (text[done:lead], _KOREAN_TLDS.get(m.group(), "."))
+            done = m.end()
+    return "".join(pieces) + text[done:] if pieces else text
+
+
 def _squeeze_blanks(text: str) -> str:
     if "\t" in text or "\r" in text or "\f" in text or "\v" in text:
         text = _OTHER_BLANKS.sub(" ", text)
@@ -499,7 +556,7 @@ def normalize_joined(text: str) -> str:
     are left in place here: the vocabulary rules and the model read :func:`compact`,
     which deletes them anyway; :func:`normalize` joins them for display.
     """
-    text = _fold_letters(_nfkc_lower(text))
+    text = unmask_words(_fold_letters(_nfkc_lower(text)))
     text = _undo_dot_words(text)
     text = _join_spaced_dots(text)
     return _join_spaced_latin_words(_fix_phones_and_repeats(text))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from blocking.disguise import disguise_hits
 from blocking.features import NgramBatch, ngram_batch
 from blocking.normalize import SEP, compact_of_codes, normalize_joined
 from blocking.rules import RuleHits, RuleSet
@@ -27,6 +28,7 @@ def analyse(texts: list[str], rules: RuleSet, bits: int) -> Evidence:
     joined = SEP.join(texts)
     if joined.count(SEP) != len(texts) - 1:  # a text holds SEP itself: drop it there
         joined = SEP.join(t.replace(SEP, "") for t in texts)
+    seed = disguise_hits(joined, len(texts))
     normalised = [t.strip() for t in normalize_joined(joined).split(SEP)]
     joined = SEP.join(normalised)
     codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
@@ -35,5 +37,5 @@ def analyse(texts: list[str], rules: RuleSet, bits: int) -> Evidence:
     squeezed = compact_of_codes(codes)
     ngrams = ngram_batch(np.append(squeezed, np.uint32(0)), len(texts), bits)
     return Evidence(
-        normalised, rules.scan_joined(normalised, joined, codes, squeezed, ngrams), ngrams
+        normalised, rules.scan_joined(normalised, joined, codes, squeezed, ngrams, seed), ngrams
     )

@@ -3,7 +3,9 @@ the audit log, so that each HTTP handler makes one call.
 
 Both write in the caller's transaction (services flush, the edge commits). A
 release makes the text ``pending`` and records it in the outbox, so a relay sends
-it once the release has committed.
+it once the release has committed. Both keep the text's body as a reviewed example
+for ``safenum filter retrain`` (``blocking.review_examples``): spam as it is, a
+released text with phone numbers, plates and addresses masked; never the sender.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from blocking.blocks import BlockService, CallerNotBlockable, GlobalBlockView
+from blocking.review_examples import keep_example
 from blocking.texts import TextService
 from numbering.crypto import Keyring
 from numbering.repository import NumberRepository
@@ -36,6 +39,8 @@ class TextReview:
     def release(self, text_id: int, owner_id: str | None = None) -> None:
         """Let a blocked text through (``owner_id``: a driver, only their own), audited."""
         send = self.texts.release(text_id, self.actor, owner_id=owner_id)
+        # A neighbour's message: kept for training only with personal details masked.
+        keep_example(self.repo.session, "ham", send.body, self.clock())
         self.repo.audit(
             self.clock(), self.actor, "text.released", send.number.digits, {"text": text_id}
         )
@@ -53,6 +58,7 @@ class TextReview:
                 else "there is no sender to block here (a driver's reply)",
                 field="text_id",
             )
+        keep_example(self.repo.session, "spam", view.body, self.clock())  # body only
         block = self.blocks.block_globally(
             caller_key=view.peer_key, note=f"marked as spam from text {text_id}"
         )

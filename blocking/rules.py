@@ -59,6 +59,7 @@ def trie_regex(words: list[str]) -> str:
 _TLDS = (
     "com|net|org|kr|ly|gl|do|la|me|to|io|co|xyz|top|site|shop|info|biz|cc|gd|us|link|app|click"
     "|icu|buzz|vip|club|online|store|live|pro|asia|tk|ml|ga|cf|gq|uk|tv|ws|cn|jp|at|im|so|ht|pw|id"
+    "|bet|win|fun|cyou|sbs|cfd|kim|game|games|casino"
 )
 _BRACKET_OR_CURRENCY = re.compile(
     r"[(\[<{【£$€](?:\s*(?:광\s*고|(?:국외|국제|해외)\s*발신)\s*[)\]>}】]|\s?\d[\d,.]*)"
@@ -123,6 +124,7 @@ URL_AND_PHONE_RULES: Final[tuple[str, ...]] = (*URL_KINDS, *PHONE_KINDS)
 RULE_NAMES: Final[tuple[str, ...]] = (
     "ad_marker",
     "foreign_sender",
+    "disguise",
     "phone_rep",
     "money",
     "short_code",
@@ -137,6 +139,7 @@ RULE_NAMES: Final[tuple[str, ...]] = (
 _LABELS: Final[dict[str, str]] = {
     "ad_marker": "광고 표기",
     "foreign_sender": "sent from abroad",
+    "disguise": "letters in disguise",
     "messenger_id": "messenger ID",
     "phone_rep": "company number in body",
     "short_code": "premium short code",
@@ -146,6 +149,7 @@ _LABELS: Final[dict[str, str]] = {
     "url_ip": "IP-address URL",
     "url_apk": "APK download link",
     "url_map": "map link",
+    "url_official": "official site",
     "url_messenger": "messenger link",
     "url_risky_tld": "URL with a throw-away domain",
     "url_other": "URL",
@@ -164,6 +168,7 @@ RULE_CATEGORY: Final[dict[str, Category]] = {
     "opt_out_080": Category.AD,
     "phone_080": Category.AD,
     "url_map": Category.HAM,
+    "url_official": Category.HAM,
     "phone_mobile": Category.HAM,
     "phone_landline": Category.HAM,
     "url_other": Category.SMISHING,
@@ -172,6 +177,7 @@ RULE_CATEGORY: Final[dict[str, Category]] = {
     "url_shortener": Category.SMISHING,
     "url_risky_tld": Category.SMISHING,
     "foreign_sender": Category.SMISHING,
+    "disguise": Category.SPAM,
     **{n: c for n, (c, _l, _w) in LATIN_FAMILIES.items()},
     **{n: c for n, (c, _l, _w) in HANGUL_FAMILIES.items()},
 }
@@ -335,12 +341,15 @@ class RuleSet:
         codes: npt.NDArray[np.uint32],
         squeezed_codes: npt.NDArray[np.uint32],
         ngrams: NgramBatch | None = None,
+        seed: list[list[tuple[str, str]]] | None = None,
     ) -> RuleHits:
         """:meth:`scan` given the ``SEP``-joined texts, their code points and the code
         points of their :func:`~blocking.normalize.compact` form, which the caller
         (:func:`blocking.pipeline.analyse`) computes once for the n-gram model too,
-        and optionally the model's n-grams of that form, which narrow the Hangul scan."""
-        hits: list[list[tuple[str, str]]] = [[] for _ in normalised]
+        and optionally the model's n-grams of that form, which narrow the Hangul scan,
+        and hits found before normalisation (``seed``, one list per text, extended).
+        """
+        hits = seed if seed is not None else [[] for _ in normalised]
         starts = _starts(normalised)
         self._scan_numbers(joined, codes, starts, hits)
         self._scan_marks(joined, starts, hits)
@@ -450,8 +459,10 @@ class RuleSet:
             found = m.group()
             if found[0] in "£$€":
                 hits[owner].append(("money", found))
-            else:
-                hits[owner].append(("ad_marker" if "광" in found else "foreign_sender", found))
+            elif "광" in found:
+                hits[owner].append(("ad_marker", found))
+            elif "발신" in found:  # not a bracket before digits: "(6*8*)", "(17)"
+                hits[owner].append(("foreign_sender", found))
 
     def _scan_links(self, joined: str, starts: Starts, hits: list[list[tuple[str, str]]]) -> None:
         matches = list(_LINK_OR_HANDLE.finditer(joined))

@@ -81,6 +81,7 @@ class TextRecord(Base):
     # A pending text is sent by one relay at a time: the one whose claim is current.
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    filter_model: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +224,7 @@ class TextService:
         row.category = verdict.category.value
         row.score = round(verdict.score, 4)
         row.reasons = json.dumps(list(verdict.reasons), ensure_ascii=False)
+        row.filter_model = verdict.model
         row.handled_at = None if status == "pending" else self.clock()
         if status == "pending" and self.node is not None:
             row.claimed_by, row.claimed_until = self.node, self.clock() + self.lease

@@ -1,10 +1,10 @@
-"""Train the shipped model: ``python -m blocking.train`` (fixed seed, about a minute).
+"""Train the shipped model: ``python -m blocking.train`` (fixed seed, a few minutes).
 
 Softmax regression over hashed n-grams and rule flags, fitted by full-batch Adam in
 numpy (no extra dependency). Examples are weighted so every (category, language) cell
 counts the same, and ham counts double, because a false block costs more than a
 missed ad. The block threshold is then tuned on a validation part of the training
-groups (never on the held-out split) to keep ham false blocks under 1 %.
+groups (never on the held-out split) to keep ham false blocks under 0.5 %.
 """
 
 from __future__ import annotations
@@ -16,27 +16,30 @@ from collections import Counter
 import numpy as np
 import numpy.typing as npt
 
-from blocking.corpus import SEED, Example, build
+from blocking.corpus import KISA_NOT_SPAM, REVIEW_SOURCE, SEED, Example, build
 from blocking.model import DEFAULT_PATH, LinearModel, class_index, softmax
 from blocking.pipeline import Evidence, analyse
 from blocking.rules import RULE_NAMES, RuleSet
 from blocking.types import CATEGORIES, Category
 
 BITS = 18
-EPOCHS = 300
+EPOCHS = 150
 LEARNING_RATE = 0.05
 L2_HASH = 2e-5
 L2_RULES = 1e-3
 HAM_WEIGHT = 2.0
-MAX_HAM_FALSE_BLOCKS = 0.01
+MAX_HAM_FALSE_BLOCKS = 0.005
 
 
 def sample_weights(examples: list[Example]) -> npt.NDArray[np.float32]:
-    cells = Counter((e.label, e.language) for e in examples)
+    """Every (category, language) cell weighs the same; operators' reviewed examples form
+    cells of their own, so a handful of them weighs as much as a whole source."""
+    keys = [(e.label, e.language, e.source == REVIEW_SOURCE) for e in examples]
+    cells = Counter(keys)
     w = np.array(
         [
-            (HAM_WEIGHT if e.label is Category.HAM else 1.0) / cells[e.label, e.language]
-            for e in examples
+            (HAM_WEIGHT if e.label is Category.HAM else 1.0) / cells[key]
+            for e, key in zip(examples, keys, strict=True)
         ],
         dtype=np.float32,
     )
@@ -44,7 +47,15 @@ def sample_weights(examples: list[Example]) -> npt.NDArray[np.float32]:
     return out
 
 
-def fit(examples: list[Example], rules: RuleSet, threshold: float = 0.5) -> LinearModel:
+def fit(
+    examples: list[Example],
+    rules: RuleSet,
+    threshold: float = 0.5,
+    start: LinearModel | None = None,
+    epochs: int = EPOCHS,
+    learning_rate: float = LEARNING_RATE,
+) -> LinearModel:
+    """Fit from zero, or continue from the weights of ``start`` (a retrain)."""
     evidence = analyse([e.text for e in examples], rules, BITS)
     y = np.zeros((len(examples), len(CATEGORIES)), dtype=np.float32)
     y[np.arange(len(examples)), [class_index(e.label) for e in examples]] = 1.0
@@ -55,16 +66,18 @@ def fit(examples: list[Example], rules: RuleSet, threshold: float = 0.5) -> Line
         np.zeros((len(RULE_NAMES), n_classes), dtype=np.float32),
         np.zeros(n_classes, dtype=np.float32),
     ]
+    if start is not None:
+        params = [start.hash_weights.copy(), start.rule_weights.copy(), start.bias.copy()]
     moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
     model = _model(params, threshold)
-    for step in range(1, EPOCHS + 1):
+    for step in range(1, epochs + 1):
         grads = _gradients(model, evidence, y, weights)
         for p, g, (m, v) in zip(params, grads, moments, strict=True):
             m *= 0.9
             m += 0.1 * g
             v *= 0.999
             v += 0.001 * g * g
-            p -= LEARNING_RATE * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
+            p -= learning_rate * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
         params[0][-1] = 0.0
         if step % 50 == 0:
             print(f"  epoch {step}: loss {_loss(model, evidence, y, weights):.4f}", file=sys.stderr)
@@ -103,8 +116,10 @@ def tune_threshold(model: LinearModel, examples: list[Example], rules: RuleSet) 
     """Lowest threshold whose ham false-block rate on ``examples`` stays under the cap."""
     from blocking.filter import MessageFilter
 
-    ham = [e.text for e in examples if e.label is Category.HAM]
-    for threshold in np.arange(0.50, 0.96, 0.01):
+    # KISA's "not spam" verdicts are noisy (many are ads): they would push the threshold
+    # up for texts the driver does not want either.
+    ham = [e.text for e in examples if e.label is Category.HAM and e.source != KISA_NOT_SPAM]
+    for threshold in np.arange(0.30, 0.96, 0.01):
         candidate = LinearModel(
             model.hash_weights, model.rule_weights, model.bias, RULE_NAMES, BITS, float(threshold)
         )
@@ -126,10 +141,17 @@ def main() -> None:
         f"held out {len(held_out)}",
         file=sys.stderr,
     )
-    threshold = tune_threshold(fit(fit_part, rules), val_part, rules)
+    # One fit (on 5/6 of the training groups): the threshold is tuned on the other
+    # sixth, which this model has not seen. (Refitting on everything would double the
+    # training time for little: the real corpus is large.)
+    model = fit(fit_part, rules)
+    threshold = tune_threshold(model, val_part, rules)
     print(f"threshold {threshold}", file=sys.stderr)
-    model = fit(train, rules, threshold)
-    model.save(DEFAULT_PATH)
+    model = LinearModel(
+        model.hash_weights, model.rule_weights, model.bias, RULE_NAMES, BITS, threshold
+    )
+    version = model.save(DEFAULT_PATH)
+    print(f"version {version}", file=sys.stderr)
     print(f"wrote {DEFAULT_PATH} ({DEFAULT_PATH.stat().st_size // 1024} KiB)", file=sys.stderr)
 
 

@@ -45,6 +45,8 @@ class Verdict:
     category: Category
     score: float
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    model: str = ""
+    """Version of the model that judged the text (empty: no model was asked)."""
 
     @property
     def blocked(self) -> bool:
@@ -56,4 +58,5 @@ class Verdict:
             "category": self.category.value,
             "score": round(self.score, 4),
             "reasons": list(self.reasons),
+            "model": self.model,
         }

@@ -12,13 +12,20 @@ import re
 from functools import lru_cache
 from typing import Final
 
-from blocking.vocabulary import MAP_HOSTS, MESSENGER_HOSTS, RISKY_TLDS, URL_SHORTENERS
+from blocking.vocabulary import (
+    MAP_HOSTS,
+    MESSENGER_HOSTS,
+    OFFICIAL_DOMAINS,
+    RISKY_TLDS,
+    URL_SHORTENERS,
+)
 
 URL_KINDS: Final[tuple[str, ...]] = (
     "url_shortener",
     "url_ip",
     "url_apk",
     "url_map",
+    "url_official",
     "url_messenger",
     "url_risky_tld",
     "url_other",
@@ -31,6 +38,13 @@ PHONE_KINDS: Final[tuple[str, ...]] = (
     "phone_landline",
 )
 
+PHONE_NUMBER = re.compile(
+    r"(?<!\d)(?:\+?82[-. ]?)?"
+    r"(?:0\d{1,3}[-. )]{0,2}\d{3,4}[-. ]{0,2}\d{4}|1[5-9]\d\d[-. ]?\d{4})(?!\d)"
+)
+"""A Korean phone number in text: mobile, landline, 050x/070, 080 and 15xx/16xx company
+numbers, with or without +82 and separators (read after NFKC). Used to rewrite or mask
+numbers before a text is stored as an example, never by the rules."""
 _IP_HOST = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _URL_IN_TOKEN = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?[a-z0-9][a-z0-9.-]*(?::\d+)?(?:/\S*)?")
 _STOP_CLASS = "[ \n\t\x00<>\"'()\\[\\]{}]"
@@ -74,6 +88,9 @@ def url_kind(url: str) -> str:
         return "url_map"
     if host in MESSENGER_HOSTS:
         return "url_messenger"
+    labels = host.split(".")
+    if any(".".join(labels[i:]) in OFFICIAL_DOMAINS for i in range(len(labels) - 1)):
+        return "url_official"
     if host in URL_SHORTENERS:
         return "url_shortener"
     if _IP_HOST.match(host):

@@ -56,7 +56,8 @@ HANGUL_FAMILIES: Final[dict[str, tuple[Category, str, str]]] = {
         "public-body impersonation",
         "과태료 범칙금 경찰청 검찰청 검찰 금감원 금융감독원 국민건강보험 건강보험공단 국세청 "
         "세금환급 환급금 법원 교통위반 위반사항 정부24 국민연금 재난지원금 지원금신청 벌점 "
-        "고지서 미납 출석요구 사건번호 수사관 건강검진결과 모바일청첩장 부고",
+        "고지서 미납 출석요구 사건번호 수사관 건강검진결과 모바일청첩장 부고 과징금 전자고지 "
+        "교통법규 법규위반 단속내역 위반내역 국민비서 빈소확인 부고장 모바일부고 벌금고지",
     ),
     "courier": (
         Category.SMISHING,
@@ -85,6 +86,20 @@ HANGUL_FAMILIES: Final[dict[str, tuple[Category, str, str]]] = {
         # "엄마 나 …" opens the scam, but "엄마나 아빠나" (mum or dad) is everyday
         # Korean: alone it is only a model feature; with a family word it is a scam.
         "엄마나 아빠나",
+    ),
+    "messenger_account": (
+        Category.SMISHING,
+        "messenger-account impersonation",
+        # The 2025 wave: "텔레그램 계정 보안 ... 인증하세요", often sent from abroad.
+        "계정보안 계정인증 계정정지 계정이정지 계정잠금 계정이잠 계정삭제 계정차단 계정보호 "
+        "계정이용제한 계정확인 로그인시도 비정상접속 보안인증 보안점검 계정이해킹 "
+        "계정도용 인증하세요 인증바랍니다 인증해주세요",
+    ),
+    "notice_act": (
+        Category.SMISHING,
+        "notice with a call to act",
+        "열람하기 열람바랍니다 조회하기 상세내용확인 내역확인 확인하기 바로가기 자세히보기 "
+        "확인요망 확인바랍니다 납부하기 조회바랍니다",
     ),
     "messenger": (
         Category.SPAM,
@@ -146,6 +161,12 @@ LATIN_FAMILIES: Final[dict[str, tuple[Category, str, str]]] = {
         "account or parcel alarm",
         "account_suspended account_locked verify_your confirm_your parcel package "
         "delivery_failed customs_fee toll unpaid fine refund tax irs security_alert login",
+    ),
+    "en_messenger": (
+        Category.SPAM,
+        "messenger name",
+        # "teiegram": a capital I for the l, lower-cased ("Te??Ie??gr??am").
+        "telegram teiegram telegran teleqram whatsapp kakaotalk",
     ),
     "en_car": (
         Category.HAM,
@@ -210,6 +231,60 @@ MAP_HOSTS: Final[frozenset[str]] = frozenset(
 )
 """Map and place links a neighbour sends to show where to park; evidence for ham."""
 
+OFFICIAL_DOMAINS: Final[frozenset[str]] = frozenset(
+    [
+        "go.kr",
+        "gov.kr",
+        "naver.com",
+        "kakao.com",
+        "daum.net",
+        "google.com",
+        "youtube.com",
+        "youtu.be",
+        "instagram.com",
+        "facebook.com",
+        "cjlogistics.com",
+        "epost.kr",
+        "hanjin.com",
+        "hanjin.co.kr",
+        "lotteglogis.com",
+        "ilogen.com",
+        "kdexp.com",
+        "kbstar.com",
+        "kbcard.com",
+        "shinhan.com",
+        "shinhancard.com",
+        "wooribank.com",
+        "wooricard.com",
+        "hanabank.com",
+        "hanacard.co.kr",
+        "kebhana.com",
+        "nonghyup.com",
+        "ibk.co.kr",
+        "kakaobank.com",
+        "toss.im",
+        "samsungcard.com",
+        "hyundaicard.com",
+        "lottecard.co.kr",
+        "coupang.com",
+        "ssg.com",
+        "11st.co.kr",
+        "gmarket.co.kr",
+        "auction.co.kr",
+        "baemin.com",
+        "tmap.co.kr",
+        "kakaomobility.com",
+        "hi.co.kr",
+        "samsungfire.com",
+        "dbins.co.kr",
+        "kbinsure.co.kr",
+        "meritzfire.com",
+        "hanwhageneral.com",
+    ]
+)
+"""Domains of public bodies, carriers, banks, card issuers, couriers, insurers and the big
+portals (and their subdomains): a genuine notice links here, a lure does not."""
+
 MESSENGER_HOSTS: Final[frozenset[str]] = frozenset(
     ["t.me", "telegram.me", "open.kakao.com", "qr.kakao.com", "line.me", "wa.me"]
 )
@@ -239,6 +314,13 @@ RISKY_TLDS: Final[frozenset[str]] = frozenset(
         "win",
         "bet",
         "casino",
+        "fun",
+        "cyou",
+        "sbs",
+        "cfd",
+        "kim",
+        "game",
+        "games",
         "loan",
     ]
 )

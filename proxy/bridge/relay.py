@@ -31,10 +31,13 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import redis
 
 from blocking.filter import MessageFilter
+from blocking.holder import FilterHolder
+from blocking.review_examples import purge as purge_examples
 from blocking.sender_redis import RedisSenderHistory, SenderHistoryUnavailable
 from blocking.texts import InboundText, Send, TextService
 from blocking.types import Verdict
@@ -59,6 +62,9 @@ class RelayConfig:
     sender_max_numbers: int = 5
     sender_per_minute: int = 10
     sender_block_hours: int = 24
+    filter_model_path: Path | None = None  # the retrained model, reloaded when it changes
+    filter_spam_example_days: int = 365
+    filter_ham_example_days: int = 90
 
 
 class TextRelay:
@@ -69,7 +75,7 @@ class TextRelay:
         refs: CallerRefs,
         config: RelayConfig,
         redis_client: redis.Redis,
-        message_filter: MessageFilter | None = None,
+        message_filter: MessageFilter | FilterHolder | None = None,
     ) -> None:
         s = config
         self.db = db
@@ -77,7 +83,11 @@ class TextRelay:
         self.ami = ami
         self.refs = refs
         self.trunk = config.trunk
-        self.filter = message_filter or MessageFilter.default()
+        self.filter = message_filter or (
+            FilterHolder(config.filter_model_path)
+            if config.filter_model_path is not None
+            else MessageFilter.default()
+        )
         self.history = RedisSenderHistory(
             redis_client,
             db.keyring.lookup_hash("sender-history", "v1"),
@@ -211,4 +221,5 @@ class TextRelay:
         """Retention: forget texts older than ``text_retention_days``."""
         cutoff = self.db.clock() - timedelta(days=self.config.text_retention_days)
         with self.db.sessions.begin() as session:
+            purge_examples(session, self.db.clock(), self.config)
             return TextService(session, self.db.keyring, self.db.clock).purge_before(cutoff)

@@ -1,7 +1,7 @@
 """one change path: the outbox and the bridges that apply it
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07
 
 ``outbox``: one row per change Asterisk must follow, written in the transaction of
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -89,3 +89,21 @@ def test_fast_output_is_byte_identical_to_judge_and_json_dumps(mf):
 )
 def test_fast_parse_agrees_with_json_loads(line):
     assert _parse(3, line) == _parse_slowly(3, line)
+
+
+def test_command_uses_the_retrained_model_when_there_is_one(monkeypatch, capsys, tmp_path):
+    from dataclasses import replace
+
+    from blocking.model import DEFAULT_PATH, LinearModel
+    from blocking.rules import RULE_NAMES
+
+    monkeypatch.setenv("SAFENUM_DATA_DIR", str(tmp_path))
+    shipped = LinearModel.load(DEFAULT_PATH, RULE_NAMES)
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"text": "차 좀 빼주세요"}\n'))
+    filter_command()
+    assert json.loads(capsys.readouterr().out)["model"] == shipped.version
+
+    version = replace(shipped, threshold=0.99).save(tmp_path / "filter-model.npz", "retrained")
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"text": "차 좀 빼주세요"}\n'))
+    filter_command()
+    assert json.loads(capsys.readouterr().out)["model"] == version != shipped.version

@@ -119,7 +119,8 @@ def test_in_memory_history_counts_distinct_recipients_in_window():
 
 def test_verdict_json_shape(mf):
     data = mf.judge("차 좀 빼주세요").to_json()
-    assert set(data) == {"verdict", "category", "score", "reasons"}
+    assert set(data) == {"verdict", "category", "score", "reasons", "model"}
+    assert data["model"] == mf.version
     assert data["verdict"] == "deliver"
 
 

@@ -1,0 +1,117 @@
+"""Real Korean campaigns of issue 10: normalisation of each disguise, the campaign rules
+with readable reasons, and the genuine texts that must still be delivered."""
+
+from __future__ import annotations
+
+import pytest
+
+from blocking.disguise import disguise_hits
+from blocking.filter import MessageFilter
+from blocking.normalize import normalize
+from blocking.rules import RuleSet
+
+
+@pytest.fixture(scope="module")
+def mf() -> MessageFilter:
+    return MessageFilter.default()
+
+
+# --- normalisation: one test per disguise ------------------------------------------
+
+
+def test_padding_inside_a_word_is_dropped() -> None:
+    assert normalize("T？el？egram 계정") == "telegram 계정"
+    assert normalize("Te??Ie??gr??am") == "teiegram"  # capital I for l: in the vocabulary
+
+
+def test_symbols_and_masks_between_letters_are_dropped() -> None:
+    assert normalize("na*ver.c■om") == "naver.com"
+    assert normalize("b♣et365") == "bet365"
+
+
+def test_a_question_mark_after_a_word_stays() -> None:
+    assert normalize("move it? thanks") == "move it? thanks"
+    assert normalize("이동해 주실래요?") == "이동해 주실래요?"
+
+
+def test_enclosed_and_circled_alphanumerics_become_plain() -> None:
+    assert normalize("ⓝⓔⓦ-⑦.ⓒⓞⓜ") == "new-7.com"
+
+
+def test_full_width_forms_become_plain() -> None:
+    assert normalize("ｂｉｔ．ｌｙ/ＡＢ") == "bit.ly/ab"
+
+
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [
+        ("가입 kkk7 . vip 코드", "kkk7.vip"),
+        ("주소 bet365 ㆍ com 입장", "bet365.com"),
+        ("주소 abc77닷컴 입장", "abc77.com"),
+    ],
+)
+def test_domains_without_a_scheme_are_read_as_links(text: str, host: str) -> None:
+    hits = RuleSet().scan([normalize(text)]).for_text(0)
+    assert [h.fragment for h in hits if h.rule.startswith("url_")] == [host]
+
+
+def test_disguise_is_recorded_before_normalisation_but_bank_masks_are_not() -> None:
+    texts = ["ⓝⓐⓥⓔⓡ", "b■et", "KB국민카드 2*5* 정*욱님 500***844", "move it? ok"]
+    found = disguise_hits("\x00".join(texts), len(texts))
+    assert [bool(h) for h in found] == [True, True, False, False]
+
+
+# --- campaign rules: blocked, with a reason a person can read --------------------------
+
+CAMPAIGNS = [
+    ("[국외발신] T？el？egram 계정 보안 알림 인증하세요", "messenger-account impersonation"),
+    ("Te??Ie??gr??am 계정이 정지될 예정입니다 인증해주세요", "messenger-account impersonation"),
+    ("[정부24] 교통법규 위반 과태료 고지서 확인 gov24-fine.com/a1", "government fine with link"),
+    ("과징금 부과 전자고지 열람하기", "government notice with a call to act"),
+    ("[부고] 부친상 빈소확인 bit.ly/3bx", "government fine with link"),
+    ("VIP 전용 ⓝⓔⓦ-⑦.ⓒⓞⓜ 첫충 30%", "site address in disguise"),
+    ("신규 가입 b■et7 . vip 입장", "site address in disguise"),
+    ("[국외발신] 안녕하세요 오랜만이에요 연락주세요", "sent from abroad"),
+]
+
+
+@pytest.mark.parametrize(("text", "why"), CAMPAIGNS)
+def test_campaigns_are_blocked_with_a_readable_reason(
+    mf: MessageFilter, text: str, why: str
+) -> None:
+    verdict = mf.judge(text)
+    assert verdict.blocked, (text, verdict)
+    assert why in verdict.reasons
+
+
+def test_every_verdict_names_its_model_version(mf: MessageFilter) -> None:
+    for verdict in mf.judge_many(["차 좀 빼주세요", CAMPAIGNS[0][0]]):
+        assert verdict.model == mf.version != ""
+        assert verdict.to_json()["model"] == mf.version
+
+
+# --- no regressions: genuine texts with ad-like words stay delivered ------------------
+
+GENUINE = [
+    "무료 주차장 자리 있어요 거기로 옮겨주세요",
+    "근처 무료 주차장 https://naver.me/xYz12 여기 대시면 돼요",
+    "보험 접수했어요 접수번호 2024-556677 보험사에서 연락 갈 거예요",
+    "수리비 42만원 나왔습니다 국민은행 123-45-678901 으로 보내주세요",
+    "수리비 입금했습니다 확인 부탁드려요",
+    "주차 위반 딱지 붙어 있어요 과태료 나오기 전에 빼세요",
+    "[Web발신] [CJ대한통운] 고객님의 상품이 배송완료 되었습니다. 문 앞에 두었습니다",
+    "[우체국택배] 오늘 14~16시 배달 예정입니다",
+    "[Web발신] 우리은행 입금 350,000원 잔액 1,234,567원",
+    "[KB국민카드] 김*수님 12/07 09:30 12,000원 일시불 주차장 승인",
+    "[Web발신] 하나(6*8*)김*호님 04/06 15:26 씨유판교 일시불/3,500원",
+    "Hi, I'm your neighbour from 302. Could you move your car? Thanks!",
+    "Sorry, I don't speak Korean well. Your car is blocking the gate, please move it",
+    "Hello, my car was scratched, insurance company will call you. Claim 7788",
+    "Your car is in the free parking zone for residents only, please move it",
+]
+
+
+@pytest.mark.parametrize("text", GENUINE)
+def test_genuine_texts_are_delivered(mf: MessageFilter, text: str) -> None:
+    verdict = mf.judge(text)
+    assert not verdict.blocked, (text, verdict)
