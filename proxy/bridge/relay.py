@@ -155,8 +155,11 @@ class TextRelay:
                 raise
             except Exception:
                 log.exception("text %s left in the spool", entry.key)
-        for send in await asyncio.to_thread(self._pending):
-            await self.send(send)
+        # Under the lock ``take`` holds while it sends: a text it is sending is
+        # pending until marked delivered, and must not be sent a second time here.
+        async with self._lock:
+            for send in await asyncio.to_thread(self._pending):
+                await self.send(send)
         return count
 
     async def take(self, spool_id: str) -> None:

@@ -19,7 +19,7 @@ from proxy.ami import AmiClient
 from proxy.bridge import Bridge
 from proxy.dialplan import SPOOL_FAMILY
 
-SENTINEL = "마지막 확인 문자입니다"
+SENTINEL = "지금 나가서 차 빼드릴게요"  # a car text: the filter delivers it
 
 
 class Crash(BaseException):
