@@ -13,6 +13,8 @@ from app_api import cli_serve, logs
 from app_api.cli_asterisk import app as asterisk_app
 from app_api.cli_bridge import app as bridges_app
 from app_api.cli_bridge import bridge as bridge_command
+from app_api.cli_cluster import app as cluster_app
+from app_api.cli_cluster import edge as edge_command
 from app_api.cli_filter import filter_command
 from app_api.cli_operators import app as operators_app
 from app_api.settings import Settings
@@ -159,6 +161,8 @@ def owners_delete(
 app.command("serve")(cli_serve.serve)
 app.command("bridge")(bridge_command)
 app.add_typer(bridges_app, name="bridges")
+app.command("edge")(edge_command)
+app.add_typer(cluster_app, name="cluster")
 app.command("filter")(filter_command)
 app.add_typer(asterisk_app, name="asterisk")
 app.add_typer(operators_app, name="operators")
