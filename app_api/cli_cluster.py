@@ -54,7 +54,7 @@ READY_SECONDS = 90.0
 
 def _fail(message: str) -> NoReturn:
     typer.echo(f"safenum cluster: {' '.join(message.split())}", err=True)
-    raise typer.Exit(2)
+    raise SystemExit(2)  # typer.Exit is swallowed under standalone_mode=False
 
 
 def _free_port(kind: socket.SocketKind) -> int:

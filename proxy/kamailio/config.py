@@ -190,8 +190,10 @@ def render(config: EdgeConfig) -> dict[str, str]:
     nodes = "".join(
         f"1 {node.uri} 0 0 name={node.name}\n" for node in config.nodes
     )  # set, destination, flags (0: active), priority, attributes
-    # group 1, address, netmask, port: the trunk, exactly (its source port included).
-    trunk = f"1 {config.trunk_host} 32 {config.trunk_port} trunk\n"
+    # group 1, address, netmask, port (0: any): the trunk's address. A carrier sends from
+    # more than one port; the nodes (same host in a local cluster) are matched first,
+    # by address and port, in the config.
+    trunk = f"1 {config.trunk_host} 32 0 trunk\n"
     return {
         "kamailio.cfg": render_template(template, config.values()),
         "dispatcher.list": "# Rendered by proxy/kamailio/config.py: the Asterisk nodes.\n" + nodes,

@@ -1,0 +1,372 @@
+"""The cluster: Kamailio at the edge, two Asterisk nodes behind it, one bridge each.
+
+Everything is real and started the way an operator starts it: ``safenum cluster up
+--nodes 2`` (Kamailio, two Asterisks, two ``safenum bridge`` and ``safenum edge``),
+the real database and Redis, the ``safenum`` CLI for changes. The carrier is a UDP
+inbox on ``SAFENUM_TRUNK_ADDR`` that answers every MESSAGE (the drivers' phones) and
+plain sockets that send as the carrier, or as a stranger from 127.0.0.2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pbx_sipp import wait_until
+from sip_text import Inbox
+
+from app_api.cli_cluster import node_config
+from app_api.settings import Settings
+from proxy.ami import AmiClient, AmiSettings
+from proxy.asterisk.process import AsteriskSupervisor, ami_banner
+from proxy.dialplan import ROUTE_FAMILY
+from proxy.kamailio.rpc import EdgeRpc, EdgeUnavailable
+
+DRIVER = "010-1234-5678"  # fictitious
+EDGE_SERVER = "safenum-edge"  # the Server header of the edge's own answers
+
+
+@dataclass
+class Cluster:
+    env: dict[str, str]
+    ports: dict[str, object]
+    inbox: Inbox
+    data_dir: Path
+
+    @property
+    def edge_port(self) -> int:
+        return int(self.ports["edge"]["sip_port"])  # type: ignore[index]
+
+    @property
+    def rpc(self) -> EdgeRpc:
+        return EdgeRpc(Path(str(self.ports["edge"]["rpc_socket"])))  # type: ignore[index]
+
+    @property
+    def nodes(self) -> list[dict[str, int | str]]:
+        return self.ports["nodes"]  # type: ignore[return-value]
+
+    def cli(self, *args: str, expect: int = 0) -> dict[str, object]:
+        done = run_cli(self.env, *args)
+        assert done.returncode == expect, done.stderr
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    def state(self) -> dict[str, object]:
+        path = self.data_dir / "cluster" / "cluster.json"
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from app_api.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+
+
+def udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def cluster(
+    db_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    if not all(os.path.exists(p) or _which(p) for p in ("kamailio", "asterisk", "sipp")):
+        pytest.skip("the cluster tier needs kamailio, asterisk and sipp on PATH")
+    data_dir = tmp_path_factory.mktemp("cl")  # short: Asterisk's control socket path
+    inbox_port = udp_port()
+    env = {
+        **os.environ,
+        "SAFENUM_DATA_DIR": str(data_dir),
+        "SAFENUM_DATABASE_URL": db_url,
+        "SAFENUM_REDIS_URL": redis_url,
+        "SAFENUM_SIP_PORT": str(udp_port()),
+        "SAFENUM_TRUNK_ADDR": f"127.0.0.1:{inbox_port}",
+        "SAFENUM_EDGE_PING_SECONDS": "1",
+        "SAFENUM_EDGE_FAILOVER_MS": "1000",
+        "SAFENUM_OUTBOX_POLL_SECONDS": "0.5",
+        "SAFENUM_LOG_LEVEL": "INFO",
+    }
+    inbox = Inbox(inbox_port)
+    done = run_cli(env, "cluster", "up", "--nodes", "2")
+    if done.returncode != 0:
+        inbox.close()
+        pytest.fail(f"cluster up failed: {done.stderr}")
+    built = Cluster(env, json.loads(done.stdout), inbox, data_dir)
+    try:
+        yield built
+    finally:
+        down = run_cli(env, "cluster", "down")
+        inbox.close()
+        assert down.returncode == 0, down.stderr
+
+
+def _which(name: str) -> bool:
+    return any(os.access(Path(d) / name, os.X_OK) for d in os.environ["PATH"].split(":"))
+
+
+# --- SIP as the carrier (or a stranger) ---------------------------------------------
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+
+
+def send_message(
+    port: int,
+    to: str,
+    body: bytes = b"please move your car",
+    source: str = "127.0.0.1",
+    wait: float = 6.0,
+) -> Answer | None:
+    """One MESSAGE to ``to`` at the edge, retransmitted until a final answer; None when
+    nothing answers within ``wait`` seconds."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        local = sock.getsockname()[1]
+        head = (
+            f"MESSAGE sip:{to}@127.0.0.1:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {source}:{local};branch=z9hG4bK{secrets.token_hex(8)};rport\r\n"
+            f"From: <sip:01099998888@{source}:{local}>;tag={secrets.token_hex(6)}\r\n"
+            f"To: <sip:{to}@127.0.0.1:{port}>\r\n"
+            f"Call-ID: {secrets.token_hex(10)}@{source}\r\n"
+            "CSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"
+            "Content-Type: text/plain;charset=UTF-8\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        sock.settimeout(0.5)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            sock.sendto(head, ("127.0.0.1", port))
+            try:
+                while True:
+                    answer = _parse(sock.recv(65535))
+                    if answer.status >= 200:
+                        return answer
+            except TimeoutError:
+                continue
+    return None
+
+
+def _parse(datagram: bytes) -> Answer:
+    lines = datagram.split(b"\r\n\r\n", 1)[0].decode(errors="replace").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), value.strip())
+    return Answer(int(lines[0].split()[1]), headers)
+
+
+def crafted_invite(port: int, to: str, source: str) -> bytes | None:
+    """A bare INVITE from ``source``; whatever comes back within 3 s (None: nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        local = sock.getsockname()[1]
+        sdp = b"v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n"
+        request = (
+            f"INVITE sip:{to}@127.0.0.1:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {source}:{local};branch=z9hG4bK{secrets.token_hex(8)};rport\r\n"
+            f"From: <sip:01099998888@{source}>;tag={secrets.token_hex(6)}\r\n"
+            f"To: <sip:{to}@127.0.0.1>\r\nCall-ID: {secrets.token_hex(10)}@{source}\r\n"
+            f"CSeq: 1 INVITE\r\nContact: <sip:x@{source}:{local}>\r\nMax-Forwards: 70\r\n"
+            f"Content-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n"
+        ).encode() + sdp
+        sock.settimeout(3)
+        sock.sendto(request, ("127.0.0.1", port))
+        try:
+            return sock.recv(65535)
+        except TimeoutError:
+            return None
+
+
+# --- facts to wait on ----------------------------------------------------------------
+def edge_has(cluster: Cluster, digits: str) -> bool | None:
+    rpc = cluster.rpc
+    active = rpc.table_get("meta", "active")
+    if active is None:
+        return None
+    return rpc.table_get(f"num{active}", digits) is not None
+
+
+def issue(cluster: Cluster, phone: str = DRIVER) -> str:
+    issued = cluster.cli("numbers", "issue", "--owner-phone", phone, "--plate", "12가3456")
+    return str(issued["safe_number"]).replace("-", "")
+
+
+def node_ami(cluster: Cluster, node: dict[str, int | str]) -> AmiSettings:
+    secret = (cluster.data_dir / "cluster" / str(node["name"]) / "ami.secret").read_text().strip()
+    return AmiSettings(
+        host="127.0.0.1", port=int(node["ami_port"]), username="safenum", secret=secret
+    )
+
+
+def astdb_route(cluster: Cluster, node: dict[str, int | str], digits: str) -> str | None:
+    async def get() -> str | None:
+        async with AmiClient(node_ami(cluster, node)) as ami:
+            await ami.wait_connected(5)
+            return await ami.db_get(ROUTE_FAMILY, digits)
+
+    return asyncio.run(get())
+
+
+def relaying_nodes(cluster: Cluster, texts: list[bytes]) -> set[str]:
+    """Which nodes relayed these texts to the phones (the node's Via, under the edge's)."""
+    by_port = {int(n["sip_port"]): str(n["name"]) for n in cluster.nodes}
+    found = set()
+    for raw in texts:
+        for port in re.findall(rb"Via: SIP/2.0/UDP 127\.0\.0\.1:(\d+)", raw):
+            if int(port) in by_port:
+                found.add(by_port[int(port)])
+    return found
+
+
+def destination_flags(cluster: Cluster) -> dict[str, str]:
+    by_uri = {f"sip:127.0.0.1:{n['sip_port']}": str(n["name"]) for n in cluster.nodes}
+    return {by_uri[d.uri]: d.flags for d in cluster.rpc.destinations()}
+
+
+# --- tests ---------------------------------------------------------------------------
+def test_cluster_up_starts_the_edge_and_two_nodes_and_down_stops_them(cluster: Cluster) -> None:
+    assert cluster.edge_port == int(cluster.env["SAFENUM_SIP_PORT"])
+    assert [n["name"] for n in cluster.nodes] == ["node-1", "node-2"]
+    ports = {int(n["sip_port"]) for n in cluster.nodes} | {
+        int(n["ami_port"]) for n in cluster.nodes
+    }
+    assert len(ports) == 4
+    assert cluster.edge_port not in ports
+    for node in cluster.nodes:
+        assert ami_banner("127.0.0.1", int(node["ami_port"]))
+    assert set(destination_flags(cluster).values()) <= {"AP", "AX"}  # both take traffic
+    bridges = cluster.cli("bridges", "list")["bridges"]
+    assert {b["name"] for b in bridges} == {"node-1", "node-2"}  # type: ignore[union-attr]
+    state = cluster.state()
+    pids = [state["edge"]["pid"], state["edge"]["edge_bridge_pid"]]  # type: ignore[index]
+    pids += [n[k] for n in state["nodes"] for k in ("bridge_pid", "asterisk_pid")]  # type: ignore[attr-defined]
+
+    again = run_cli(cluster.env, "cluster", "up", "--nodes", "2")
+    assert again.returncode == 2
+    assert len(again.stderr.splitlines()) == 1
+
+    assert cluster.cli("cluster", "down") == {"stopped": ["edge", "node-1", "node-2"]}
+    for pid in pids:
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        )
+    with pytest.raises(EdgeUnavailable):
+        cluster.rpc.version()
+    for node in cluster.nodes:
+        assert not ami_banner("127.0.0.1", int(node["ami_port"]))
+    assert cluster.cli("cluster", "down") == {"stopped": []}  # nothing left to stop
+    # so that the fixture's own `down` finds nothing: it must still succeed
+
+
+def test_texts_to_numbers_without_a_route_get_404_from_the_edge(cluster: Cluster) -> None:
+    cluster.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
+    live = issue(cluster)
+    wait_until(lambda: edge_has(cluster, live), 10)
+
+    unknown = "050400000000" if live != "050400000000" else "050400000001"
+    refused = send_message(cluster.edge_port, unknown)
+    assert refused is not None
+    assert (refused.status, refused.headers.get("server")) == (404, EDGE_SERVER)
+
+    accepted = send_message(cluster.edge_port, live)
+    assert accepted is not None
+    assert accepted.status == 202
+    assert accepted.headers.get("server") != EDGE_SERVER  # a node answered
+    relayed = cluster.inbox.wait(1)
+    assert "01012345678@" in relayed[0].request_line  # to the driver, via the edge
+
+    cluster.cli("numbers", "pause", live)
+    wait_until(lambda: edge_has(cluster, live) is False, 10)
+    paused = send_message(cluster.edge_port, live)
+    assert paused is not None
+    assert (paused.status, paused.headers.get("server")) == (
+        404,
+        EDGE_SERVER,
+    )
+    assert len(cluster.inbox.texts()) == 1  # the one text was relayed once; nothing more
+
+
+def test_requests_from_outside_the_trunk_never_reach_a_node(cluster: Cluster) -> None:
+    cluster.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
+    live = issue(cluster)
+    wait_until(lambda: edge_has(cluster, live), 10)
+    log = cluster.data_dir / "kamailio" / "log" / "kamailio.log"
+
+    assert send_message(cluster.edge_port, live, source="127.0.0.2", wait=3) is None
+    assert crafted_invite(cluster.edge_port, live, "127.0.0.2") is None
+    wait_until(lambda: log.read_text().count("(not the trunk)") >= 2, 10, what="the drops logged")
+    # The same MESSAGE from the trunk's address is relayed: the drop was the address.
+    ok = send_message(cluster.edge_port, live)
+    assert ok is not None
+    assert ok.status == 202
+    texts = cluster.inbox.wait(1)
+    time_limit = time.monotonic() + 2
+    while time.monotonic() < time_limit and len(cluster.inbox.texts()) == 1:
+        time.sleep(0.05)
+    assert len(texts) == len(cluster.inbox.texts()) == 1  # the stranger's text went nowhere
+
+
+def test_a_node_killed_loses_no_text_and_rejoins_only_caught_up(cluster: Cluster) -> None:
+    cluster.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
+    live = issue(cluster)
+    wait_until(lambda: edge_has(cluster, live), 10)
+    for i in range(6):  # round robin: both nodes take texts
+        answer = send_message(cluster.edge_port, live, f"text {i}".encode())
+        assert answer is not None
+        assert answer.status == 202
+    texts = cluster.inbox.wait(6)
+    assert relaying_nodes(cluster, [t.raw for t in texts]) == {"node-1", "node-2"}
+
+    node = cluster.nodes[0]
+    pid = next(n["asterisk_pid"] for n in cluster.state()["nodes"] if n["name"] == node["name"])  # type: ignore[attr-defined]
+    os.kill(int(pid), signal.SIGKILL)
+    failed = 0
+    sent = 40
+    for i in range(sent):  # steady load while the edge finds out
+        answer = send_message(cluster.edge_port, live, f"during {i}".encode())
+        failed += answer is None or answer.status != 202
+    assert failed / sent < 0.01
+    cluster.inbox.wait(6 + sent, timeout=30)
+    assert destination_flags(cluster)[str(node["name"])][0] in "DI"  # out of rotation
+
+    # A change while the node is down, then its restart: the edge must not send it
+    # anything before its bridge has applied that change.
+    second = issue(cluster, "010-2222-3333")
+    config = node_config(_settings(cluster), dict(node, index=1), cluster.edge_port)
+    AsteriskSupervisor(config).up(timeout=60)
+    wait_until(lambda: destination_flags(cluster)[str(node["name"])].startswith("A"), 30)
+    assert astdb_route(cluster, node, second) == "+821022223333"
+    before = len(cluster.inbox.texts())
+    for i in range(6):
+        answer = send_message(cluster.edge_port, second, f"after {i}".encode())
+        assert answer is not None
+        assert answer.status == 202
+    after = cluster.inbox.wait(before + 6)[before:]
+    assert relaying_nodes(cluster, [t.raw for t in after]) == {"node-1", "node-2"}
+
+
+def _settings(cluster: Cluster) -> Settings:
+    keys = {
+        k[len("SAFENUM_") :].lower(): v for k, v in cluster.env.items() if k.startswith("SAFENUM_")
+    }
+    return Settings(**keys)
