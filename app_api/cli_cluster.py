@@ -39,6 +39,7 @@ from numbering.outbox import Outbox
 from proxy.asterisk.config import AsteriskConfig, write_config, write_prompts
 from proxy.asterisk.process import AsteriskSupervisor, wait_until
 from proxy.bridge.edge import ACTIVE, META, EdgeBridge
+from proxy.bridge.gate import GATE_TABLE
 from proxy.kamailio.config import EdgeConfig, EdgeNode, find_module_dir
 from proxy.kamailio.config import write_config as write_edge_config
 from proxy.kamailio.process import EdgeSupervisor
@@ -234,8 +235,11 @@ def up(
             raise RuntimeError(f"bridges not ready after {READY_SECONDS:g}s: {late}")
         if not wait_until(lambda: rpc.table_get(META, ACTIVE) is not None, READY_SECONDS, 0.2):
             raise RuntimeError(f"the edge's table was not loaded after {READY_SECONDS:g}s")
-        if not wait_until(lambda: all(d.active for d in rpc.destinations()), READY_SECONDS, 0.2):
-            raise RuntimeError("not every node is active at the edge")
+        uris = [f"sip:{LOOPBACK}:{n['sip_port']}" for n in plan["nodes"]]
+        if not wait_until(
+            lambda: all(rpc.table_get(GATE_TABLE, u) for u in uris), READY_SECONDS, 0.2
+        ):
+            raise RuntimeError("not every node is open at the edge")
     except Exception as exc:
         _down(settings)
         core.close()

@@ -1,10 +1,12 @@
 """A node takes calls from the edge only while its replica equals the database.
 
-Kamailio's dispatcher would send calls to a restarted Asterisk as soon as it answers
-OPTIONS, before its bridge has caught up from the outbox. So the node's bridge owns
-the node's dispatcher state: ``ap`` (active, probed) once a resync after an AMI
-(re)connect is done, ``d`` (disabled: neither probed nor chosen) as soon as the AMI
-link drops. The probes still take a node that stops answering out of rotation.
+Kamailio's dispatcher probes would send calls to a restarted Asterisk as soon as it
+answers OPTIONS, before its bridge has caught up from the outbox. So the edge also
+asks the node's bridge: it chooses a node only while ``gate=>sip:host:port`` is set
+in its tables. The bridge sets that key once its resync after an AMI (re)connect is
+done and deletes it as soon as the AMI link drops; it re-sets it every
+``CHECK_SECONDS`` while caught up, so a restarted Kamailio (empty tables) gets it
+back at once. The probes still take a node that stops answering out of rotation.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from proxy.kamailio.rpc import EdgeRpc, EdgeRpcError, EdgeUnavailable
 
 log = logging.getLogger("safenum.bridge.gate")
 
+GATE_TABLE = "gate"
 CHECK_SECONDS = 0.2
 
 
@@ -25,23 +28,34 @@ class NodeGate:
         self.rpc = rpc
         self.uri = uri
         self.ami = ami
+        self.caught_up = False
+        """A resync completed on the current AMI connection."""
         self.open = False
+        """The key is (as far as we know) set at the edge."""
 
     async def on_resynced(self) -> None:
         """Connect hook, added after the bridge's own: its resync has completed."""
-        await self._set("ap")
-        self.open = True
+        self.caught_up = True
+        await self.ensure()
 
     async def watch_forever(self) -> None:
         while True:
             await asyncio.sleep(CHECK_SECONDS)
-            if self.open and not self.ami.connected:
-                self.open = False
-                await self._set("d")
+            if not self.ami.connected:
+                self.caught_up = False
+            await self.ensure()
 
-    async def _set(self, state: str) -> None:
+    async def ensure(self) -> None:
+        """Make the edge's key say what we know: set while caught up, absent otherwise."""
         try:
-            await asyncio.to_thread(self.rpc.set_destination_state, state, self.uri)
-            log.info("edge: %s is now %s", self.uri, state)
+            if self.caught_up and self.ami.connected:
+                if await asyncio.to_thread(self.rpc.table_get, GATE_TABLE, self.uri) is None:
+                    await asyncio.to_thread(self.rpc.table_set, GATE_TABLE, self.uri, "1")
+                    log.info("edge: %s takes traffic", self.uri)
+                self.open = True
+            elif self.open:
+                await asyncio.to_thread(self.rpc.table_delete, GATE_TABLE, self.uri)
+                self.open = False
+                log.info("edge: %s takes no traffic until caught up", self.uri)
         except (EdgeUnavailable, EdgeRpcError) as exc:
-            log.warning("edge: could not set %s to %s (%s)", self.uri, state, exc)
+            log.warning("edge: gate of %s not updated (%s)", self.uri, exc)

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pbx_sipp import wait_until
 from sip_text import Inbox
 
 from app_api.cli_cluster import node_config
@@ -33,6 +32,7 @@ from proxy.ami import AmiClient, AmiSettings
 from proxy.asterisk.process import AsteriskSupervisor, ami_banner
 from proxy.dialplan import ROUTE_FAMILY
 from proxy.kamailio.rpc import EdgeRpc, EdgeUnavailable
+from tests.conftest import wait_until
 
 DRIVER = "010-1234-5678"  # fictitious
 EDGE_SERVER = "safenum-edge"  # the Server header of the edge's own answers
@@ -103,6 +103,8 @@ def cluster(
         "SAFENUM_EDGE_FAILOVER_MS": "1000",
         "SAFENUM_OUTBOX_POLL_SECONDS": "0.5",
         "SAFENUM_LOG_LEVEL": "INFO",
+        # One texter sends every text here: the sender limits are not under test.
+        "SAFENUM_TEXT_SENDER_PER_MINUTE": "1000",
     }
     inbox = Inbox(inbox_port)
     done = run_cli(env, "cluster", "up", "--nodes", "2")
@@ -132,7 +134,7 @@ class Answer:
 def send_message(
     port: int,
     to: str,
-    body: bytes = b"please move your car",
+    body: bytes = "차 좀 빼주세요".encode(),
     source: str = "127.0.0.1",
     wait: float = 6.0,
 ) -> Answer | None:
@@ -253,7 +255,9 @@ def test_cluster_up_starts_the_edge_and_two_nodes_and_down_stops_them(cluster: C
     assert cluster.edge_port not in ports
     for node in cluster.nodes:
         assert ami_banner("127.0.0.1", int(node["ami_port"]))
-    assert set(destination_flags(cluster).values()) <= {"AP", "AX"}  # both take traffic
+    assert set(destination_flags(cluster).values()) == {"AP"}  # both answer the probes
+    for node in cluster.nodes:  # and both bridges have caught up
+        assert cluster.rpc.table_get("gate", f"sip:127.0.0.1:{node['sip_port']}") == "1"
     bridges = cluster.cli("bridges", "list")["bridges"]
     assert {b["name"] for b in bridges} == {"node-1", "node-2"}  # type: ignore[union-attr]
     state = cluster.state()
@@ -331,7 +335,7 @@ def test_a_node_killed_loses_no_text_and_rejoins_only_caught_up(cluster: Cluster
     live = issue(cluster)
     wait_until(lambda: edge_has(cluster, live), 10)
     for i in range(6):  # round robin: both nodes take texts
-        answer = send_message(cluster.edge_port, live, f"text {i}".encode())
+        answer = send_message(cluster.edge_port, live, f"{i}번째: 차 좀 빼주세요".encode())
         assert answer is not None
         assert answer.status == 202
     texts = cluster.inbox.wait(6)
@@ -343,22 +347,26 @@ def test_a_node_killed_loses_no_text_and_rejoins_only_caught_up(cluster: Cluster
     failed = 0
     sent = 40
     for i in range(sent):  # steady load while the edge finds out
-        answer = send_message(cluster.edge_port, live, f"during {i}".encode())
+        answer = send_message(cluster.edge_port, live, f"{i}번째: 차 좀 빼주세요".encode())
         failed += answer is None or answer.status != 202
     assert failed / sent < 0.01
     cluster.inbox.wait(6 + sent, timeout=30)
-    assert destination_flags(cluster)[str(node["name"])][0] in "DI"  # out of rotation
+    uri = f"sip:127.0.0.1:{node['sip_port']}"
+    assert cluster.rpc.table_get("gate", uri) is None  # its bridge closed its gate
+    assert destination_flags(cluster)[str(node["name"])][0] == "I"  # and the probes agree
 
     # A change while the node is down, then its restart: the edge must not send it
     # anything before its bridge has applied that change.
     second = issue(cluster, "010-2222-3333")
     config = node_config(_settings(cluster), dict(node, index=1), cluster.edge_port)
     AsteriskSupervisor(config).up(timeout=60)
-    wait_until(lambda: destination_flags(cluster)[str(node["name"])].startswith("A"), 30)
+    wait_until(lambda: cluster.rpc.table_get("gate", uri), 30, what="the gate to open")
     assert astdb_route(cluster, node, second) == "+821022223333"
+    name = str(node["name"])
+    wait_until(lambda: destination_flags(cluster)[name] == "AP", 30, what="the probes to agree")
     before = len(cluster.inbox.texts())
     for i in range(6):
-        answer = send_message(cluster.edge_port, second, f"after {i}".encode())
+        answer = send_message(cluster.edge_port, second, f"{i}번째: 차 좀 빼주세요".encode())
         assert answer is not None
         assert answer.status == 202
     after = cluster.inbox.wait(before + 6)[before:]
