@@ -41,8 +41,7 @@ def _run(action: Callable[[], dict[str, object]]) -> None:
 
 
 def _supervisor() -> AsteriskSupervisor:
-    settings = Settings()
-    return AsteriskSupervisor(asterisk_config(settings), binary=settings.asterisk_binary)
+    return AsteriskSupervisor(asterisk_config(Settings()))
 
 
 @app.command()

@@ -201,8 +201,8 @@ def up(
             config = node_config(settings, node, settings.sip_port)
             write_config(config)
             write_prompts(config)
-            AsteriskSupervisor(config, settings.asterisk_binary).up(timeout=60)
-            node["asterisk_pid"] = AsteriskSupervisor(config, settings.asterisk_binary).pid()
+            AsteriskSupervisor(config).up(timeout=60)
+            node["asterisk_pid"] = AsteriskSupervisor(config).pid()
             _save(state_file, plan)
         edge = edge_config(settings, plan["nodes"])
         write_edge_config(edge)
@@ -282,7 +282,7 @@ def _down(settings: Settings) -> dict[str, Any]:
     for node in plan["nodes"]:
         if node.get("asterisk_pid") or (cluster_dir(settings) / node["name"]).exists():
             config = node_config(settings, node, settings.sip_port)
-            AsteriskSupervisor(config, settings.asterisk_binary).down()
+            AsteriskSupervisor(config).down()
         stopped.append(node["name"])
     state_file.unlink()
     return {"stopped": stopped}

@@ -16,7 +16,8 @@ from app_api.wiring import Core
 from blocking.filter import MessageFilter
 from numbering.crypto import Keyring
 from proxy.ami import AmiClient, AmiSettings
-from proxy.asterisk.config import AsteriskConfig, find_module_dir
+from proxy.asterisk.config import AsteriskConfig
+from proxy.asterisk.install import AsteriskInstall
 from proxy.bridge import Bridge, BridgeConfig, RelayConfig, TextRelay
 from proxy.texts import CallerRefs
 
@@ -67,7 +68,7 @@ def asterisk_config(settings: Settings) -> AsteriskConfig:
         menu_timeout=settings.call_menu_timeout_seconds,
         callback_window=settings.callback_window_seconds,
         caller_ref_key=caller_ref_key(settings),
-        module_dir=find_module_dir(),
+        install=AsteriskInstall.locate(settings.asterisk_binary),
     )
 
 

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from proxy.asterisk.install import DEFAULT_BINARY
+
 _PLACEHOLDERS = frozenset({"changeme", "change-me", "secret", "password", "safenum"})
 
 
@@ -52,7 +54,10 @@ class Settings(BaseSettings):
     ami_secret: SecretStr | None = Field(
         None, description="AMI secret; empty means generated into DATA_DIR/ami.secret (0600)."
     )
-    asterisk_binary: str = Field("asterisk", description="Asterisk executable to supervise.")
+    asterisk_binary: str = Field(
+        str(DEFAULT_BINARY),
+        description="Asterisk executable to supervise (22 LTS, built by `make system`).",
+    )
     dial_timeout_seconds: int = Field(
         30, ge=1, le=300, description="How long the driver's phone rings before giving up."
     )

@@ -70,7 +70,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from proxy.ami import AmiClient, AmiSettings
-from proxy.asterisk.config import AsteriskConfig, find_module_dir, write_config, write_prompts
+from proxy.asterisk.config import AsteriskConfig, write_config, write_prompts
+from proxy.asterisk.install import AsteriskInstall, AsteriskNotInstalled
 from proxy.asterisk.process import AsteriskSupervisor, wait_until
 from proxy.replica import ROUTE_FAMILY, RouteReplica
 from tests.pbx.pbx_sipp import free_port, udp_port_bound
@@ -396,7 +397,7 @@ def start_asterisk(base: Path, ports: Ports) -> AsteriskSupervisor:
         verbose=0,
         menu=False,
         bench_route=BENCH_DRIVER,
-        module_dir=find_module_dir(),
+        install=AsteriskInstall.locate(),
     )
     write_config(config)
     write_prompts(config)
@@ -496,8 +497,12 @@ def main() -> None:
     args = ap.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     sizes = [int(n) for n in args.routes.split(",")]
-    if shutil.which("asterisk") is None or shutil.which("sipp") is None:
-        sys.exit("bench/calls.py needs asterisk and sipp on PATH")
+    try:
+        AsteriskInstall.locate().verify()
+    except AsteriskNotInstalled as exc:
+        sys.exit(f"bench/calls.py needs Asterisk 22: {exc}")
+    if shutil.which("sipp") is None:
+        sys.exit("bench/calls.py needs sipp on PATH")
 
     def terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt

@@ -2,10 +2,11 @@
 
 It answers from transcripts captured from our real Asterisk
 (``tests/unit/proxy/transcripts/*.json``, written by
-``tests/pbx/test_transcripts.py``): every reply is a captured packet with only
+``tests/pbx/test_pbx_transcripts.py``): every reply is a captured packet with only
 the ActionID and the data headers (Family/Key/Val) rewritten, so the client is
-tested against the byte layout Asterisk really sends, including its quirks
-(``DBGetTree`` reports ``ListItems: 1`` whatever the count). It keeps an
+tested against the byte layout Asterisk really sends (``ListItems`` is replayed as
+captured, so it is wrong for any other count: the client must not trust it; Asterisk
+16 even sent ``ListItems: 1`` for every ``DBGetTree``). It keeps an
 in-memory AstDB, records every action it received, and has knobs for the
 failure modes a unit test needs: stall an action, drop connections, stop and
 start, read slowly, push events.
@@ -58,7 +59,7 @@ class TranscriptBook:
 
 
 def default_book() -> TranscriptBook:
-    return TranscriptBook.load(TRANSCRIPTS_DIR / "asterisk16.json")
+    return TranscriptBook.load(TRANSCRIPTS_DIR / "asterisk22.json")
 
 
 def rewrite(packet: str, **headers: str) -> str:

@@ -17,17 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from proxy.asterisk.install import DEFAULT_INSTALL, AsteriskInstall
 from proxy.asterisk.prompts import PROMPTS_FILE, PromptBook
 from proxy.asterisk.prompts import write_prompts as _synthesise
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "deploy" / "asterisk"
 """Where the ``*.conf.tmpl`` files live in a source checkout."""
-
-MODULE_DIR_CANDIDATES = (
-    Path("/usr/lib/asterisk/modules"),  # Debian/Ubuntu packages (checked on bullseye 16.28)
-    Path("/usr/lib/x86_64-linux-gnu/asterisk/modules"),  # multiarch builds
-    Path("/usr/lib64/asterisk/modules"),  # RPM builds
-)
 
 RENDERED_FILES = (
     "asterisk.conf",
@@ -41,6 +36,11 @@ RENDERED_FILES = (
     "cdr.conf",
     "cel.conf",
     "stasis.conf",
+    "acl.conf",
+    "ccss.conf",
+    "features.conf",
+    "pjproject.conf",
+    "udptl.conf",
 )
 """Every file Asterisk reads from ``astetcdir``; the others are left absent on purpose."""
 
@@ -56,18 +56,6 @@ _UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the NUL
 
 class ConfigError(ValueError):
     """A value that would render a configuration Asterisk rejects or that is unsafe."""
-
-
-def find_module_dir(candidates: tuple[Path, ...] = MODULE_DIR_CANDIDATES) -> Path:
-    """Return the first directory that holds ``chan_pjsip.so``.
-
-    The path differs between distributions (Debian keeps ``/usr/lib/asterisk``
-    even on multiarch systems), so it is probed rather than hard-coded.
-    """
-    for candidate in candidates:
-        if (candidate / "chan_pjsip.so").is_file():
-            return candidate
-    raise ConfigError("no Asterisk module directory with chan_pjsip.so found")
 
 
 @dataclass(frozen=True)
@@ -97,8 +85,8 @@ class AsteriskConfig:
     bench_route: str | None = None
     """Bench only: a static one-line route ``bench`` -> this national number."""
     prompts_file: Path = PROMPTS_FILE
-    module_dir: Path = MODULE_DIR_CANDIDATES[0]
-    data_dir: Path = Path("/usr/share/asterisk")
+    install: AsteriskInstall = DEFAULT_INSTALL
+    """Binary, modules and data of the Asterisk to run (``AsteriskInstall.locate``)."""
     templates_dir: Path = TEMPLATES_DIR
 
     def __post_init__(self) -> None:
@@ -171,8 +159,9 @@ class AsteriskConfig:
         inner, outer = self.ref_keys()
         return {
             "config_dir": str(self.config_dir),
-            "module_dir": str(self.module_dir),
-            "data_dir": str(self.data_dir),
+            "module_dir": str(self.install.module_dir),
+            "data_dir": str(self.install.data_dir),
+            "sbin_dir": str(self.install.sbin_dir),
             "verbose": str(self.verbose),
             "sip_bind_host": self.sip_bind_host,
             "sip_port": str(self.sip_port),

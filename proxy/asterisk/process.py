@@ -5,12 +5,21 @@ tier; in production systemd supervises the same command line
 (``deploy/systemd/safenum-asterisk.service``). Readiness is polled against a
 deadline: the process must be alive, the control socket must answer
 ``core waitfullybooted`` (the AMI port opens *before* the modules load, so an
-answering AMI alone does not mean PJSIP is up) and the AMI banner must arrive.
+answering AMI alone does not mean PJSIP is up), and *our* process must hold the
+SIP (UDP) and AMI (TCP) ports. A banner on the AMI port proves nothing: another
+Asterisk may answer there while ours failed to bind, and then ours would be
+"ready" without receiving a single call. Ports held by another process fail
+``up`` with a message naming the port, before or after the start.
+
+Our instance is recognised by its command line (``-C <our asterisk.conf>``), so
+``down`` stops it even when its pid file is gone, and a stale pid file whose pid
+now belongs to another process is never signalled.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -20,7 +29,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from proxy.asterisk import procfs
 from proxy.asterisk.config import AsteriskConfig
+from proxy.asterisk.install import AsteriskNotInstalled
 
 
 class AsteriskProcessError(RuntimeError):
@@ -84,9 +95,9 @@ def ami_banner(host: str, port: int, timeout: float = 1.0) -> bool:
 class AsteriskSupervisor:
     """Owns one Asterisk process for one :class:`AsteriskConfig`."""
 
-    def __init__(self, config: AsteriskConfig, binary: str = "asterisk") -> None:
+    def __init__(self, config: AsteriskConfig) -> None:
         self._config = config
-        self._binary = binary
+        self._binary = str(config.install.binary)
         self._child: subprocess.Popen[bytes] | None = None
 
     @property
@@ -116,15 +127,25 @@ class AsteriskSupervisor:
             )
         return done.stdout.decode(errors="replace")
 
+    def _is_ours(self, pid: int) -> bool:
+        """True when ``pid`` is an Asterisk server (not a remote console) on our config."""
+        argv = procfs.cmdline(pid)
+        conf = str(self._config.asterisk_conf)
+        server = not any(arg.startswith("-r") or arg.startswith("-R") for arg in argv)
+        return server and any(a == "-C" and b == conf for a, b in itertools.pairwise(argv))
+
     def pid(self) -> int | None:
-        """The pid Asterisk wrote, if that process is still alive."""
+        """The pid of our Asterisk if it runs: our child, the pid file, or a scan."""
         if self._child is not None and self._child.poll() is None:
             return self._child.pid
         try:
-            pid = int(self._config.pid_file.read_text().strip())
+            pid: int | None = int(self._config.pid_file.read_text().strip())
         except (OSError, ValueError):
-            return None
-        return pid if _pid_alive(pid) else None
+            pid = None
+        if pid is not None and _pid_alive(pid) and self._is_ours(pid):
+            return pid
+        # No (or a stale) pid file: find the server started on our asterisk.conf.
+        return next((p for p in procfs.pids() if self._is_ours(p) and _pid_alive(p)), None)
 
     def _fully_booted(self) -> bool:
         if not self._config.ctl_socket.exists():
@@ -154,9 +175,47 @@ class AsteriskSupervisor:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def _ports(self) -> tuple[tuple[str, procfs.Proto, str, int], ...]:
+        cfg = self._config
+        return (
+            ("SIP", "udp", cfg.sip_bind_host, cfg.sip_port),
+            ("AMI", "tcp", "127.0.0.1", cfg.ami_port),
+        )
+
+    @staticmethod
+    def _in_use(label: str, proto: procfs.Proto, host: str, port: int) -> str:
+        holders = procfs.port_holders(proto, port)
+        who = ", ".join(str(h) for h in holders) if holders else "another process"
+        return f"{label} port {port}/{proto} on {host} is in use by {who}"
+
+    def _check_ports_free(self) -> None:
+        """Refuse to start when the SIP or AMI port is taken: Asterisk would start
+        anyway, log the failed bind and never receive a call."""
+        for label, proto, host, port in self._ports():
+            kind = socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM
+            with socket.socket(socket.AF_INET, kind) as probe:
+                if proto == "tcp":  # as Asterisk does: TIME_WAIT leftovers are no obstacle
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((host, port))
+                except OSError as exc:
+                    raise AsteriskProcessError(self._in_use(label, proto, host, port)) from exc
+
+    def _unbound(self, pid: int) -> str | None:
+        """Why ``pid`` is not serving: the first port it does not hold, or None."""
+        for label, proto, host, port in self._ports():
+            if not procfs.holds_port(pid, proto, port):
+                return self._in_use(label, proto, host, port) + "; Asterisk could not bind it"
+        return None
+
     def up(self, timeout: float = 30.0) -> AsteriskStatus:
         """Start Asterisk unless it runs already; return once PJSIP and AMI are up."""
         if self.pid() is None:
+            try:
+                self._config.install.verify()
+            except AsteriskNotInstalled as exc:
+                raise AsteriskProcessError(str(exc)) from exc
+            self._check_ports_free()
             self._config.console_log.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileNotFoundError):
                 self._config.ctl_socket.unlink()  # stale socket of a killed instance
@@ -173,9 +232,18 @@ class AsteriskSupervisor:
                     raise AsteriskProcessError(f"cannot run {self._binary}: {exc}") from exc
 
         def ready() -> bool:
-            if self.pid() is None:
+            pid = self.pid()
+            if pid is None:
                 raise AsteriskProcessError(f"asterisk exited during start-up:\n{self._tail()}")
-            return self._fully_booted() and ami_banner("127.0.0.1", self._config.ami_port)
+            if not (self._fully_booted() and ami_banner("127.0.0.1", self._config.ami_port)):
+                return False
+            # Fully booted means every module loaded: the binds have succeeded or failed.
+            problem = self._unbound(pid)
+            if problem is not None:
+                with contextlib.suppress(AsteriskProcessError):
+                    self.down()
+                raise AsteriskProcessError(problem)
+            return True
 
         if not wait_until(ready, timeout):
             raise AsteriskProcessError(f"asterisk not ready after {timeout:g}s:\n{self._tail()}")

@@ -16,7 +16,8 @@ import pytest
 from pbx_sipp import DIAL_TIMEOUT, MENU_TIMEOUT, TONE_SECONDS, Pbx, Sipp, free_port
 
 from proxy.ami import AmiClient
-from proxy.asterisk.config import AsteriskConfig, find_module_dir, write_config, write_prompts
+from proxy.asterisk.config import AsteriskConfig, write_config, write_prompts
+from proxy.asterisk.install import AsteriskInstall, AsteriskNotInstalled
 from proxy.asterisk.process import AsteriskSupervisor
 from proxy.replica import ROUTE_FAMILY
 
@@ -44,7 +45,7 @@ def _start(base: Path, menu: bool) -> Pbx:
         verbose=3,
         menu=menu,
         menu_timeout=MENU_TIMEOUT,
-        module_dir=find_module_dir(),
+        install=AsteriskInstall.locate(),
     )
     write_config(config)
     write_prompts(config)
@@ -57,8 +58,12 @@ def _start(base: Path, menu: bool) -> Pbx:
 
 
 def _need_tools() -> None:
-    if shutil.which("asterisk") is None or shutil.which("sipp") is None:
-        pytest.skip("pbx tier needs asterisk and sipp on PATH")
+    try:
+        AsteriskInstall.locate().verify()
+    except AsteriskNotInstalled as exc:
+        pytest.skip(f"pbx tier needs Asterisk 22 ({exc})")
+    if shutil.which("sipp") is None:
+        pytest.skip("pbx tier needs sipp on PATH")
 
 
 @pytest.fixture(scope="session")

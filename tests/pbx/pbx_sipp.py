@@ -194,6 +194,25 @@ class Sipp:
         done = subprocess.run(argv, capture_output=True, timeout=timeout + 5, check=False)
         return SippRun(done.returncode, parse_messages(log), done.stdout.decode(errors="replace"))
 
+    def text(
+        self, dialled: str, body: bytes, caller: str = CALLER_NUMBER, timeout: float = 15.0
+    ) -> SippRun:
+        """The carrier delivering one MESSAGE with ``body`` (UTF-8 with CRLF line ends,
+        no leading blanks on a line and no trailing line end: SIPp would rewrite those)."""
+        text = body.decode()
+        if "\n" in text.replace("\r\n", "") or any(ln[:1].isspace() for ln in text.split("\r\n")):
+            raise ValueError("SIPp would not send this body byte for byte")
+        self._runs += 1
+        scenario = self.workdir / f"{self._runs:03d}-text.xml"
+        template = (SCENARIOS / "message_body.tmpl").read_text()
+        scenario.write_text(template.replace("@BODY@", text), encoding="utf-8")
+        log = self._log("texter")
+        argv = self._argv("message", "127.0.0.1", self.caller_port, log, timeout)
+        argv[2] = str(scenario)
+        argv += ["-s", dialled, "-key", "caller", caller, f"127.0.0.1:{self.asterisk_port}"]
+        done = subprocess.run(argv, capture_output=True, timeout=timeout + 5, check=False)
+        return SippRun(done.returncode, parse_messages(log), done.stdout.decode(errors="replace"))
+
     @contextlib.contextmanager
     def driver(self, scenario: str, timeout: float = 15.0) -> Iterator[DriverPhone]:
         """Run the driver's phone on the trunk port for the duration of the block."""

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from sip_text import Inbox
 from app_api.cli_cluster import node_config
 from app_api.settings import Settings
 from proxy.ami import AmiClient, AmiSettings
+from proxy.asterisk.install import AsteriskInstall, AsteriskNotInstalled
 from proxy.asterisk.process import AsteriskSupervisor, ami_banner
 from proxy.dialplan import ROUTE_FAMILY
 from proxy.kamailio.rpc import EdgeRpc, EdgeUnavailable
@@ -88,8 +90,12 @@ def udp_port() -> int:
 def cluster(
     db_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
-    if not all(os.path.exists(p) or _which(p) for p in ("kamailio", "asterisk", "sipp")):
-        pytest.skip("the cluster tier needs kamailio, asterisk and sipp on PATH")
+    try:
+        AsteriskInstall.locate().verify()
+    except AsteriskNotInstalled as exc:
+        pytest.skip(f"the cluster needs Asterisk 22 ({exc})")
+    if shutil.which("kamailio") is None or shutil.which("sipp") is None:
+        pytest.skip("the cluster needs kamailio and sipp on PATH")
     data_dir = tmp_path_factory.mktemp("cl")  # short: Asterisk's control socket path
     inbox_port = udp_port()
     env = {
@@ -118,10 +124,6 @@ def cluster(
         down = run_cli(env, "cluster", "down")
         inbox.close()
         assert down.returncode == 0, down.stderr
-
-
-def _which(name: str) -> bool:
-    return any(os.access(Path(d) / name, os.X_OK) for d in os.environ["PATH"].split(":"))
 
 
 # --- SIP as the carrier (or a stranger) ---------------------------------------------

@@ -22,7 +22,7 @@ from numbering.types import OwnerPhone, Plate, SafeNumber
 from proxy.ami import AmiClient
 from proxy.bridge import Bridge, TextRelay
 from proxy.replica import ROUTE_FAMILY
-from proxy.texts import SPOOL_FAMILY, CallerRefs
+from proxy.texts import SPOOL_FAMILY, CallerRefs, split_body
 
 TEXTER = "01077776666"
 CAR_TEXT = "안녕하세요, 차 좀 빼주세요.\n앞에 주차된 흰색 차입니다 🙏"
@@ -227,3 +227,45 @@ async def test_sipp_texter_and_phone_through_the_relay(line: Line) -> None:
     assert f"sip:{line.number.digits}@" in message.split("From:", 1)[1].split("\n", 1)[0]
     assert "hello" in message
     assert leaks(message, CALLER_NUMBER) == []
+
+
+def korean_lms(size: int) -> bytes:
+    """``size`` bytes of a Korean long text: Hangul, emoji, CRLF line ends."""
+    line = "안녕하세요, 흰색 차 차주님. 출차해야 해서 차 좀 빼주세요 🚗🙏 감사합니다!"
+    text = "\r\n".join([line] * (size // len(line.encode()) + 1)).encode()[: size - 8]
+    text = text.decode("utf-8", "ignore").rstrip().encode()  # whole characters
+    return text + b"." * (size - len(text))
+
+
+@pytest.mark.parametrize("size", [2000, 3000])
+async def test_a_korean_lms_from_sipp_is_judged_and_relayed_byte_for_byte(
+    line: Line, size: int
+) -> None:
+    """Issue 13: a long text arrives whole on Asterisk 22, passes the filter and reaches
+    the phone as parts (AMI's 1,024-byte line) that join to the very bytes sent. 3,000
+    bytes: a full LMS (2,000 bytes of EUC-KR) in UTF-8. SIPp appends CRLF to a body,
+    which Asterisk strips again; the exact limit is pinned in test_pbx_text_spool.py."""
+    body = korean_lms(size)
+    with Inbox(line.pbx.config.trunk_port) as inbox:
+        texter = await asyncio.to_thread(line.pbx.sipp.text, line.number.digits, body, TEXTER)
+        assert texter.final_status == 202, texter.log_text
+        try:
+            rows = await line.until_records(1, "delivered")
+        except TimeoutError:
+            raise AssertionError([r.status for r in line.records()]) from None
+        parts = await asyncio.to_thread(inbox.wait, len(split_body(body)))
+    assert [r.status for r in rows] == ["delivered"]  # judged: it passed the filter
+    assert b"".join(p.body for p in parts) == body
+    assert {(p.to_user, p.from_user) for p in parts} == {(DRIVER_NATIONAL, line.number.digits)}
+    assert all(TEXTER not in p.raw.decode("utf-8", "replace") for p in parts)
+
+
+async def test_a_text_over_the_limit_is_recorded_lost_and_nothing_is_relayed(line: Line) -> None:
+    with Inbox(line.pbx.config.trunk_port) as inbox:
+        texter = await asyncio.to_thread(
+            line.pbx.sipp.text, line.number.digits, korean_lms(3070), TEXTER
+        )
+        assert texter.final_status == 202
+        rows = await line.until_records(1, "lost")
+    assert [r.status for r in rows] == ["lost"]
+    assert inbox.texts() == []

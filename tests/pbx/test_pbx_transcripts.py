@@ -1,7 +1,7 @@
 """Capture AMI transcripts from the real Asterisk, or prove the stored ones still hold.
 
 ``SAFENUM_CAPTURE_TRANSCRIPTS=1 pytest tests/pbx -k transcripts`` rewrites
-``tests/unit/proxy/transcripts/asterisk16.json`` (what ``proxy.ami.testing.FakeAmi``
+``tests/unit/proxy/transcripts/asterisk22.json`` (what ``proxy.ami.testing.FakeAmi``
 replays). Without the variable the test compares the live answers with the
 stored ones packet by packet (first line and header names in order), so the
 fake cannot silently drift from the Asterisk we ship on.
@@ -17,7 +17,7 @@ from pbx_sipp import Pbx
 
 from proxy.ami.testing import TRANSCRIPTS_DIR, TranscriptBook
 
-STORE = TRANSCRIPTS_DIR / "asterisk16.json"
+STORE = TRANSCRIPTS_DIR / "asterisk22.json"
 FAMILY = "safenum/capture"
 
 # (name, action headers, record?) in order; unrecorded steps set up state.

@@ -76,9 +76,11 @@ async def test_astdb_round_trip(ami: AmiClient, fake: FakeAmi) -> None:
 
 
 async def test_list_completion_ignores_the_wrong_list_items_count(ami: AmiClient) -> None:
-    # Asterisk 16 says "ListItems: 1" for any number of DBGetTree rows (see transcript).
+    # Asterisk 16 said "ListItems: 1" for any number of DBGetTree rows; the fake replays
+    # the captured count (2 rows), so it is wrong for 5: only "EventList: Complete" counts.
     complete = default_book()["dbgettree"].replies[-1]
-    assert "ListItems: 1" in complete
+    assert "EventList: Complete" in complete
+    assert "ListItems: 5" not in complete
     for i in range(5):
         await ami.db_put("f", f"k{i}", str(i))
     assert len(await ami.db_get_tree("f")) == 5

@@ -65,7 +65,9 @@ def test_directories_stay_inside_the_config_dir(tmp_path: Path, files: dict[str,
         assert dirs[key].startswith(base), key
     assert dirs["astrundir"].startswith(base)
     assert dirs["astlogdir"].startswith(base)
-    assert dirs["astdatadir"] == "/usr/share/asterisk"
+    assert dirs["astdatadir"] == "/opt/safenum/asterisk-22/share/asterisk"
+    assert dirs["astmoddir"] == "/opt/safenum/asterisk-22/lib/asterisk/modules"
+    assert dirs["astsbindir"] == "/opt/safenum/asterisk-22/sbin"
     code = [ln for ln in files["asterisk.conf"].splitlines() if not ln.startswith(";")]
     assert "[directories](!)" not in code  # a template section would be ignored
 

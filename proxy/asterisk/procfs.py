@@ -1,0 +1,104 @@
+"""What ``/proc`` says about processes and the ports they hold (Linux only).
+
+The supervisor uses it to tell *its* Asterisk from another one: an AMI banner or
+a SIP answer on a port proves only that something listens there, not that the
+process we started bound it. Sockets are matched by inode (``/proc/net/udp``,
+``/proc/net/tcp`` and their IPv6 twins against ``/proc/<pid>/fd``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Proto = Literal["udp", "tcp"]
+
+_TCP_LISTEN = "0A"
+PROC = Path("/proc")
+
+
+@dataclass(frozen=True)
+class Holder:
+    pid: int
+    name: str
+
+    def __str__(self) -> str:
+        return f"pid {self.pid} ({self.name})"
+
+
+def _port_inodes(proto: Proto, port: int, proc: Path) -> set[int]:
+    """Inodes of sockets bound to ``port`` (TCP: listening ones only)."""
+    inodes: set[int] = set()
+    for table in (proc / "net" / proto, proc / "net" / f"{proto}6"):
+        try:
+            lines = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) < 10:
+                continue
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port != port or (proto == "tcp" and fields[3] != _TCP_LISTEN):
+                continue
+            inodes.add(int(fields[9]))
+    inodes.discard(0)
+    return inodes
+
+
+def socket_inodes(pid: int, proc: Path = PROC) -> set[int]:
+    """Inodes of every socket ``pid`` has open (empty when we may not look)."""
+    found: set[int] = set()
+    try:
+        fds = os.listdir(proc / str(pid) / "fd")
+    except OSError:
+        return found
+    for fd in fds:
+        try:
+            target = os.readlink(proc / str(pid) / "fd" / fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(int(target[8:-1]))
+    return found
+
+
+def holds_port(pid: int, proto: Proto, port: int, proc: Path = PROC) -> bool:
+    """True when ``pid`` itself has a socket bound to ``port`` (TCP: listening)."""
+    return bool(_port_inodes(proto, port, proc) & socket_inodes(pid, proc))
+
+
+def pids(proc: Path = PROC) -> Iterator[int]:
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            yield int(entry.name)
+
+
+def process_name(pid: int, proc: Path = PROC) -> str:
+    try:
+        return (proc / str(pid) / "comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
+def port_holders(proto: Proto, port: int, proc: Path = PROC) -> list[Holder]:
+    """The processes with a socket bound to ``port`` (only those we may inspect)."""
+    wanted = _port_inodes(proto, port, proc)
+    if not wanted:
+        return []
+    return [
+        Holder(pid, process_name(pid, proc))
+        for pid in pids(proc)
+        if wanted & socket_inodes(pid, proc)
+    ]
+
+
+def cmdline(pid: int, proc: Path = PROC) -> list[str]:
+    try:
+        raw = (proc / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return []
+    return [arg.decode(errors="replace") for arg in raw.split(b"\0") if arg]
