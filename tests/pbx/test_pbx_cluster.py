@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,9 @@ def cluster(
         "SAFENUM_LOG_LEVEL": "INFO",
         # One texter sends every text here: the sender limits are not under test.
         "SAFENUM_TEXT_SENDER_PER_MINUTE": "1000",
+        # Calls: dial at once (no menu), and one caller dials all the time.
+        "SAFENUM_CALL_MENU": "false",
+        "SAFENUM_CALLER_SWEEP_NUMBERS": "1000",
     }
     inbox = Inbox(inbox_port)
     done = run_cli(env, "cluster", "up", "--nodes", "2")
@@ -380,3 +384,139 @@ def _settings(cluster: Cluster) -> Settings:
         k[len("SAFENUM_") :].lower(): v for k, v in cluster.env.items() if k.startswith("SAFENUM_")
     }
     return Settings(**keys)
+
+
+# --- calls ---------------------------------------------------------------------------
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+@dataclass(frozen=True)
+class CallRun:
+    calls: int
+    failed: int  # no 200 to the INVITE
+    nodes: dict[str, int]  # calls per node that rang the driver
+    new_after: int = 0  # calls whose INVITE left after ``during`` ran
+    new_failed: int = 0  # ... and got no 200
+
+
+def sipp(scenario: str, port: int, log: Path, *extra: str) -> list[str]:
+    return [
+        *("sipp", "-sf", str(SCENARIOS / f"{scenario}.xml"), "-i", "127.0.0.1"),
+        *("-p", str(port), "-nostdin", "-trace_msg", "-message_file", str(log), *extra),
+    ]
+
+
+def place_calls(
+    cluster: Cluster, number: str, calls: int, rate: int, during: object = None
+) -> CallRun:
+    """``calls`` calls at ``rate`` per second through the edge, answered by the drivers'
+    phones on the trunk; ``during`` (a callable) runs once a quarter of them are placed."""
+    work = cluster.data_dir / f"sipp-{secrets.token_hex(3)}"
+    work.mkdir()
+    trunk_port = int(cluster.env["SAFENUM_TRUNK_ADDR"].rsplit(":", 1)[1])
+    cluster.inbox.close()  # the phones on the trunk port are SIPp's now
+    phones = subprocess.Popen(
+        sipp("edge_driver", trunk_port, work / "driver.log", "-m", str(calls), "-timeout", "120"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        caller = subprocess.Popen(
+            sipp(
+                "edge_caller",
+                udp_port(),
+                work / "caller.log",
+                *("-s", number, "-m", str(calls), "-r", str(rate), "-timeout", "120"),
+                *("-recv_timeout", "8000", f"127.0.0.1:{cluster.edge_port}"),
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        at = float("inf")
+        if callable(during):  # once a quarter of the calls have rung a driver
+            wait_until(lambda: _rung(work) >= calls // 4, 60, what="the load under way")
+            at = time.time()
+            during()
+        caller.wait(180)
+    finally:
+        phones.kill()
+        phones.wait(10)
+    failed, nodes = _tally(cluster, work)
+    return CallRun(calls, failed, nodes, *_after(work / "caller.log", at))
+
+
+_STAMPED = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\n", re.MULTILINE)
+
+
+def _after(log: Path, at: float) -> tuple[int, int]:
+    """Calls whose INVITE SIPp sent after ``at`` (epoch), and how many of them failed."""
+    parts = _STAMPED.split(log.read_text(errors="replace"))
+    sent: set[str] = set()
+    answered: set[str] = set()
+    for stamp, block in zip(parts[1::2], parts[2::2], strict=True):
+        when = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        call_id = re.search(r"^Call-ID: *(\S+)", block, re.MULTILINE | re.IGNORECASE)
+        if call_id is None:
+            continue
+        body = block.split("\n", 2)[-1].lstrip()
+        if "message sent" in block.split("\n", 1)[0] and body.startswith("INVITE") and when > at:
+            sent.add(call_id.group(1))
+        if body.startswith("SIP/2.0 200") and re.search(r"CSeq: *1 INVITE", block):
+            answered.add(call_id.group(1))
+    return len(sent), len(sent - answered)
+
+
+def _rung(work: Path) -> int:
+    from pbx_sipp import parse_messages
+
+    return sum(
+        m.received and m.first_line.startswith("INVITE")
+        for m in parse_messages(work / "driver.log")
+    )
+
+
+def _tally(cluster: Cluster, work: Path) -> tuple[int, dict[str, int]]:
+    from pbx_sipp import parse_messages
+
+    answered, placed = set(), set()
+    for m in parse_messages(work / "caller.log"):
+        call_id = re.search(r"^Call-ID: *(\S+)", m.text, re.MULTILINE | re.IGNORECASE)
+        if call_id is None:
+            continue
+        if not m.received and m.first_line.startswith("INVITE"):
+            placed.add(call_id.group(1))
+        if m.received and m.status == 200 and re.search(r"CSeq: *1 INVITE", m.text):
+            answered.add(call_id.group(1))
+    by_port = {int(n["sip_port"]): str(n["name"]) for n in cluster.nodes}
+    nodes: dict[str, int] = {}
+    for m in parse_messages(work / "driver.log"):
+        if m.received and m.first_line.startswith("INVITE"):
+            for port in re.findall(r"Via: SIP/2.0/UDP 127\.0\.0\.1:(\d+)", m.text):
+                if int(port) in by_port:
+                    nodes[by_port[int(port)]] = nodes.get(by_port[int(port)], 0) + 1
+    return len(placed - answered), nodes
+
+
+def test_calls_through_the_edge_reach_the_driver_on_both_nodes(cluster: Cluster) -> None:
+    cluster.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
+    live = issue(cluster)
+    run = place_calls(cluster, live, calls=10, rate=5)
+    assert run.failed == 0
+    assert set(run.nodes) == {"node-1", "node-2"}  # round robin over both
+    assert sum(run.nodes.values()) == 10  # every call rang the driver once
+
+
+def test_a_node_killed_under_calls_fails_under_one_percent_of_new_calls(cluster: Cluster) -> None:
+    cluster.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
+    live = issue(cluster)
+    node = cluster.nodes[0]
+    pid = next(n["asterisk_pid"] for n in cluster.state()["nodes"] if n["name"] == node["name"])  # type: ignore[attr-defined]
+    run = place_calls(
+        cluster, live, calls=120, rate=6, during=lambda: os.kill(int(pid), signal.SIGKILL)
+    )
+    # Calls in set-up on the killed node die with it (its 200 OK has nowhere to go);
+    # what must not fail is a call placed after the kill.
+    assert run.new_after >= 60, run
+    assert run.new_failed / run.new_after < 0.01, run
+    assert run.failed < 15, run  # the ones lost in the killed node's hands
+    assert run.nodes.get("node-1", 0) < 45 < run.nodes["node-2"]  # the rest went to node-2
