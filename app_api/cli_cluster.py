@@ -104,6 +104,7 @@ def edge_config(settings: Settings, nodes: list[dict[str, Any]]) -> EdgeConfig:
         ping_interval=settings.edge_ping_seconds,
         failover_ms=settings.edge_failover_ms,
         flood_requests=settings.edge_flood_requests,
+        shm_mb=settings.edge_shm_mb,
         module_dir=find_module_dir(),
     )
 

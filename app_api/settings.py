@@ -167,6 +167,9 @@ class Settings(BaseSettings):
     edge_failover_ms: int = Field(
         1500, ge=100, le=30000, description="A node silent this long loses the call to the next."
     )
+    edge_shm_mb: int = Field(
+        64, ge=16, le=65536, description="Kamailio's shared memory (its number tables live there)."
+    )
     edge_flood_requests: int = Field(
         2000, ge=10, description="Requests one source may send the edge per 2 s before 503."
     )

@@ -46,6 +46,8 @@ from numbering.outbox import Outbox
 from numbering.types import OwnerPhone, Plate, SafeNumber
 from proxy.asterisk.install import AsteriskInstall, AsteriskNotInstalled
 from proxy.asterisk.process import wait_until
+from proxy.bridge.edge import ACTIVE, META
+from proxy.kamailio.rpc import EdgeRpc
 from tests.conftest import start_redis
 from tests.pbx.pbx_sipp import free_port
 
@@ -85,6 +87,21 @@ def caught_up(core: Core, names: list[str]) -> bool:
     return all(nodes.get(name, -1) >= head for name in names)
 
 
+def measure_table(rpc: EdgeRpc, count: int) -> tuple[float, float]:
+    """Fill the edge's spare table with ``count`` synthetic 050 keys the way a full reload
+    does (``htable.sets``, one call at a time); seconds taken and shm bytes per key."""
+    spare = "numb" if rpc.table_get(META, ACTIVE) == "a" else "numa"
+    rpc.table_flush(spare)
+    before = rpc.shm_used()
+    started = time.perf_counter()
+    for i in range(count):
+        rpc.table_set(spare, f"0509{i:08d}", "1")
+    elapsed = time.perf_counter() - started
+    per_key = (rpc.shm_used() - before) / count
+    rpc.table_flush(spare)
+    return elapsed, per_key
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--rates", default="5,10,20", help="calls/s, rising (keep it small)")
@@ -93,6 +110,9 @@ def main() -> None:
     ap.add_argument("--hold-ms", type=int, default=500, help="caller's hold after the answer")
     ap.add_argument("--recv-timeout-ms", type=int, default=8000, help="a call fails after")
     ap.add_argument("--pdd-limit-ms", type=float, default=500.0, help="second held criterion")
+    ap.add_argument(
+        "--table-numbers", type=int, default=100_000, help="synthetic keys for the table phase"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = ap.parse_args()
     args.baseline_hold_ms = None  # bench.calls.Rig reads it
@@ -130,6 +150,7 @@ def main() -> None:
         "SAFENUM_LOG_LEVEL": "WARNING",
     }
     steps: list[Step] = []
+    table: tuple[float, float] | None = None
     up = False
     try:
         ports = cli(env, "cluster", "up", "--nodes", "2")
@@ -155,6 +176,7 @@ def main() -> None:
             "baseline": rig(int(nodes[0]["sip_port"]), "direct"),
             "service": rig(sip, "edge"),
         }
+        table = measure_table(EdgeRpc(Path(str(ports["edge"]["rpc_socket"]))), args.table_numbers)  # type: ignore[index]
         for i, rate in enumerate(rates):
             order = ["service", "baseline"] if i % 2 == 0 else ["baseline", "service"]
             for path in order:
@@ -179,6 +201,12 @@ def main() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             print(f"work dir kept: {workdir}")
+    if table:
+        print(
+            f"\nedge table: {args.table_numbers:,} keys set over RPC in {table[0]:.1f} s "
+            f"({args.table_numbers / table[0]:,.0f} keys/s, one call at a time), "
+            f"{table[1]:.0f} bytes of shared memory per key"
+        )
     if steps:
         print("\nbaseline = node-1 dialled directly; service = through the edge (2 nodes)\n")
         print(report(steps, {}, args.pdd_limit_ms))

@@ -81,6 +81,8 @@ class EdgeConfig:
     htable_bits: int = 16
     """log2 of the routable-number tables' bucket count (24 for ~10^7 numbers)."""
     children: int = 2
+    shm_mb: int = 64
+    """Shared memory, where the tables live (see docs/scaling.md for the size per number)."""
     debug: int = 1
     module_dir: Path = MODULE_DIR_CANDIDATES[0]
     templates_dir: Path = TEMPLATES_DIR
@@ -114,6 +116,8 @@ class EdgeConfig:
             raise EdgeConfigError("htable_bits must be 4..26")
         if not 1 <= self.children <= 64:
             raise EdgeConfigError("children must be 1..64")
+        if not 16 <= self.shm_mb <= 65536:
+            raise EdgeConfigError("shm_mb must be 16..65536")
 
     @property
     def cfg_file(self) -> Path:

@@ -46,7 +46,7 @@ class EdgeSupervisor:
             self.binary,
             *("-f", str(c.cfg_file), "-DD", "-E"),
             *("-P", str(c.pid_file), "-Y", str(c.config_dir / "run")),
-            *("-m", "64", "-M", "8"),
+            *("-m", str(c.shm_mb), "-M", "8"),
         ]
 
     def pid(self) -> int | None:

@@ -88,6 +88,10 @@ class EdgeRpc:
         """Seconds since this Kamailio started (a smaller value: it restarted)."""
         return int(self.call("core.uptime")["uptime"])
 
+    def shm_used(self) -> int:
+        """Bytes of shared memory in use (the hash tables live there)."""
+        return int(self.call("core.shmmem")["real_used"])
+
     def table_get(self, table: str, key: str) -> str | None:
         try:
             result = self.call("htable.get", table, key)
