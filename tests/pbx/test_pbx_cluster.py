@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from pbx_sipp import leaks
 from sip_text import Inbox
 
 from app_api.cli_cluster import node_config
@@ -397,6 +398,7 @@ class CallRun:
     nodes: dict[str, int]  # calls per node that rang the driver
     new_after: int = 0  # calls whose INVITE left after ``during`` ran
     new_failed: int = 0  # ... and got no 200
+    driver_log: Path = Path()  # what the drivers' phones received
 
 
 def sipp(scenario: str, port: int, log: Path, *extra: str) -> list[str]:
@@ -442,7 +444,7 @@ def place_calls(
         phones.kill()
         phones.wait(10)
     failed, nodes = _tally(cluster, work)
-    return CallRun(calls, failed, nodes, *_after(work / "caller.log", at))
+    return CallRun(calls, failed, nodes, *_after(work / "caller.log", at), work / "driver.log")
 
 
 _STAMPED = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\n", re.MULTILINE)
@@ -504,6 +506,8 @@ def test_calls_through_the_edge_reach_the_driver_on_both_nodes(cluster: Cluster)
     assert run.failed == 0
     assert set(run.nodes) == {"node-1", "node-2"}  # round robin over both
     assert sum(run.nodes.values()) == 10  # every call rang the driver once
+    # No header the driver's phone received names the caller (who is in four of them).
+    assert leaks(run.driver_log.read_text(errors="replace"), "01099998888") == []
 
 
 def test_a_node_killed_under_calls_fails_under_one_percent_of_new_calls(cluster: Cluster) -> None:
