@@ -57,13 +57,11 @@ async def _run(settings: Settings) -> None:
 
 
 def _gate(settings: Settings, bridge: Bridge) -> asyncio.Task[None] | None:
-    """With an edge (SAFENUM_EDGE_RPC_SOCKET), the node takes calls only while caught up.
-    Its hook runs after the bridge's own resync hook (added by ``bridge.start``)."""
+    """With an edge (SAFENUM_EDGE_RPC_SOCKET), the node takes calls only while caught up."""
     if settings.edge_rpc_socket is None:
         return None
     uri = f"sip:{settings.node_sip_host}:{settings.sip_port}"
-    gate = NodeGate(EdgeRpc(settings.edge_rpc_socket), uri, bridge.ami)
-    bridge.ami.add_connect_hook(gate.on_resynced)
+    gate = NodeGate(EdgeRpc(settings.edge_rpc_socket), uri, lambda: bridge.caught_up)
     return asyncio.create_task(gate.watch_forever(), name="bridge-gate")
 
 

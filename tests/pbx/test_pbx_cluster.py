@@ -29,12 +29,13 @@ import pytest
 from pbx_sipp import leaks
 from sip_text import Inbox
 
-from app_api.cli_cluster import node_config
+from app_api.cli_cluster import edge_config, node_config
 from app_api.settings import Settings
 from proxy.ami import AmiClient, AmiSettings
 from proxy.asterisk.install import AsteriskInstall, AsteriskNotInstalled
 from proxy.asterisk.process import AsteriskSupervisor, ami_banner
 from proxy.dialplan import ROUTE_FAMILY
+from proxy.kamailio.process import EdgeSupervisor
 from proxy.kamailio.rpc import EdgeRpc, EdgeUnavailable
 from tests.conftest import wait_until
 
@@ -524,3 +525,23 @@ def test_a_node_killed_under_calls_fails_under_one_percent_of_new_calls(cluster:
     assert run.new_failed / run.new_after < 0.01, run
     assert run.failed < 15, run  # the ones lost in the killed node's hands
     assert run.nodes.get("node-1", 0) < 45 < run.nodes["node-2"]  # the rest went to node-2
+
+
+def test_a_restarted_edge_gets_its_tables_back_from_the_bridges(cluster: Cluster) -> None:
+    cluster.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
+    live = issue(cluster)
+    wait_until(lambda: edge_has(cluster, live), 10)
+    settings = _settings(cluster)
+    edge = EdgeSupervisor(edge_config(settings, cluster.state()["nodes"]))  # type: ignore[arg-type]
+    edge.down()
+    edge.up()  # empty tables: no number, no open gate
+    uris = [f"sip:127.0.0.1:{n['sip_port']}" for n in cluster.nodes]
+    wait_until(lambda: all(cluster.rpc.table_get("gate", u) for u in uris), 15, what="gates")
+    wait_until(lambda: edge_has(cluster, live), 15, what="the edge's table reloaded")
+    ok = send_message(cluster.edge_port, live)
+    assert ok is not None
+    assert ok.status == 202
+    cluster.inbox.wait(1)
+    refused = send_message(cluster.edge_port, "050400000000" if live[-1] != "0" else "050400000001")
+    assert refused is not None
+    assert (refused.status, refused.headers.get("server")) == (404, EDGE_SERVER)
