@@ -20,17 +20,20 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from pbx_sipp import leaks
+import redis.asyncio as aioredis
+from pbx_sipp import Pbx, leaks
 from sip_text import Inbox
 
 from app_api.cli_cluster import edge_config, node_config
+from app_api.pbx_config import make_bridge
 from app_api.settings import Settings
+from app_api.wiring import Core
 from proxy.ami import AmiClient, AmiSettings
 from proxy.asterisk.install import AsteriskInstall, AsteriskNotInstalled
 from proxy.asterisk.process import AsteriskSupervisor, ami_banner
@@ -545,3 +548,67 @@ def test_a_restarted_edge_gets_its_tables_back_from_the_bridges(cluster: Cluster
     refused = send_message(cluster.edge_port, "050400000000" if live[-1] != "0" else "050400000001")
     assert refused is not None
     assert (refused.status, refused.headers.get("server")) == (404, EDGE_SERVER)
+
+
+async def test_a_bridge_is_caught_up_only_once_its_resync_on_this_connection_is_done(
+    pbx: Pbx, core: Core, redis_url: str
+) -> None:
+    """What the edge's gate follows (``Bridge.caught_up``): connected is not enough."""
+    bridge = make_bridge(core, AmiClient(pbx.ami_settings()), aioredis.from_url(redis_url))
+    entered, release = asyncio.Event(), asyncio.Event()
+    resync = bridge.applier.resync
+
+    async def held(reconcile: Callable[[], Awaitable[None]]) -> None:
+        entered.set()
+        await release.wait()  # the resync is under way, held here by the test
+        await resync(reconcile)
+
+    bridge.applier.resync = held  # type: ignore[method-assign]
+    await bridge.start()
+    try:
+        async with asyncio.timeout(30):
+            await entered.wait()
+        assert bridge.ami.connected
+        assert not bridge.caught_up
+        release.set()
+        async with asyncio.timeout(30):
+            while not bridge.caught_up:
+                await asyncio.sleep(0.01)
+        assert bridge.ready
+    finally:
+        core.outbox_hints.remove(bridge.wake)
+        await bridge.stop()
+
+
+def test_a_cluster_that_cannot_start_says_why_in_one_line_and_leaves_nothing_running(
+    db_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    try:
+        AsteriskInstall.locate().verify()
+    except AsteriskNotInstalled as exc:
+        pytest.skip(f"the cluster needs Asterisk 22 ({exc})")
+    data_dir = tmp_path_factory.mktemp("cf")
+    env = {
+        **os.environ,
+        "SAFENUM_DATA_DIR": str(data_dir),
+        "SAFENUM_DATABASE_URL": db_url,
+        "SAFENUM_REDIS_URL": redis_url,
+        "SAFENUM_SIP_PORT": str(udp_port()),
+        "SAFENUM_TRUNK_ADDR": f"127.0.0.1:{udp_port()}",
+        "SAFENUM_KAMAILIO_BINARY": str(data_dir / "no-kamailio-here"),
+    }
+    done = run_cli(env, "cluster", "up", "--nodes", "2")
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1
+    assert "no-kamailio-here" in done.stderr
+    assert done.stdout == ""
+    assert not (data_dir / "cluster" / "cluster.json").exists()
+    # The two Asterisks it had started are gone (nothing runs on this data dir).
+    running = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(data_dir).encode() in cmdline.read_bytes():
+                running.append(cmdline.parent.name)
+        except OSError:
+            continue
+    assert running == []
