@@ -30,7 +30,7 @@ import redis.asyncio as aioredis
 
 from numbering.outbox import Change, ChangeKind, Outbox
 from proxy.bridge.database import Database
-from proxy.bridge.hints import HINT_CHANNEL
+from proxy.bridge.hints import listen_for_hints
 from proxy.kamailio.rpc import EdgeRpc, EdgeUnavailable
 
 log = logging.getLogger("safenum.edge")
@@ -78,7 +78,9 @@ class EdgeBridge:
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self.run_forever(), name="edge-outbox")]
         if self.redis is not None:
-            self._tasks.append(asyncio.create_task(self._listen_forever(), name="edge-hints"))
+            self._tasks.append(
+                asyncio.create_task(listen_for_hints(self.redis, self.wake), name="edge-hints")
+            )
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -167,21 +169,3 @@ class EdgeBridge:
     def _head(self) -> int:
         with self.db.reading("edge") as svc:
             return Outbox(svc.repo.session).head()
-
-    async def _listen_forever(self) -> None:
-        assert self.redis is not None
-        backoff = 0.1
-        while True:
-            try:
-                async with self.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(HINT_CHANNEL)
-                    backoff = 0.1
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            self.wake()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox hint subscription lost (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
