@@ -50,6 +50,27 @@ stamp_ok() {
 
 stamp_ok && exit 0
 
+debian_archive() {
+  # The Debian archive this machine's apt already uses for its own release, so the
+  # deb-src line goes wherever apt is set up to go (deb822 .sources or one-line lists).
+  local codename
+  codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+  {
+    cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v cn="$codename" '
+      BEGIN { RS = "" }
+      { uri = ""; ok = 0
+        n = split($0, line, "\n")
+        for (i = 1; i <= n; i++) {
+          if (line[i] ~ /^URIs:/) { split(line[i], f, " "); uri = f[2] }
+          if (line[i] ~ /^Suites:/ && (" " line[i] " ") ~ (" " cn " ")) ok = 1
+        }
+        if (uri != "" && ok) print uri }'
+    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk -v cn="$codename" '
+      $1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+                    if ($(i + 1) == cn) print $i }'
+  } | head -n1
+}
+
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || die "need root or sudo to build into $PREFIX"
@@ -84,7 +105,9 @@ started=$(date +%s)
 APT_DIR="$BUILD_ROOT/apt"
 DL="$BUILD_ROOT/dl-$UPSTREAM"
 mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/sources.list.d" "$DL"
-echo "deb-src http://deb.debian.org/debian $SUITE main" >"$APT_DIR/sources.list"
+ARCHIVE=$(debian_archive)
+[ -n "$ARCHIVE" ] || die "no Debian archive for $(. /etc/os-release; echo "$VERSION_CODENAME") in the apt sources"
+echo "deb-src $ARCHIVE $SUITE main" >"$APT_DIR/sources.list"
 APT_OPTS=(-o "Dir::Etc::SourceList=$APT_DIR/sources.list"
   -o "Dir::Etc::SourceParts=$APT_DIR/sources.list.d"
   -o "Dir::State::Lists=$APT_DIR/lists"
