@@ -94,8 +94,12 @@ def udp_port() -> int:
 
 @pytest.fixture
 def cluster(
-    db_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    db_url: str,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Cluster]:
+    """``safenum cluster up --nodes 2``; settings a test passes (indirect parameter) win."""
     try:
         AsteriskInstall.locate().verify()
     except AsteriskNotInstalled as exc:
@@ -120,6 +124,7 @@ def cluster(
         # Calls: dial at once (no menu), and one caller dials all the time.
         "SAFENUM_CALL_MENU": "false",
         "SAFENUM_CALLER_SWEEP_NUMBERS": "1000",
+        **getattr(request, "param", {}),
     }
     inbox = Inbox(inbox_port)
     done = run_cli(env, "cluster", "up", "--nodes", "2")
@@ -612,3 +617,43 @@ def test_a_cluster_that_cannot_start_says_why_in_one_line_and_leaves_nothing_run
         except OSError:
             continue
     assert running == []
+
+
+@pytest.mark.parametrize("cluster", [{"SAFENUM_EDGE_FLOOD_REQUESTS": "20"}], indirect=True)
+def test_a_flood_from_the_trunk_is_answered_503_by_the_edge(cluster: Cluster) -> None:
+    unknown = "050400000000"
+    statuses: list[int] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        local = sock.getsockname()[1]
+        for i in range(80):  # far over 20 per 2 s, as fast as one socket sends
+            sock.sendto(
+                _message(cluster.edge_port, unknown, local, i), ("127.0.0.1", cluster.edge_port)
+            )
+        sock.settimeout(1.0)
+        try:
+            while len(statuses) < 80:
+                statuses.append(_parse(sock.recv(65535)).status)
+        except TimeoutError:
+            pass
+    assert 503 in statuses  # pike: the source is over its density
+    assert 404 in statuses  # the first ones were answered normally
+    # Once the source calms down it is served again (pike forgets it).
+    wait_until(
+        lambda: (
+            (a := send_message(cluster.edge_port, unknown, wait=1)) is not None and a.status == 404
+        ),
+        30,
+        interval=0.5,  # a calm source: two requests a second
+        what="the trunk served again",
+    )
+
+
+def _message(port: int, to: str, local: int, i: int) -> bytes:
+    return (
+        f"MESSAGE sip:{to}@127.0.0.1:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{secrets.token_hex(8)};rport\r\n"
+        f"From: <sip:01099998888@127.0.0.1:{local}>;tag={secrets.token_hex(6)}\r\n"
+        f"To: <sip:{to}@127.0.0.1:{port}>\r\nCall-ID: flood-{i}-{secrets.token_hex(6)}\r\n"
+        "CSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
