@@ -59,6 +59,7 @@ bench: system venv
 	$(PY) bench/allocation.py
 	$(PY) bench/propagation.py
 	$(PY) bench/relay.py
+	$(PY) bench/cluster.py
 
 screenshots: system venv
 	$(PY) deploy/scripts/screenshots.py

@@ -19,6 +19,8 @@ from app_api import cli_serve, datadir, logs
 from app_api.cli_asterisk import app as asterisk_app
 from app_api.cli_bridge import app as bridges_app
 from app_api.cli_bridge import bridge as bridge_command
+from app_api.cli_cluster import app as cluster_app
+from app_api.cli_cluster import edge as edge_command
 from app_api.cli_filter import filter_app
 from app_api.cli_operators import app as operators_app
 from app_api.settings import Settings
@@ -187,6 +189,8 @@ def demo() -> None:
 
 
 app.add_typer(filter_app, name="filter")
+app.command("edge")(edge_command)
+app.add_typer(cluster_app, name="cluster")
 app.add_typer(asterisk_app, name="asterisk")
 app.add_typer(operators_app, name="operators")
 

@@ -24,6 +24,9 @@ from app_api.settings import Settings
 from app_api.wiring import Core
 from numbering.errors import NotFound
 from numbering.outbox import Outbox
+from proxy.bridge import Bridge
+from proxy.bridge.gate import NodeGate
+from proxy.kamailio.rpc import EdgeRpc
 
 log = logging.getLogger("safenum.bridge")
 
@@ -41,13 +44,25 @@ async def _run(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await bridge.start()
+    gate = _gate(settings, bridge)
     log.info("bridge %s started", settings.node_name)
     try:
         await stop.wait()
     finally:
+        if gate is not None:
+            gate.cancel()
         await bridge.stop()
         await client.aclose()
         core.close()
+
+
+def _gate(settings: Settings, bridge: Bridge) -> asyncio.Task[None] | None:
+    """With an edge (SAFENUM_EDGE_RPC_SOCKET), the node takes calls only while caught up."""
+    if settings.edge_rpc_socket is None:
+        return None
+    uri = f"sip:{settings.node_sip_host}:{settings.sip_port}"
+    gate = NodeGate(EdgeRpc(settings.edge_rpc_socket), uri, lambda: bridge.caught_up)
+    return asyncio.create_task(gate.watch_forever(), name="bridge-gate")
 
 
 def bridge() -> None:

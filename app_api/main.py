@@ -11,6 +11,8 @@ from datetime import timedelta
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from app_api import health, idempotency, logs, metrics, openapi, problems
 from app_api.bodylimit import BodyLimit
@@ -29,6 +31,9 @@ from proxy.bridge.senders import PbxGatedSender, TextSender, make_text_sender
 log = logging.getLogger("safenum")
 
 
+SWEEP_LOCK = 0x5AFE_5EE9
+"""pg_advisory_xact_lock key of the scheduled sweep: one ``serve`` sweeps at a time."""
+
 OUTBOX_KEEP = timedelta(hours=1)
 """Applied outbox entries are kept this long (a bridge in mid-reconcile may need them)."""
 
@@ -41,12 +46,26 @@ def sweep_once(core: Core) -> tuple[SweepResult, int, int]:
     forgotten and blocks expired."""
     keep = timedelta(hours=core.settings.idempotency_retention_hours)
     with core.numbers("sweep") as svc:
-        result = svc.sweep()
         session = svc.repo.session
+        if not _sweep_lease(session):
+            return SweepResult(0, 0), 0, 0  # another serve is sweeping right now
+        result = svc.sweep()
         forgotten = idempotency.purge(session, core.clock() - keep)
         expired = BlockService(session, core.clock, "sweep").expire_auto_blocks(core.clock())
         Outbox(session).trim(core.clock() - OUTBOX_KEEP)
     return result, forgotten, expired
+
+
+def _sweep_lease(session: Session) -> bool:
+    """Any number of ``serve`` processes may run: on PostgreSQL the sweep's transaction
+    first takes a transaction-scoped advisory lock without waiting, and a process that
+    does not get it skips this pass (the holder does the work; the next pass of either
+    finds what is left). SQLite has one writer at a time: a second sweep starts after
+    the first committed and finds nothing left to do."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    taken = session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK})
+    return bool(taken)
 
 
 async def _sweep_forever(core: Core) -> None:

@@ -172,6 +172,29 @@ class Settings(BaseSettings):
         10.0, ge=0, le=120, description="How long a deletion waits for every bridge."
     )
 
+    # --- scale-out: the Kamailio edge and N nodes (issue 14) ---
+    kamailio_binary: str = Field("kamailio", description="Kamailio executable of the edge.")
+    edge_rpc_socket: Path | None = Field(
+        None,
+        description="The edge's RPC socket; a node's bridge gates its node there. Empty means "
+        "DATA_DIR/kamailio/run/rpc.sock for `safenum edge` and no gate for a bridge.",
+    )
+    node_sip_host: str = Field(
+        "127.0.0.1", description="IPv4 address at which the edge reaches this node's Asterisk."
+    )
+    edge_ping_seconds: int = Field(
+        2, ge=1, le=60, description="How often the edge probes each node with OPTIONS."
+    )
+    edge_failover_ms: int = Field(
+        1500, ge=100, le=30000, description="A node silent this long loses the call to the next."
+    )
+    edge_shm_mb: int = Field(
+        64, ge=16, le=65536, description="Kamailio's shared memory (its number tables live there)."
+    )
+    edge_flood_requests: int = Field(
+        2000, ge=10, description="Requests one source may send the edge per 2 s before 503."
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, v: object) -> object:
@@ -220,3 +243,7 @@ class Settings(BaseSettings):
     @property
     def asterisk_dir(self) -> Path:
         return self.data_dir / "asterisk"
+
+    @property
+    def kamailio_dir(self) -> Path:
+        return self.data_dir / "kamailio"

@@ -4,7 +4,7 @@
 # Idempotent: a second run checks dpkg and the stamp and returns in well under a second.
 set -euo pipefail
 
-PKGS=(redis-server postgresql sip-tester espeak-ng sox fonts-nanum chromium)
+PKGS=(redis-server postgresql sip-tester espeak-ng sox fonts-nanum chromium kamailio)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -21,9 +21,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # Debian starts the packaged service on install; safenum supervises its own instances.
-  $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
-  $SUDO service redis-server stop >/dev/null 2>&1 || true
+  # Debian starts the packaged services on install; safenum supervises its own instances
+  # (Kamailio only as the edge of `safenum cluster up`).
+  for svc in redis-server kamailio; do
+    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    $SUDO service "$svc" stop >/dev/null 2>&1 || true
+  done
 fi
 
 # Asterisk 22 LTS from Debian's source package, under /opt/safenum/asterisk-22.

@@ -7,11 +7,14 @@ publisher stays quiet for ``QUIET_SECONDS`` instead of timing out on every commi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import redis
+import redis.asyncio as aioredis
 
 log = logging.getLogger("safenum.bridge.hints")
 
@@ -42,3 +45,22 @@ class RedisHint:
 
     def close(self) -> None:
         self._client.close()
+
+
+async def listen_for_hints(client: aioredis.Redis, wake: Callable[[], None]) -> None:
+    """Call ``wake`` on every hint, for ever; a lost subscription is retried with backoff."""
+    backoff = 0.1
+    while True:
+        try:
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(HINT_CHANNEL)
+                backoff = 0.1
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        wake()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("outbox hint subscription lost (%s); retrying", type(exc).__name__)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)

@@ -94,6 +94,8 @@ class Bridge:
         self.calls = CallEvents(db, ami, sweep_guard)
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.resynced_on: int | None = None
+        """The AMI connection (``ami.connections``) the last completed resync ran on."""
 
     @property
     def ready(self) -> bool:
@@ -162,7 +164,14 @@ class Bridge:
 
     # reconcile -----------------------------------------------------------
     async def _resync(self) -> None:
+        connection = self.ami.connections
         await self.applier.resync(self._reconcile)
+        self.resynced_on = connection
+
+    @property
+    def caught_up(self) -> bool:
+        """Connected, and a resync completed on this very AMI connection (the edge's gate)."""
+        return self.ami.connected and self.resynced_on == self.ami.connections
 
     async def _reconcile(self) -> None:
         report = await self.replica.reconcile()
