@@ -72,10 +72,13 @@ class Api:
         with self.core.numbers() as svc:
             svc.add_pool(prefix, lo, hi)
 
-    def numbered_vehicle(self, headers: dict[str, str], plate: str = "12가3456") -> str:
+    def numbered_vehicle(
+        self, headers: dict[str, str], plate: str = "12가3456", prefix: str | None = None
+    ) -> str:
         v = self.client.post("/v1/vehicles", json={"plate": plate}, headers=headers)
         assert v.status_code == 201, v.text
-        n = self.client.post(f"/v1/vehicles/{v.json()['id']}/number", json={}, headers=headers)
+        body = {} if prefix is None else {"prefix": prefix}
+        n = self.client.post(f"/v1/vehicles/{v.json()['id']}/number", json=body, headers=headers)
         assert n.status_code == 201, n.text
         number: str = n.json()["safe_number"]
         return number

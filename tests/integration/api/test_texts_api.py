@@ -344,7 +344,7 @@ def test_daily_statistics_count_texts_per_day_and_agreement(api: Api) -> None:
     assert c.post("/v1/ops/pools", json=pool, headers=admin).status_code == 201
     api.pool()  # 0504: no agreement
     alice, bob = api.driver(ALICE), api.driver(BOB)
-    plain = api.numbered_vehicle(alice)
+    plain = api.numbered_vehicle(alice, prefix="0504")  # not the agreement's pool
     v = c.post("/v1/vehicles", json={"plate": "34나5678"}, headers=bob).json()
     r = c.post(f"/v1/vehicles/{v['id']}/number", json={"prefix": "0505"}, headers=bob)
     pilot = r.json()["safe_number"]
