@@ -9,7 +9,6 @@ tests read only the *received* ones.
 from __future__ import annotations
 
 import contextlib
-import errno
 import re
 import socket
 import subprocess
@@ -101,12 +100,19 @@ def _dashed(digits: str) -> str:
 
 
 def udp_port_bound(host: str, port: int) -> bool:
-    """True when somebody listens on ``host:port`` UDP (our bind attempt fails)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+    """True when somebody listens on ``host:port`` UDP, read from ``/proc/net/udp``.
+
+    Never by binding the port ourselves: a probe that holds it for an instant can make
+    the very SIPp we are waiting for fail to bind it (seen under load in CI).
+    """
+    want = f"{port:04X}"
+    for table in (Path("/proc/net/udp"), Path("/proc/net/udp6")):
         try:
-            probe.bind((host, port))
-        except OSError as exc:
-            return exc.errno == errno.EADDRINUSE
+            lines = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        if any(line.split()[1].endswith(f":{want}") for line in lines if line.split()):
+            return True
     return False
 
 
@@ -229,8 +235,10 @@ class Sipp:
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         phone = DriverPhone(proc, log)
         try:
-            if not wait_until(lambda: udp_port_bound("127.0.0.1", self.trunk_port), 5.0):
+            if not wait_until(lambda: udp_port_bound("127.0.0.1", self.trunk_port), 10.0):
                 raise RuntimeError(f"SIPp {scenario} did not bind the trunk port")
+            if proc.poll() is not None:  # the port was someone else's: SIPp could not bind
+                raise RuntimeError(f"SIPp {scenario} exited at start: {phone.finish(1).log_text}")
             yield phone
         finally:
             phone.finish(timeout)
