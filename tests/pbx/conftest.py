@@ -7,6 +7,7 @@ fields production uses.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from pbx_sipp import DIAL_TIMEOUT, MENU_TIMEOUT, TONE_SECONDS, Pbx, Sipp, free_port
+from serve_process import Service
 
 from proxy.ami import AmiClient
 from proxy.asterisk.config import AsteriskConfig, write_config, write_prompts
@@ -96,3 +98,23 @@ async def ami(pbx: Pbx) -> AsyncIterator[AmiClient]:
         await client.wait_connected(10)
         await client.db_deltree(ROUTE_FAMILY)  # every test starts with no routes
         yield client
+
+
+@pytest.fixture
+def service(pbx: Pbx, db_url: str, redis_url: str, tmp_path: Path) -> Iterator[Service]:
+    """``safenum serve`` and the CLI against the session's Asterisk (started by the test)."""
+    port = free_port(socket.SOCK_STREAM)
+    env = {
+        **os.environ,
+        "SAFENUM_DATA_DIR": str(tmp_path),
+        "SAFENUM_DATABASE_URL": db_url,
+        "SAFENUM_REDIS_URL": redis_url,
+        "SAFENUM_AMI_PORT": str(pbx.config.ami_port),
+        "SAFENUM_AMI_SECRET": pbx.config.ami_secret,
+        "SAFENUM_HTTP_PORT": str(port),
+        "SAFENUM_LOG_LEVEL": "WARNING",
+        "SAFENUM_DESTRUCTION_WAIT_SECONDS": "1",
+    }
+    svc = Service(env, f"http://127.0.0.1:{port}")
+    yield svc
+    svc.stop()

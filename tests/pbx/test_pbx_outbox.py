@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import time
-from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 from pbx_sipp import DRIVER_E164, Pbx
-from test_pbx_serve import Service, call_connects, call_refused, route_reaches
+from serve_process import Service
+from test_pbx_serve import call_connects, call_refused, route_reaches
 
 from app_api.pbx_config import bridge_config, make_bridge
 from app_api.wiring import Core
@@ -33,25 +30,6 @@ from proxy.dialplan import LAST_FAMILY, QUIET_FAMILY, ROUTE_FAMILY
 from tests.conftest import free_port
 
 DRIVER = "010-1234-5678"  # DRIVER_E164 of the SIPp scenarios; fictitious
-
-
-@pytest.fixture
-def service(pbx: Pbx, db_url: str, redis_url: str, tmp_path: Path) -> Iterator[Service]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "SAFENUM_DATA_DIR": str(tmp_path),
-        "SAFENUM_DATABASE_URL": db_url,
-        "SAFENUM_REDIS_URL": redis_url,
-        "SAFENUM_AMI_PORT": str(pbx.config.ami_port),
-        "SAFENUM_AMI_SECRET": pbx.config.ami_secret,
-        "SAFENUM_HTTP_PORT": str(port),
-        "SAFENUM_LOG_LEVEL": "WARNING",
-        "SAFENUM_DESTRUCTION_WAIT_SECONDS": "1",
-    }
-    svc = Service(env, f"http://127.0.0.1:{port}")
-    yield svc
-    svc.stop()
 
 
 def cli(service: Service, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -87,14 +65,20 @@ def digits(issued: dict[str, object]) -> str:
     return str(issued["safe_number"]).replace("-", "")
 
 
-def test_a_deletion_with_the_bridge_stopped_is_pending_until_it_runs(
-    pbx: Pbx, service: Service
-) -> None:
+def _serve_one_number(pbx: Pbx, service: Service) -> str:
+    """A migrated database, a pool, ``safenum serve`` running and one routed number."""
     service.cli("db", "upgrade")
     service.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
     service.start()
     number = digits(service.cli("numbers", "issue", "--owner-phone", DRIVER, "--plate", "12가3456"))
     assert route_reaches(pbx, number, DRIVER_E164)
+    return number
+
+
+def test_a_deletion_with_the_bridge_stopped_is_pending_until_it_runs(
+    pbx: Pbx, service: Service
+) -> None:
+    number = _serve_one_number(pbx, service)
     assert call_connects(pbx, number)  # the dialplan keeps the caller for the callback
     assert astdb(pbx, LAST_FAMILY, number) is not None
 
@@ -119,11 +103,7 @@ def test_a_deletion_with_the_bridge_stopped_is_pending_until_it_runs(
 def test_a_deletion_with_the_bridge_running_says_the_copies_are_gone(
     pbx: Pbx, service: Service
 ) -> None:
-    service.cli("db", "upgrade")
-    service.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
-    service.start()
-    number = digits(service.cli("numbers", "issue", "--owner-phone", DRIVER, "--plate", "12가3456"))
-    assert route_reaches(pbx, number, DRIVER_E164)
+    number = _serve_one_number(pbx, service)
     assert call_connects(pbx, number)
 
     done = cli(service, "owners", "delete", "--phone", DRIVER)

@@ -7,83 +7,15 @@ issued and changed with the real ``safenum`` CLI, whose changes reach serve over
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
-import pytest
 from pbx_sipp import DRIVER_E164, Pbx, TrunkTrap
+from serve_process import Service
 
 from proxy.ami import AmiClient
 from proxy.replica import ROUTE_FAMILY
-from tests.conftest import free_port, wait_until
+from tests.conftest import wait_until
 
 DRIVER = "010-1234-5678"  # DRIVER_E164 of the SIPp scenarios; fictitious
-
-
-@dataclass
-class Service:
-    env: dict[str, str]
-    url: str
-    proc: subprocess.Popen[bytes] | None = None
-
-    def cli(self, *args: str, expect: int = 0) -> dict[str, object]:
-        done = subprocess.run(
-            [sys.executable, "-c", "from app_api.cli import main; main()", *args],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == expect, done.stderr
-        return json.loads(done.stdout)  # type: ignore[no-any-return]
-
-    def ready(self) -> dict[str, object] | None:
-        try:
-            response = httpx.get(f"{self.url}/readyz", timeout=1)
-        except httpx.HTTPError:
-            return None
-        return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from app_api.cli import main; main()", "serve"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self.ready, timeout=20, what="safenum serve /readyz")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(15)
-            self.proc = None
-
-
-@pytest.fixture
-def service(pbx: Pbx, db_url: str, redis_url: str, tmp_path: Path) -> Iterator[Service]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "SAFENUM_DATA_DIR": str(tmp_path),
-        "SAFENUM_DATABASE_URL": db_url,
-        "SAFENUM_REDIS_URL": redis_url,
-        "SAFENUM_AMI_PORT": str(pbx.config.ami_port),
-        "SAFENUM_AMI_SECRET": pbx.config.ami_secret,
-        "SAFENUM_HTTP_PORT": str(port),
-        "SAFENUM_LOG_LEVEL": "WARNING",
-        "SAFENUM_DESTRUCTION_WAIT_SECONDS": "1",
-    }
-    svc = Service(env, f"http://127.0.0.1:{port}")
-    yield svc
-    svc.stop()
 
 
 def astdb(pbx: Pbx, number: str) -> str | None:
