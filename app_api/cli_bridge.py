@@ -1,9 +1,10 @@
 """``safenum bridge`` (run the PBX side for one Asterisk node) and ``safenum bridges``.
 
 ``safenum serve`` runs one bridge in-process for the single-node default; a
-deployment with several Asterisk nodes runs one ``safenum bridge`` per node, each
-with its own ``SAFENUM_NODE_NAME``, ``SAFENUM_AMI_PORT`` (and secret) and the
-shared database and Redis.
+deployment with several Asterisk nodes, or several ``serve`` processes on one node
+(``SAFENUM_SERVE_BRIDGE=false``), runs one ``safenum bridge`` per node, each with its
+own ``SAFENUM_NODE_NAME``, ``SAFENUM_AMI_PORT`` (and secret) and the shared database
+and Redis.
 """
 
 from __future__ import annotations

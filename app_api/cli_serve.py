@@ -1,5 +1,11 @@
 """``safenum serve``: the HTTP API and, in the same process, the bridge of this node
-(outbox to AstDB, call events, text relay)."""
+(outbox to AstDB, call events, text relay).
+
+With ``SAFENUM_SERVE_BRIDGE=false`` serve answers HTTP only, and the node's bridge runs
+as ``safenum bridge``: any number of serve processes can then share a node behind an
+HTTP load balancer. Everything the API changes reaches Asterisk through the outbox; the
+only Asterisk work left in an API-only serve is sending the service's own texts (sign-in
+codes, move-car texts) on an AMI link of its own, so a request can say "sent" truly."""
 
 from __future__ import annotations
 

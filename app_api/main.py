@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app_api import health, idempotency, logs, metrics, openapi, problems
 from app_api.bodylimit import BodyLimit
-from app_api.pbx_config import build_bridge
+from app_api.pbx_config import ami_settings, build_bridge
 from app_api.routers import router as api_router
 from app_api.routers import web
 from app_api.settings import Settings
@@ -25,6 +25,7 @@ from app_api.wiring import Core
 from blocking.blocks import BlockService
 from numbering.outbox import Outbox
 from numbering.views import SweepResult
+from proxy.ami import AmiClient
 from proxy.bridge.hints import RedisHint
 from proxy.bridge.senders import PbxGatedSender, TextSender, make_text_sender
 
@@ -102,24 +103,32 @@ def create_app(
         app.state.readiness = health.Readiness()
         hint = RedisHint(settings.redis_url)  # wakes bridges of other processes
         built.outbox_hints.append(hint)
-        bridge = build_bridge(built, settings, app.state.redis)
+        bridge = build_bridge(built, settings, app.state.redis) if settings.serve_bridge else None
+        # API only: one AMI link for the service's own texts (sign-in codes, move-car
+        # texts), no bridge work on it; this node's `safenum bridge` applies the outbox.
+        ami = bridge.ami if bridge is not None else AmiClient(ami_settings(settings))
         app.state.bridge = bridge
-        app.state.readiness.checks["ami"] = lambda: bridge.ami.connected
-        app.state.readiness.checks["replica"] = lambda: bridge.ready
+        app.state.ami = ami
+        app.state.readiness.checks["ami"] = lambda: ami.connected
+        if bridge is not None:
+            app.state.readiness.checks["replica"] = lambda: bridge.ready
         sender = text_sender or make_text_sender(
-            settings.env, bridge.ami, settings.trunk_addr, asyncio.get_running_loop()
+            settings.env, ami, settings.trunk_addr, asyncio.get_running_loop()
         )
         if settings.env == "production":
-            sender = PbxGatedSender(sender, lambda: bridge.ami.connected)
+            sender = PbxGatedSender(sender, lambda: ami.connected)
         app.state.api = ApiState.build(built, settings, sender)
-        await bridge.start()
+        await (bridge.start() if bridge is not None else ami.start())
         sweeper = asyncio.create_task(_sweep_forever(built))
         try:
             yield
         finally:
-            await bridge.stop()
-            for wake in (bridge.wake, hint):
-                built.outbox_hints.remove(wake)
+            if bridge is not None:
+                await bridge.stop()
+                built.outbox_hints.remove(bridge.wake)
+            else:
+                await ami.close()
+            built.outbox_hints.remove(hint)
             hint.close()
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -139,9 +148,7 @@ def create_app(
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.http_max_body_bytes)
     openapi.install(app)
-    metrics.install(
-        app, lambda: bool(getattr(app.state, "bridge", None) and app.state.bridge.ami.connected)
-    )
+    metrics.install(app, lambda: bool(getattr(app.state, "ami", None) and app.state.ami.connected))
     app.include_router(health.router)
     app.include_router(api_router)
     app.include_router(web.router)

@@ -165,6 +165,11 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
         description="Name of this process's bridge (one per Asterisk node).",
     )
+    serve_bridge: bool = Field(
+        True,
+        description="serve runs this node's bridge in-process; false: API only (run "
+        "`safenum bridge` for the node), so several serve processes can share a node.",
+    )
     outbox_poll_seconds: float = Field(
         1.0, gt=0, le=60, description="How often a bridge reads the outbox without a hint."
     )
