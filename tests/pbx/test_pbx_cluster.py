@@ -535,6 +535,34 @@ def test_a_node_killed_under_calls_fails_under_one_percent_of_new_calls(cluster:
     assert run.nodes.get("node-1", 0) < 45 < run.nodes["node-2"]  # the rest went to node-2
 
 
+def test_a_node_that_answers_5xx_loses_each_call_to_the_other_node(cluster: Cluster) -> None:
+    """A node at its load limit (asterisk.conf ``maxload``) refuses new calls with 503
+    while it still answers the edge's OPTIONS probes with 200: only the failover on a
+    5xx keeps its callers from hearing that refusal."""
+    cluster.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
+    live = issue(cluster)
+    node = cluster.nodes[0]
+    name, uri = str(node["name"]), f"sip:127.0.0.1:{node['sip_port']}"
+    config = node_config(_settings(cluster), dict(node, index=1), cluster.edge_port)
+    supervisor = AsteriskSupervisor(config)
+    supervisor.down()
+    # Any load is over the limit: this run keeps two Asterisks, Kamailio and SIPp busy.
+    assert os.getloadavg()[0] > 0.01
+    with (config.config_dir / "asterisk.conf").open("a") as conf:
+        conf.write("maxload = 0.01\n")  # [options] is the rendered file's last section
+    refusals = config.config_dir / "log" / "messages.log"
+    refusals.unlink(missing_ok=True)
+    supervisor.up(timeout=60)
+    wait_until(lambda: cluster.rpc.table_get("gate", uri), 30, what="the gate to open")
+    wait_until(lambda: destination_flags(cluster)[name] == "AP", 30, what="the probes to agree")
+
+    run = place_calls(cluster, live, calls=10, rate=5)
+    assert run.failed == 0, run
+    assert run.nodes == {"node-2": 10}, run
+    # The refused node did get INVITEs (it was in rotation) and said no to each one.
+    assert "Maximum loadavg limit" in refusals.read_text(errors="replace")
+
+
 def test_a_restarted_edge_gets_its_tables_back_from_the_bridges(cluster: Cluster) -> None:
     cluster.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
     live = issue(cluster)
