@@ -21,6 +21,7 @@ from app_api.cli_bridge import app as bridges_app
 from app_api.cli_bridge import bridge as bridge_command
 from app_api.cli_cluster import app as cluster_app
 from app_api.cli_cluster import edge as edge_command
+from app_api.cli_kamailio import app as kamailio_app
 from app_api.cli_filter import filter_app
 from app_api.cli_operators import app as operators_app
 from app_api.settings import Settings
@@ -191,6 +192,7 @@ def demo() -> None:
 app.add_typer(filter_app, name="filter")
 app.command("edge")(edge_command)
 app.add_typer(cluster_app, name="cluster")
+app.add_typer(kamailio_app, name="kamailio")
 app.add_typer(asterisk_app, name="asterisk")
 app.add_typer(operators_app, name="operators")
 

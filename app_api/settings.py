@@ -187,6 +187,11 @@ class Settings(BaseSettings):
     node_sip_host: str = Field(
         "127.0.0.1", description="IPv4 address at which the edge reaches this node's Asterisk."
     )
+    edge_nodes: str = Field(
+        "",
+        description="The Asterisk nodes behind a production edge, as name=ipv4:port, "
+        "comma-separated (`safenum kamailio config`).",
+    )
     edge_ping_seconds: int = Field(
         2, ge=1, le=60, description="How often the edge probes each node with OPTIONS."
     )
