@@ -21,8 +21,8 @@ from app_api.cli_bridge import app as bridges_app
 from app_api.cli_bridge import bridge as bridge_command
 from app_api.cli_cluster import app as cluster_app
 from app_api.cli_cluster import edge as edge_command
-from app_api.cli_kamailio import app as kamailio_app
 from app_api.cli_filter import filter_app
+from app_api.cli_kamailio import app as kamailio_app
 from app_api.cli_operators import app as operators_app
 from app_api.settings import Settings
 from app_api.wiring import Core
