@@ -9,7 +9,8 @@ number ever reaches the edge.
 
 A full reload (at start, and whenever Kamailio restarted: its tables live in memory)
 fills the table *not* in use (``numa`` or ``numb``), then flips ``meta=>active`` to
-it, so the edge never answers 404 for a live number in mid-reload; the outbox head
+it, so the edge never answers 404 for a live number in mid-reload (the keys go over
+RPC pipelined, :meth:`EdgeRpc.table_set_many`); the outbox head
 is read before the reload and the entries after it are applied next. Until the
 first reload the edge lets every text through to a node, whose dialplan refuses
 the ones without a route, as on a single node.
@@ -131,11 +132,8 @@ class EdgeBridge:
         current = self.rpc.table_get(META, ACTIVE)
         target = TABLES[1] if current == TABLES[0][-1] else TABLES[0]
         self.rpc.table_flush(target)
-        loaded = 0
         with self.db.reading("edge") as svc:
-            for digits in svc.repo.routable_numbers():
-                self.rpc.table_set(target, digits, "1")
-                loaded += 1
+            loaded = self.rpc.table_set_many(target, svc.repo.routable_numbers(), "1")
         self.rpc.table_set(META, ACTIVE, target[-1])
         return EdgeReport(loaded, target)
 

@@ -38,8 +38,10 @@ from proxy.ami import AmiClient, AmiSettings
 from proxy.asterisk.install import AsteriskInstall, AsteriskNotInstalled
 from proxy.asterisk.process import AsteriskSupervisor, ami_banner
 from proxy.dialplan import ROUTE_FAMILY
+from proxy.kamailio.config import EdgeConfig, EdgeNode, find_module_dir
+from proxy.kamailio.config import write_config as write_edge_config
 from proxy.kamailio.process import EdgeSupervisor
-from proxy.kamailio.rpc import EdgeRpc, EdgeUnavailable
+from proxy.kamailio.rpc import EdgeRpc, EdgeRpcError, EdgeUnavailable
 from tests.conftest import wait_until
 
 DRIVER = "010-1234-5678"  # fictitious
@@ -581,6 +583,40 @@ def test_a_restarted_edge_gets_its_tables_back_from_the_bridges(cluster: Cluster
     refused = send_message(cluster.edge_port, "050400000000" if live[-1] != "0" else "050400000001")
     assert refused is not None
     assert (refused.status, refused.headers.get("server")) == (404, EDGE_SERVER)
+
+
+def test_a_pipelined_load_sets_every_key_and_reports_an_error_once_all_are_answered(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The full reload's bulk path against a real Kamailio: every key arrives, replies
+    are matched however they interleave, and a refused call raises after the window
+    drains, leaving the socket usable."""
+    if shutil.which("kamailio") is None:
+        pytest.skip("needs kamailio on PATH")
+    config = EdgeConfig(
+        config_dir=tmp_path_factory.mktemp("edge"),
+        sip_port=udp_port(),
+        sip_bind_host="127.0.0.1",
+        trunk_host="127.0.0.1",
+        trunk_port=udp_port(),
+        nodes=(EdgeNode("node-1", "127.0.0.1", udp_port()),),
+        module_dir=find_module_dir(),
+    )
+    write_edge_config(config)
+    edge = EdgeSupervisor(config)
+    edge.up()
+    try:
+        rpc = EdgeRpc(config.rpc_socket)
+        keys = [f"0504{i:08d}" for i in range(20_000)]
+        assert rpc.table_set_many("numa", keys, "1") == len(keys)
+        assert rpc.table_size("numa") == len(keys)
+        assert rpc.table_get("numa", keys[-1]) == "1"
+        with pytest.raises(EdgeRpcError):  # no such table: every call refused
+            rpc.table_set_many("nosuch", keys[:100], "1")
+        assert rpc.table_set_many("numb", keys[:5], "1") == 5
+        assert rpc.table_size("numb") == 5
+    finally:
+        edge.down()
 
 
 async def test_a_bridge_is_caught_up_only_once_its_resync_on_this_connection_is_done(
