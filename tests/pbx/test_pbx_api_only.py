@@ -54,13 +54,22 @@ class Node:
         env = {**self.env, "SAFENUM_HTTP_PORT": str(port), "SAFENUM_NODE_NAME": name}
         return Service(env, f"http://127.0.0.1:{port}")
 
-    def start_bridge(self) -> None:
-        self.bridge = subprocess.Popen(
-            [sys.executable, "-c", "from app_api.cli import main; main()", "bridge"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    def start_bridge(self, log: Path) -> None:
+        """``safenum bridge``; returns once it has registered (its first resync is done)."""
+        with log.open("ab") as out:
+            self.bridge = subprocess.Popen(
+                [sys.executable, "-c", "from app_api.cli import main; main()", "bridge"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(
+            lambda: NODE in self.bridges() or self.bridge.poll() is not None,  # type: ignore[union-attr]
+            timeout=60,
+            interval=0.5,
+            what="safenum bridge registered",
         )
+        assert self.bridge.poll() is None, log.read_text()
 
     def stop(self) -> None:
         for serve in self.serves:
@@ -101,7 +110,7 @@ def node(pbx: Pbx, db_url: str, redis_url: str, tmp_path: Path) -> Iterator[Node
         "SAFENUM_NODE_NAME": NODE,
         "SAFENUM_SERVE_BRIDGE": "false",
         "SAFENUM_OUTBOX_POLL_SECONDS": "0.5",
-        "SAFENUM_LOG_LEVEL": "WARNING",
+        "SAFENUM_LOG_LEVEL": "INFO",
     }
     made = Node(pbx, env)
     made.serves[0].cli("db", "upgrade")
@@ -109,7 +118,7 @@ def node(pbx: Pbx, db_url: str, redis_url: str, tmp_path: Path) -> Iterator[Node
     try:
         for serve in made.serves:
             serve.start()
-        made.start_bridge()
+        made.start_bridge(tmp_path / "bridge.log")
         yield made
     finally:
         made.stop()
@@ -134,7 +143,7 @@ def test_two_api_only_serves_and_one_bridge_do_each_thing_once(pbx: Pbx, node: N
         issued = a.post(f"/v1/vehicles/{vehicle.json()['id']}/number", json={}, headers=me)
         assert issued.status_code == 201, issued.text
         number = issued.json()["safe_number"].replace("-", "")
-        assert route_reaches(pbx, number, DRIVER_E164)
+        wait_until(lambda: route_reaches(pbx, number, DRIVER_E164), 30, what="the route in AstDB")
         # Only the bridge keeps a replica: neither serve registered one of its own.
         assert node.bridges() == [NODE]
 
@@ -170,4 +179,4 @@ def test_two_api_only_serves_and_one_bridge_do_each_thing_once(pbx: Pbx, node: N
     gone = a.delete("/v1/me", headers=me)
     assert gone.status_code == 200, gone.text
     assert (gone.json()["telephony"], gone.json()["telephony_pending"]) == ("removed", [])
-    assert route_reaches(pbx, number, None)
+    wait_until(lambda: route_reaches(pbx, number, None), 30, what="the route gone from AstDB")
