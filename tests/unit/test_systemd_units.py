@@ -24,6 +24,7 @@ def _commands() -> list[tuple[str, list[str]]]:
     for unit in sorted(UNITS.glob("*.service")):
         text = unit.read_text().replace("\\\n", " ")
         for line in re.findall(r"^Exec\w*=(.*)$", text, re.MULTILINE):
+            line = re.sub(r"^/usr/bin/env (\w+=\S+ )+", "", line)  # settings fixed per unit
             if line.startswith(SAFENUM):
                 found.append((unit.name, line[len(SAFENUM) :].split()))
     return found
@@ -34,6 +35,9 @@ def test_the_cluster_has_its_units() -> None:
     assert {"safenum-kamailio.service", "safenum-edge.service", "safenum-bridge.service"} <= names
     assert ("safenum-bridge.service", ["bridge"]) in _commands()
     assert ("safenum-edge.service", ["edge"]) in _commands()
+    assert ("safenum-api@.service", ["serve"]) in _commands()
+    api = (UNITS / "safenum-api@.service").read_text()
+    assert "SAFENUM_SERVE_BRIDGE=false" in api  # several serves, one bridge per node
 
 
 @pytest.mark.parametrize(("unit", "argv"), _commands(), ids=lambda v: " ".join(v))
