@@ -3,7 +3,8 @@
 Any operator reads the queue (bodies included: review needs them, and the bodies are
 not the texter's number, which never leaves the database); district and partner
 admins release, or mark a text as spam. A release is audited under the operator and
-wakes the text relay of this process after commit. ``sender_key`` is what the global
+recorded in the outbox; after commit a node's relay (in this process or in a
+``safenum bridge``) sends it. ``sender_key`` is what the global
 blocklist takes: marking a text as spam blocks its sender on every number, for calls
 and texts (audited; AstDB follows after commit).
 """

@@ -2,8 +2,8 @@
 
 The other party is only the opaque per-number reference a call record also shows,
 so a texter is blocked like a caller (one block covers both, on that number). A
-blocked text can be released: it becomes ``pending`` and, after commit, the text
-relay of this process is woken to send it at once. Another driver's text answers
+blocked text can be released: it becomes ``pending``, the outbox records it, and after
+commit a node's relay (in this process or in a ``safenum bridge``) sends it at once. Another driver's text answers
 404 like a missing one.
 """
 
