@@ -31,6 +31,7 @@ import redis.asyncio as aioredis
 import typer
 
 from app_api import logs
+from app_api.cli_kamailio import edge_config as kamailio_edge_config
 from app_api.migrate import upgrade
 from app_api.pbx_config import asterisk_config, ensure_secret_file
 from app_api.settings import Settings
@@ -40,7 +41,7 @@ from proxy.asterisk.config import AsteriskConfig, write_config, write_prompts
 from proxy.asterisk.process import AsteriskSupervisor, _pid_alive, wait_until
 from proxy.bridge.edge import ACTIVE, META, EdgeBridge
 from proxy.bridge.gate import GATE_TABLE
-from proxy.kamailio.config import EdgeConfig, EdgeNode, find_module_dir
+from proxy.kamailio.config import EdgeConfig, EdgeNode
 from proxy.kamailio.config import write_config as write_edge_config
 from proxy.kamailio.process import EdgeSupervisor
 from proxy.kamailio.rpc import EdgeRpc
@@ -93,20 +94,9 @@ def node_config(settings: Settings, node: dict[str, Any], edge_port: int) -> Ast
 
 
 def edge_config(settings: Settings, nodes: list[dict[str, Any]]) -> EdgeConfig:
-    host, _, port = settings.trunk_addr.rpartition(":")
-    return EdgeConfig(
-        config_dir=settings.kamailio_dir.resolve(),
-        sip_port=settings.sip_port,
-        sip_bind_host=LOOPBACK,
-        trunk_host=host,
-        trunk_port=int(port),
-        nodes=tuple(EdgeNode(n["name"], LOOPBACK, int(n["sip_port"])) for n in nodes),
-        ping_interval=settings.edge_ping_seconds,
-        failover_ms=settings.edge_failover_ms,
-        flood_requests=settings.edge_flood_requests,
-        shm_mb=settings.edge_shm_mb,
-        module_dir=find_module_dir(),
-    )
+    """The local cluster's edge: on loopback, in front of the nodes ``up`` started."""
+    edge_nodes = tuple(EdgeNode(n["name"], LOOPBACK, int(n["sip_port"])) for n in nodes)
+    return kamailio_edge_config(settings, edge_nodes, LOOPBACK)
 
 
 def _bridge_env(settings: Settings, node: dict[str, Any], config: AsteriskConfig) -> dict[str, str]:

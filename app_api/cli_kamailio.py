@@ -46,14 +46,20 @@ def edge_nodes(value: str) -> tuple[EdgeNode, ...]:
     return tuple(nodes)
 
 
-def production_edge(settings: Settings) -> EdgeConfig:
+def edge_config(
+    settings: Settings,
+    nodes: tuple[EdgeNode, ...],
+    bind_host: str = "0.0.0.0",  # noqa: S104
+) -> EdgeConfig:
+    """The one place Settings become an :class:`EdgeConfig` (``safenum cluster up`` too)."""
     host, _, port = settings.trunk_addr.rpartition(":")
     return EdgeConfig(
         config_dir=settings.kamailio_dir.resolve(),
         sip_port=settings.sip_port,
+        sip_bind_host=bind_host,
         trunk_host=host,
         trunk_port=int(port),
-        nodes=edge_nodes(settings.edge_nodes),
+        nodes=nodes,
         ping_interval=settings.edge_ping_seconds,
         failover_ms=settings.edge_failover_ms,
         flood_requests=settings.edge_flood_requests,
@@ -66,7 +72,8 @@ def production_edge(settings: Settings) -> EdgeConfig:
 def config() -> None:
     """Render the edge into DATA_DIR/kamailio from SAFENUM_EDGE_NODES and the SIP settings."""
     try:
-        edge = production_edge(Settings())
+        settings = Settings()
+        edge = edge_config(settings, edge_nodes(settings.edge_nodes))
         write_edge_config(edge)
     except (EdgeConfigError, OSError) as exc:
         _fail(str(exc))

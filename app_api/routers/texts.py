@@ -3,8 +3,8 @@
 The other party is only the opaque per-number reference a call record also shows,
 so a texter is blocked like a caller (one block covers both, on that number). A
 blocked text can be released: it becomes ``pending``, the outbox records it, and after
-commit a node's relay (in this process or in a ``safenum bridge``) sends it at once. Another driver's text answers
-404 like a missing one.
+commit a node's relay (in this process or in a ``safenum bridge``) sends it at once.
+Another driver's text answers 404 like a missing one.
 """
 
 from __future__ import annotations
