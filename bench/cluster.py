@@ -1,7 +1,7 @@
 """Post-dial delay and held call rate through the Kamailio edge and two nodes, vs one
 node dialled directly, in the same run.
 
-    .venv/bin/python bench/cluster.py [--rates 5,10,20] [--seconds 5] [--numbers 200]
+    .venv/bin/python bench/cluster.py [--rates 5,10,20] [--seconds 5] [--rounds 1] [--numbers 200]
 
 Starts a local cluster exactly as ``safenum cluster up --nodes 2`` does (Kamailio,
 two Asterisk 22 nodes, their ``safenum bridge`` processes and ``safenum edge``) in a
@@ -116,6 +116,20 @@ def measure_table(rpc: EdgeRpc, count: int) -> TableLoad:
     return TableLoad(count, one, pipelined, per_key)
 
 
+def pooled(rounds: list[Step]) -> Step:
+    """One step from several rounds of one path and rate: calls and failures summed,
+    post-dial delays pooled (so p99 is over every call of every round)."""
+    calls = sum(s.calls for s in rounds)
+    return replace(
+        rounds[0],
+        calls=calls,
+        failed=sum(s.failed for s in rounds),
+        unmatched=sum(s.unmatched for s in rounds),
+        placed_cps=sum(s.placed_cps * s.calls for s in rounds) / calls if calls else 0.0,
+        pdd_ms=tuple(d for s in rounds for d in s.pdd_ms),
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--rates", default="5,10,20", help="calls/s, rising (keep it small)")
@@ -126,6 +140,12 @@ def main() -> None:
     ap.add_argument("--pdd-limit-ms", type=float, default=500.0, help="second held criterion")
     ap.add_argument(
         "--table-numbers", type=int, default=100_000, help="synthetic keys for the table phase"
+    )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="pairs of steps per rate, interleaved and pooled (more calls, same exposure)",
     )
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = ap.parse_args()
@@ -144,7 +164,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, terminate)
     print(
-        f"rates={rates} seconds={args.seconds:g} numbers={args.numbers} "
+        f"rates={rates} seconds={args.seconds:g} rounds={args.rounds} numbers={args.numbers} "
         f"cpus={os.cpu_count()} load={' '.join(f'{v:.2f}' for v in os.getloadavg())}",
         flush=True,
     )
@@ -191,19 +211,23 @@ def main() -> None:
             "service": rig(sip, "edge"),
         }
         table = measure_table(EdgeRpc(Path(str(ports["edge"]["rpc_socket"]))), args.table_numbers)  # type: ignore[index]
-        for i, rate in enumerate(rates):
-            order = ["service", "baseline"] if i % 2 == 0 else ["baseline", "service"]
-            for path in order:
-                step = replace(rigs[path].step("service", rate, numbers), path=path)
-                steps.append(step)
-                label = "edge" if path == "service" else "direct"
-                print(
-                    f"  {rate:>4} cps {label:>6}: failed {step.failed}/{step.calls} "
-                    f"unpaired {step.unmatched} placed {step.placed_cps:.1f} cps "
-                    f"PDD p50 {step.pdd(50):.2f} p99 {step.pdd(99):.2f} ms",
-                    flush=True,
-                )
-                time.sleep(0.5)  # let the previous step's calls end (not a measurement)
+        for rate in rates:
+            rounds: dict[str, list[Step]] = {"service": [], "baseline": []}
+            for r in range(args.rounds):  # interleaved: both paths see the same load
+                order = ["service", "baseline"] if r % 2 == 0 else ["baseline", "service"]
+                for path in order:
+                    step = replace(rigs[path].step("service", rate, numbers), path=path)
+                    rounds[path].append(step)
+                    label = "edge" if path == "service" else "direct"
+                    print(
+                        f"  {rate:>4} cps {label:>6} round {r + 1}: "
+                        f"failed {step.failed}/{step.calls} "
+                        f"unpaired {step.unmatched} placed {step.placed_cps:.1f} cps "
+                        f"PDD p50 {step.pdd(50):.2f} p99 {step.pdd(99):.2f} ms",
+                        flush=True,
+                    )
+                    time.sleep(0.5)  # let the previous step's calls end (not a measurement)
+            steps += [pooled(rounds[path]) for path in ("service", "baseline")]
     except KeyboardInterrupt:
         print("interrupted", flush=True)
     finally:
