@@ -20,8 +20,9 @@ from typing import Any
 
 _MAX_REPLY = 65_536
 PIPELINE = 8
-"""Requests in flight in a bulk call: under the kernel's queue of 10 datagrams per unix
-socket (``net.unix.max_dgram_qlen``), so neither side's queue overflows or blocks."""
+"""Requests in flight in a bulk call: below the kernel's default queue of 10 datagrams
+per unix socket (``net.unix.max_dgram_qlen``), so our replies always fit in our queue;
+a send to a queue that is full (other callers at once) only waits, within the timeout."""
 
 
 class EdgeUnavailable(RuntimeError):
