@@ -269,7 +269,9 @@ class MessageFilter:
             & (evidence.ngrams.sizes < CAR_TEXT_LENGTH),
             dtype=np.bool_,
         )
-        guard_cap = self._model.threshold * 0.75
+        # Guarded texts stay at least 0.1 below the threshold (a quarter of it when that
+        # is more), so a retrain or a small rule change cannot silently tip one.
+        guard_cap = min(self._model.threshold * 0.75, self._model.threshold - 0.1)
         # Payment notices (a card or bank, a transaction, an amount; no link, no hard
         # signal) are guarded like car texts: only texts the model would block are read.
         unlinked = ~flags[:, self._links].any(axis=1) & ~hard & ~guarded
@@ -282,7 +284,8 @@ class MessageFilter:
         for i in np.flatnonzero(own_site & ~hard & ~guarded & (scores > guard_cap)).tolist():
             if _links_to_institutions(rules.hits[i]):
                 guarded[i] = True
-        capped = np.where(guarded, np.minimum(scores, guard_cap), scores).astype(np.float64)
+        wide = scores.astype(np.float64)  # capped in float64: the cap itself, not its float32
+        capped = np.where(guarded, np.minimum(wide, guard_cap), wide)
         # Short texts with no way to act on them need a sure model (see QUIET_BAR).
         quiet = (
             (evidence.ngrams.sizes <= QUIET_LENGTH)
