@@ -104,6 +104,8 @@ texts and none of the validation ham), never on the December held-out month."""
 
 
 GUARD_REASON = reason("car-context guard: delivered despite spam-like wording")
+PAYMENT_REASON = reason("card or bank payment notice: delivered")
+OWN_SITE_REASON = reason("notice linking only to its sender's own site: delivered")
 QUIET_REASON = reason("short text with no link, number or ID: delivered unless the model is sure")
 CAMPAIGN_REASONS = {
     "messenger_account": reason("messenger-account impersonation"),
@@ -275,15 +277,19 @@ class MessageFilter:
         # Payment notices (a card or bank, a transaction, an amount; no link, no hard
         # signal) are guarded like car texts: only texts the model would block are read.
         unlinked = ~flags[:, self._links].any(axis=1) & ~hard & ~guarded
+        payments = []
         for i in np.flatnonzero(unlinked & (scores > guard_cap)).tolist():
             if _is_payment_notice(evidence.normalised[i]):
                 guarded[i] = True
+                payments.append(i)
         # So are notices whose only links are the sender's own official site (a courier's
         # tracking page, a bank's, a public body's): a lure cannot link there.
         own_site = (flags[:, self._official] > 0) & ~flags[:, self._address].any(axis=1)
+        notices = []
         for i in np.flatnonzero(own_site & ~hard & ~guarded & (scores > guard_cap)).tolist():
             if _links_to_institutions(rules.hits[i]):
                 guarded[i] = True
+                notices.append(i)
         wide = scores.astype(np.float64)  # capped in float64: the cap itself, not its float32
         capped = np.where(guarded, np.minimum(wide, guard_cap), wide)
         # Short texts with no way to act on them need a sure model (see QUIET_BAR).
@@ -320,7 +326,13 @@ class MessageFilter:
         lifted = (floor > 0) & (capped < threshold)
         capped[lifted] = threshold
         kinds[lifted] = floor[lifted]
-        guard_applied = (guarded & (scores > guard_cap)).tolist()
+        guard_applied: list[Reason | None] = [
+            GUARD_REASON if g else None for g in (guarded & (scores > guard_cap)).tolist()
+        ]
+        for i in payments:
+            guard_applied[i] = PAYMENT_REASON
+        for i in notices:
+            guard_applied[i] = OWN_SITE_REASON
         quiet_applied = (quiet & ~guarded & ~lifted).tolist()
         kind_p = probs[np.arange(len(texts)), kinds].astype(np.float64).tolist()
         out = []
@@ -348,8 +360,8 @@ class MessageFilter:
                 reasons.append(reason(f"{model_says[kind]}{kind_prob:.2f}"))
                 out.append(Outcome(block, CATEGORIES[kind], score, reasons))
             else:
-                if guard:
-                    hits.append(GUARD_REASON)
+                if guard is not None:
+                    hits.append(guard)
                 elif hushed:
                     hits.append(QUIET_REASON)
                 out.append(Outcome(deliver, ham, score, hits))
