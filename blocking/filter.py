@@ -14,8 +14,12 @@ Policy choices, in order of precedence:
    government notice with a link or a call to act, a site address in disguise and a
    text sent from abroad that is not about a car.
 4. Car-context guard: a text about a car (주차, 빼주세요, "move your car", a map link)
-   that has none of the hard spam signals below is always delivered. Losing a neighbour's
-   "please move your car" is far worse than delivering one ad the driver can report.
+   of under 100 letters that has none of the hard spam signals below is always
+   delivered. Losing a neighbour's "please move your car" is far worse than delivering
+   one ad the driver can report. Card and bank payment notices, and notices whose only
+   links are their sender's own site (a courier, a bank, ``go.kr``), are guarded alike.
+5. A short text with no way to act on it (no link, number, ID, account, amount or ad
+   mark) is blocked by the model alone only when it is sure (:data:`QUIET_BAR`).
 """
 
 from __future__ import annotations
