@@ -19,6 +19,12 @@ from blocking.types import CATEGORIES, Category
 
 Pairs = list[tuple[Example, Category]]
 
+COMMANDS = (
+    "Written by `python -m blocking.evaluate`, after `python -m blocking.sources --kisa DIR` "
+    "(blocking/data/README.md) and `python -m blocking.train`; the settings were chosen with "
+    "`python -m blocking.train --select` on November 2022 (docs/benchmarks.md).\n\n"
+)
+
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     p = tp / (tp + fp) if tp + fp else 0.0
@@ -155,7 +161,7 @@ def main() -> None:
     _train, held_out = build()
     text = evaluate(load_active(Path(args.model)), held_out)
     if Path(args.model) == DEFAULT_PATH:
-        REPORT.write_text(text + "\n", encoding="utf-8")
+        REPORT.write_text(COMMANDS + text + "\n", encoding="utf-8")
     print(text)
 
 

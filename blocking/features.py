@@ -38,6 +38,8 @@ class NgramBatch:
     starts: npt.NDArray[np.int64]
     scale: npt.NDArray[np.float32]
     null_bucket: int
+    sizes: npt.NDArray[np.float32]
+    """Each text's length in code points of the compact form (letters and digits)."""
 
     def owners(self) -> npt.NDArray[np.int64]:
         """The text each position belongs to (training only, so computed on demand)."""
@@ -75,7 +77,7 @@ def ngram_batch(codes: npt.NDArray[np.uint32], n_texts: int, bits: int) -> Ngram
     sizes = (ends - starts).astype(np.float32)
     count = sum(np.maximum(sizes - n + 1, 0) for n in range(1, MAX_N + 1))
     scale = (1.0 / np.sqrt(np.maximum(count, 1.0))).astype(np.float32)
-    return NgramBatch(buckets, starts, scale, null_bucket)
+    return NgramBatch(buckets, starts, scale, null_bucket, sizes)
 
 
 def joined_codes(compact_texts: list[str]) -> npt.NDArray[np.uint32]:

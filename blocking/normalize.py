@@ -207,6 +207,11 @@ def _join_spaced_latin(m: re.Match[str]) -> str:
     return "".join(c for c in m.group(0) if "a" <= c <= "z")
 
 
+def _twice(m: re.Match[str]) -> str:
+    """``!!!!!`` -> ``!!`` (a function: a ``\\1\\1`` template is expanded in Python)."""
+    return m.group(1) * 2
+
+
 def _fix_phones_and_repeats(text: str) -> str:
     """Rewrite ``O1O-l234-5678``, shorten ``!!!!!`` and squeeze blanks, only in the texts
     that need it.
@@ -222,7 +227,7 @@ def _fix_phones_and_repeats(text: str) -> str:
     """
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     if len(codes) < 3:
-        return _squeeze_blanks(_REPEATS.sub(r"\1\1", _PHONEISH.sub(_phone_digits, text)))
+        return _squeeze_blanks(_REPEATS.sub(_twice, _PHONEISH.sub(_phone_digits, text)))
     # One look-up gives every character its bits (_DIGIT, _LOOKALIKE, _SPACE, _ODD_BLANK);
     # neighbours are then combined byte-wise.
     kind = np.take(_PHONE_AND_BLANK, np.minimum(codes, 127))
@@ -243,7 +248,7 @@ def _fix_phones_and_repeats(text: str) -> str:
     for i in set(np.searchsorted(seps, touching).tolist()):
         parts[i] = _PHONEISH.sub(_phone_digits, parts[i])
     for i in set(np.searchsorted(seps, tripled).tolist()):
-        parts[i] = _REPEATS.sub(r"\1\1", parts[i])
+        parts[i] = _REPEATS.sub(_twice, parts[i])
     for i in set(np.searchsorted(seps, blanks).tolist()):
         parts[i] = _squeeze_blanks(parts[i])
     return SEP.join(parts)
@@ -486,7 +491,10 @@ def _join_spaced_latin_words(text: str) -> str:
 MASKS = "?*■□▣♣♧♠♤◆◇●○◎★☆♥♡※#^"
 """Characters spammers pad Latin words and addresses with (``T?el?egram``, ``na*ver``,
 ``b■et``); NFKC has already turned the full-width forms (``？``, ``＊``) into these."""
-_MASK_RUN = re.compile("[" + re.escape(MASKS) + "]+")
+_MASK_RUN = re.compile("(?<=[a-z0-9])[" + re.escape(MASKS) + "]+(?=[a-z0-9])")
+"""A run of masks between two Latin letters or digits: replaced by nothing in C, with
+no Python call per match (a run is never preceded or followed by a mask character, so
+the look-arounds see exactly the neighbours of the whole run)."""
 _IS_MASK = np.zeros(0x10000, dtype=np.bool_)
 _IS_MASK[[ord(c) for c in MASKS]] = True
 # A stand-in for the dot before a top-level domain ("abc ㆍcom", "abc닷컴"). Patterns
@@ -501,13 +509,6 @@ def _is_latin_alnum(ch: str) -> bool:
     return "a" <= ch <= "z" or "0" <= ch <= "9"
 
 
-def _drop_masks(m: re.Match[str]) -> str:
-    at, end, text = m.start(), m.end(), m.string
-    if at and end < len(text) and _is_latin_alnum(text[at - 1]) and _is_latin_alnum(text[end]):
-        return ""
-    return m.group()
-
-
 def unmask_words(text: str) -> str:
     """``t?el?egram`` -> ``telegram``, ``na*ver.c■om`` -> ``naver.com``, ``abc ㆍcom`` and
     ``abc닷컴`` -> ``abc.com``: padding between two Latin letters or digits goes, and a
@@ -518,7 +519,7 @@ def unmask_words(text: str) -> str:
     """
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     if np.take(_IS_MASK, np.minimum(codes, 0xFFFF)).any():
-        text = _MASK_RUN.sub(_drop_masks, text)
+        text = _MASK_RUN.sub("", text)
     if any(stand_in in text for stand_in in _STAND_INS):
         text = _dots_for_stand_ins(text)
     return text

@@ -123,6 +123,8 @@ class TextView:
     handled_at: datetime | None
     released_at: datetime | None
     peer_key: str | None = None
+    model: str = ""
+    """Version of the filter model that judged the text (empty: none did, e.g. a reply)."""
 
 
 class TextNotFound(DomainError):
@@ -433,4 +435,5 @@ class TextService:
             handled_at=row.handled_at,
             released_at=row.released_at,
             peer_key=row.peer_key if with_key else None,
+            model=row.filter_model,
         )

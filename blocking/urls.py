@@ -47,6 +47,7 @@ numbers, with or without +82 and separators (read after NFKC). Used to rewrite o
 numbers before a text is stored as an example, never by the rules."""
 _IP_HOST = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _URL_IN_TOKEN = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?[a-z0-9][a-z0-9.-]*(?::\d+)?(?:/\S*)?")
+_SCHEMED_URL = re.compile(r"[a-z][a-z0-9+.-]*://[a-z0-9][a-z0-9.-]*(?::\d+)?(?:/\S*)?")
 _STOP_CLASS = "[ \n\t\x00<>\"'()\\[\\]{}]"
 _UP_TO_LAST_STOP = re.compile(".*" + _STOP_CLASS, re.DOTALL)
 _TOKEN_BODY = re.compile("[^" + _STOP_CLASS[1:] + "{0,300}")
@@ -74,7 +75,9 @@ def url_at(text: str, at: int) -> tuple[str, int]:
 def _url_in_token(token: str) -> str:
     if "@" in token:  # an e-mail address is not a link
         return ""
-    found = _URL_IN_TOKEN.search(token)
+    # A scheme glued to the word before it ("축하합니다https://bit.ly/x") starts the URL,
+    # even after an earlier dotted run in the same token ("18.180.000w").
+    found = (_SCHEMED_URL.search(token) if "://" in token else None) or _URL_IN_TOKEN.search(token)
     return found.group().rstrip(".,!?;:") if found else token
 
 

@@ -285,6 +285,27 @@ OFFICIAL_DOMAINS: Final[frozenset[str]] = frozenset(
 """Domains of public bodies, carriers, banks, card issuers, couriers, insurers and the big
 portals (and their subdomains): a genuine notice links here, a lure does not."""
 
+PORTAL_DOMAINS: Final[frozenset[str]] = frozenset(
+    [
+        "naver.com",
+        "kakao.com",
+        "daum.net",
+        "google.com",
+        "youtube.com",
+        "youtu.be",
+        "instagram.com",
+        "facebook.com",
+        "coupang.com",
+        "ssg.com",
+        "11st.co.kr",
+        "gmarket.co.kr",
+        "auction.co.kr",
+        "baemin.com",
+    ]
+)
+"""The official domains anyone can publish on or sell through (blogs, videos, shops):
+an ad links here too, so a link here is no sign of a genuine notice."""
+
 MESSENGER_HOSTS: Final[frozenset[str]] = frozenset(
     ["t.me", "telegram.me", "open.kakao.com", "qr.kakao.com", "line.me", "wa.me"]
 )

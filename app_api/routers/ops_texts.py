@@ -50,6 +50,7 @@ def _review(view: TextView) -> dict[str, Any]:
         "category": view.category,
         "score": view.score,
         "reasons": list(view.reasons),
+        "model": view.model,
         "body": view.body,
         "received_at": view.received_at,
     }

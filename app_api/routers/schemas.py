@@ -282,6 +282,7 @@ class TextOut(BaseModel):
         category="ad",
         score=0.97,
         reasons=["ad marker (광고)"],
+        model="base-b0122ea460",
         body="(광고) 신규 오픈 특가 ...",
         received_at="2026-12-01T08:30:00Z",
         handled_at="2026-12-01T08:30:01Z",
@@ -305,6 +306,10 @@ class TextOut(BaseModel):
     category: str = Field(description="The filter's category: ham, ad, spam, ...")
     score: float
     reasons: list[str]
+    model: str = Field(
+        description="Version of the filter model that judged the text (as `safenum filter` "
+        "prints it); empty when no model was asked (a reply, a sender already blocked)"
+    )
     body: str
     received_at: datetime
     handled_at: datetime | None
@@ -455,6 +460,7 @@ class ReviewTextOut(BaseModel):
         category="ad",
         score=0.97,
         reasons=["ad marker (광고)"],
+        model="base-b0122ea460",
         body="(광고) 신규 오픈 특가 ...",
         received_at="2026-12-01T08:30:00Z",
     )
@@ -469,6 +475,10 @@ class ReviewTextOut(BaseModel):
     category: str
     score: float
     reasons: list[str]
+    model: str = Field(
+        description="Version of the filter model that judged the text (as `safenum filter` "
+        "prints it); empty when no model was asked (a reply, a sender already blocked)"
+    )
     body: str
     received_at: datetime
 

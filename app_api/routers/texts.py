@@ -48,6 +48,7 @@ def _out(view: TextView, blocked: set[tuple[str, str]]) -> dict[str, Any]:
         "category": view.category,
         "score": view.score,
         "reasons": list(view.reasons),
+        "model": view.model,
         "body": view.body,
         "received_at": view.received_at,
         "handled_at": view.handled_at,

@@ -31,7 +31,7 @@ def ham(body: str, sender: str | None, number: SafeNumber) -> Verdict:
 
 
 def ad(body: str, sender: str | None, number: SafeNumber) -> Verdict:
-    return Verdict(Decision.BLOCK, Category.AD, 0.97, ("ad marker (광고)",))
+    return Verdict(Decision.BLOCK, Category.AD, 0.97, ("ad marker (광고)",), "base-0123456789")
 
 
 def seed(server: Server, number: str, body: str, judge=ham, sender: str = TEXTER) -> None:  # type: ignore[no-untyped-def]
@@ -73,6 +73,7 @@ def test_operators_release_blocked_texts_and_auditors_only_read(
     expect(first).to_contain_text("광고")
     expect(first).to_contain_text("ad marker (광고)")
     expect(first).to_contain_text("0.97")
+    expect(first).to_contain_text("모델 base-0123456789")  # the version that judged it
     expect(page.locator(".review-readonly")).to_be_hidden()
     first.get_by_role("button", name="전달").click()
     page.locator("#confirm-yes").click()

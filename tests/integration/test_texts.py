@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app_api.wiring import Core
 from blocking.models import NumberBlock
@@ -230,3 +231,27 @@ def test_a_pending_text_is_sent_by_one_relay_at_a_time(core: Core, clock: Clock)
         TextService(session, core.keyring, core.clock, node="node-b").delivered(sent.record_id)
     clock.advance(seconds=61)
     assert pending("node-a") == pending("node-b") == []
+
+
+def test_the_model_that_judged_a_text_is_recorded_and_shown(core: Core) -> None:
+    """What the relay does (``Relay._judge`` calls the filter): the verdict's model
+    version is stored with the text and comes back in the view the HTTP APIs show."""
+    from blocking.filter import MessageFilter
+
+    mf = MessageFilter.default()
+    number = issue(core)
+
+    def judge(body: str, sender: str | None, number: SafeNumber) -> Verdict:
+        return mf.judge(body, sender)
+
+    receive(core, text(number, "(광고) 오픈 특가 bit.ly/3xYz", "20261122120000-m1"), judge)
+    receive(core, text(number, "차 좀 빼주세요", "20261122120000-m2"), judge)
+    with core.sessions.begin() as session:
+        service = TextService(session, core.keyring, core.clock)
+        owner = session.scalar(select(TextRecord.owner_id).limit(1))
+        assert owner is not None
+        views = service.of_owner(owner)
+        (blocked,) = service.blocked_page(10, None)
+    assert {v.status for v in views} == {"blocked", "pending"}
+    assert [v.model for v in views] == [mf.version, mf.version] != ["", ""]
+    assert blocked.model == mf.version

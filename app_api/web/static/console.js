@@ -448,7 +448,12 @@ function reviewRow(x) {
     el("td", { class: "mono" }, x.safe_number),
     el("td", {}, t("text.category." + x.category)),
     el("td", { class: "num" }, x.score.toFixed(2)),
-    el("td", { class: "sub" }, x.reasons.join(" · ")),
+    el(
+      "td",
+      { class: "sub" },
+      x.reasons.join(" · "),
+      x.model ? el("div", { class: "mono", "data-model": x.model }, t("console.review.model", { model: x.model })) : null,
+    ),
     el(
       "td",
       { class: "textbody" },

@@ -25,14 +25,15 @@ TEXTER, OTHER = "01077776666", "01055554444"
 REFS = CallerRefs("1" * 64, "2" * 64)
 PHONES = [p.replace("-", "") for p in (ALICE, BOB)] + [TEXTER, OTHER]
 _spool = itertools.count(1)
+MODEL = "base-0123456789"  # the version the judge below names, as the filter's verdicts do
 
 
 def deliver(body: str, sender: str | None, number: SafeNumber) -> Verdict:
-    return Verdict(Decision.DELIVER, Category.HAM, 0.02, ())
+    return Verdict(Decision.DELIVER, Category.HAM, 0.02, (), MODEL)
 
 
 def ad(body: str, sender: str | None, number: SafeNumber) -> Verdict:
-    return Verdict(Decision.BLOCK, Category.AD, 0.97, ("ad marker (광고)",))
+    return Verdict(Decision.BLOCK, Category.AD, 0.97, ("ad marker (광고)",), MODEL)
 
 
 def spam(body: str, sender: str | None, number: SafeNumber) -> Verdict:
@@ -111,6 +112,7 @@ def test_my_texts_newest_first_in_pages_without_phone_numbers(api: Api) -> None:
         "category": "ham",
         "score": 0.02,
         "reasons": [],
+        "model": MODEL,
         "body": "차 좀 빼주세요 🚗",
         "received_at": by_id[first]["received_at"],
         "handled_at": by_id[first]["handled_at"],
@@ -119,8 +121,10 @@ def test_my_texts_newest_first_in_pages_without_phone_numbers(api: Api) -> None:
     }
     assert (by_id[blocked]["status"], by_id[blocked]["category"]) == ("blocked", "ad")
     assert by_id[blocked]["reasons"] == ["ad marker (광고)"]
+    assert by_id[blocked]["model"] == MODEL
     assert by_id[withheld]["sender_ref"] == "anonymous"
     assert (by_id[reply]["direction"], by_id[reply]["sender_ref"]) == ("reply", "driver")
+    assert by_id[reply]["model"] == ""  # no model judged the driver's own reply
     assert all("sender_key" not in t for t in seen)  # drivers never see the global key
     assert [t["body"] for t in api.client.get("/v1/texts", headers=bob).json()["items"]] == [
         "not for alice"
@@ -260,6 +264,7 @@ def test_operators_review_blocked_texts_and_release_them(api: Api, spy: OutboxSp
         "category": "ad",
         "score": 0.97,
         "reasons": ["ad marker (광고)"],
+        "model": MODEL,
         "body": "(광고) 대출 상담",
         "received_at": item["received_at"],
     }

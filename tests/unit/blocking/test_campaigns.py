@@ -3,12 +3,16 @@ with readable reasons, and the genuine texts that must still be delivered."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 
 from blocking.disguise import disguise_hits
 from blocking.filter import MessageFilter
+from blocking.model import DEFAULT_PATH, LinearModel
 from blocking.normalize import normalize
-from blocking.rules import RuleSet
+from blocking.rules import RULE_NAMES, RuleSet
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +119,63 @@ GENUINE = [
 def test_genuine_texts_are_delivered(mf: MessageFilter, text: str) -> None:
     verdict = mf.judge(text)
     assert not verdict.blocked, (text, verdict)
+
+
+# Short texts that offer no way to act (no link, number, ID, account or amount): the
+# model alone once blocked "마지막 확인 문자입니다" at 0.46. Each must be delivered.
+SHORT_AND_HARMLESS = [
+    "마지막 확인 문자입니다",
+    "확인 문자입니다",
+    "최종 확인 문자입니다",
+    "확인 문자 보냅니다",
+    "마지막 안내 문자입니다",
+    "문자 잘 받았습니다",
+]
+
+
+@pytest.mark.parametrize("text", SHORT_AND_HARMLESS)
+def test_short_texts_with_no_way_to_act_are_delivered(mf: MessageFilter, text: str) -> None:
+    verdict = mf.judge(text)
+    assert not verdict.blocked, (text, verdict)
+
+
+@pytest.mark.parametrize(
+    "text", ["확인 문자입니다 bit.ly/3xYz", "[Web발신] 확인 문자입니다 t.me/vip_777"]
+)
+def test_a_short_text_with_a_link_is_judged_as_before(mf: MessageFilter, text: str) -> None:
+    assert mf.judge(text).blocked
+
+
+# Genuine notices whose only link is the sender's own site (issue 10: "genuine courier or
+# bank notices that carry no link to an unofficial domain").
+OWN_SITE_NOTICES = [
+    "[CJ대한통운] 고객님의 상품이 배송출발 하였습니다 배송조회 "
+    "https://www.cjlogistics.com/ko/tool/parcel/tracking",
+    "[우체국] 등기우편 배달 예정입니다 조회 https://service.epost.go.kr",
+    "[Web발신] [신한은행] 고객님 계좌로 1,200,000원 입금되었습니다 https://www.shinhan.com",
+]
+
+
+@pytest.mark.parametrize("text", OWN_SITE_NOTICES)
+def test_notices_linking_to_their_own_site_are_delivered(mf: MessageFilter, text: str) -> None:
+    verdict = mf.judge(text)
+    assert not verdict.blocked, (text, verdict)
+    assert "car-context guard: delivered despite spam-like wording" not in verdict.reasons
+
+
+def test_a_portal_link_is_no_sign_of_a_genuine_notice(mf: MessageFilter) -> None:
+    assert mf.judge("신규오픈 이벤트 특가 https://blog.naver.com/abc 상담 010-1234-5678").blocked
+
+
+def test_the_080_opt_out_line_every_ad_must_carry_marks_an_ad(mf: MessageFilter) -> None:
+    """Blocked by the rule floor even under a model that would deliver everything."""
+    shipped = LinearModel.load(DEFAULT_PATH, RULE_NAMES)
+    bias = np.zeros_like(shipped.bias)
+    bias[0] = 50.0  # P(ham) ~ 1 for every text: only the rule floor can block
+    lenient = MessageFilter(
+        RuleSet(), dataclasses.replace(shipped, bias=bias, rule_weights=0 * shipped.rule_weights)
+    )
+    for text in ("새해 복 많이 받으세요 무료수신거부 080-123-4567", "(광고) 신규 오픈"):
+        verdict = lenient.judge(text)
+        assert (verdict.blocked, verdict.category.value) == (True, "ad"), text
+    assert not lenient.judge("새해 복 많이 받으세요").blocked
