@@ -1,6 +1,6 @@
 """Typed asyncio access to the Asterisk Manager Interface (AMI)."""
 
-from proxy.ami.client import AmiClient, DbEntry
+from proxy.ami.client import AmiClient, DbEntry, valid_key
 from proxy.ami.errors import (
     AmiActionFailed,
     AmiError,
@@ -23,4 +23,5 @@ __all__ = [
     "AmiUnavailable",
     "DbEntry",
     "EventSubscription",
+    "valid_key",
 ]
