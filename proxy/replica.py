@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from numbering.types import SafeNumber
-from proxy.ami.client import DbEntry, valid_key
+from proxy.ami import DbEntry, valid_key
 from proxy.dialplan import DRIVER_PHONE, GENERATION_KEY, META_FAMILY, ROUTE_FAMILY, SAFE_NUMBER
 
 log = logging.getLogger(__name__)

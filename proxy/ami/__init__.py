@@ -1,6 +1,7 @@
 """Typed asyncio access to the Asterisk Manager Interface (AMI)."""
 
-from proxy.ami.client import AmiClient, DbEntry, valid_key
+from proxy.ami.astdb import DbEntry, valid_key
+from proxy.ami.client import AmiClient
 from proxy.ami.errors import (
     AmiActionFailed,
     AmiError,
