@@ -14,7 +14,9 @@ Asterisk 22 (shipped configs, free ports). Steps, in one run:
   parsed: what Asterisk itself costs (the best any AMI client can do);
 - old: the previous fastest load, ``AmiClient.db_put`` awaited per action, 2
   processes x 2 links x 64 in flight (``bench/calls.py --load-*``; ``--skip-old``);
-- load: ``reconcile`` into an empty family (10^6 added), the database load timed apart;
+- new: ``AmiClient.db_put_many`` on one link (pipelined), no database;
+- load: ``reconcile`` into an empty family (10^6 added); the database load (its
+  worker thread, overlapping the ``DBGetTree`` read) is timed apart;
 - no-op: ``reconcile`` again (reads the family with one ``DBGetTree``, writes nothing);
 - drift: ``--drift`` of the routes removed, as many changed and as many stale extra
   keys written into AstDB, then ``reconcile`` (the report must match exactly);
@@ -249,6 +251,15 @@ class Run:
         await expect(ami, self.wanted, step)
         return report
 
+    async def put_many(self, ami: AmiClient) -> None:
+        rows = list(self.wanted.items())
+        cpu, started = cpu_seconds(), time.perf_counter()
+        await ami.db_put_many(ROUTE_FAMILY, rows)
+        seconds = time.perf_counter() - started
+        cpu = cpu_seconds() - cpu
+        self.record("new: db_put_many, 1 link, no database", seconds, f"(client CPU {cpu:.1f} s)")
+        await expect(ami, self.wanted, "new")
+
     async def steps(self, ami: AmiClient, drift: float) -> None:
         n = len(self.wanted)
         await clear(ami)
@@ -314,6 +325,8 @@ def main() -> None:
             seconds = load_parallel(config, routes, 2, 2, 64)
             run.record("old: db_put per action, 2 procs x 2 links x 64", seconds)
             asyncio.run(with_ami(config, lambda ami: expect(ami, run.wanted, "old")))
+            asyncio.run(with_ami(config, clear))
+        asyncio.run(with_ami(config, run.put_many))
         asyncio.run(with_ami(config, lambda ami: run.steps(ami, args.drift)))
     finally:
         supervisor.down()

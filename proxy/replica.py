@@ -94,9 +94,14 @@ class RouteReplica:
     async def reconcile(self) -> ReconcileReport:
         """Make ``safenum/route`` equal to ``load_routes()`` and bump the generation."""
         async with self._lock:
+            # The database load (a worker thread) and the family read overlap: each
+            # takes seconds at 10^6 routes. AstDB's routes change only under our lock.
+            loaded, present = await asyncio.gather(
+                self._load_routes(), self._ami.db_tree(ROUTE_FAMILY)
+            )
             wanted: dict[str, str] = {}
             skipped = 0
-            for number, phone in (await self._load_routes()).items():
+            for number, phone in loaded.items():
                 try:
                     check_route(number, phone)
                 except InvalidRoute as exc:
@@ -104,7 +109,6 @@ class RouteReplica:
                     log.error("route not replicated: %s", exc)
                     continue
                 wanted[number] = phone
-            present = await self._ami.db_tree(ROUTE_FAMILY)
             changed = [(n, p) for n, p in wanted.items() if present.get(n) != p]
             fixed = sum(1 for number, _ in changed if number in present)
             await self._ami.db_put_many(ROUTE_FAMILY, changed)
