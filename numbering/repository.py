@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,15 @@ from numbering.models import (
 
 def _bounds(span: Span) -> tuple[str, str]:
     return f"{span.prefix}{span.start:08d}", f"{span.prefix}{span.end:08d}"
+
+
+class SealedRoute(NamedTuple):
+    """The columns that open one active route: no ORM objects for a 10^6-row scan."""
+
+    number: str
+    target_ct: bytes
+    owner_id: str
+    wrapped_key: bytes
 
 
 class NumberRepository:
@@ -233,15 +242,18 @@ class NumberRepository:
     def delete_route(self, number: str) -> None:
         self.session.execute(delete(Route).where(Route.number == number))
 
-    def active_routes(self) -> Iterator[tuple[Route, Owner]]:
+    def active_routes(self) -> Iterator[SealedRoute]:
+        # Columns, not entities: loading 10^6 Route and Owner objects into the
+        # identity map was three quarters of a full reconcile's database time.
         q = (
-            select(Route, Owner)
+            select(Route.number, Route.target_ct, Owner.id, Owner.wrapped_key)
             .join(NumberRecord, NumberRecord.number == Route.number)
             .join(Owner, Owner.id == Route.owner_id)
             .where(NumberRecord.status == NumberStatus.ACTIVE)
             .execution_options(yield_per=5_000)
         )
-        yield from ((route, owner) for route, owner in self.session.execute(q))
+        for row in self.session.execute(q):
+            yield SealedRoute(*row)
 
     def destroy_owner(self, owner: Owner) -> tuple[int, int]:
         """Delete routes, vehicles and the owner row (with its wrapped key)."""

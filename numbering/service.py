@@ -148,8 +148,8 @@ class NumberService(PoolOps, OwnerOps, CardOps):
 
     def active_routes(self) -> Iterator[tuple[SafeNumber, OwnerPhone]]:
         """Every active route in clear, for the Asterisk replica only."""
-        for route, owner in self.repo.active_routes():
-            dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        for route in self.repo.active_routes():
+            dek = self.keyring.unwrap(route.wrapped_key, route.owner_id)
             yield (
                 SafeNumber(route.number),
                 OwnerPhone(dek.open(route.target_ct, f"route:{route.number}")),

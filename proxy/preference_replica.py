@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from numbering.types import SafeNumber
+from proxy.ami import valid_key
 from proxy.dialplan import (
     BLOCK_FAMILY,
     CDR_FAMILY,
@@ -86,18 +87,18 @@ class PreferenceReplica:
             quiet, text = _wanted(await self._load())
             written = removed = 0
             for family, wanted in ((QUIET_FAMILY, quiet), (TEXT_FAMILY, text)):
-                present = {e.key: e.value for e in await self._ami.db_get_tree(family)}
-                for key, value in wanted.items():
-                    if present.get(key) != value:
-                        await self._ami.db_put(family, key, value)
-                        written += 1
+                # One read and pipelined writes of the difference, like RouteReplica.
+                present = await self._ami.db_tree(family)
+                changed = [(k, v) for k, v in wanted.items() if present.get(k) != v]
+                written += await self._ami.db_put_many(family, changed)
+                stale = []
                 for key in present.keys() - wanted.keys():
-                    try:
-                        await self._ami.db_del(family, key)
-                    except ValueError:
+                    if not valid_key(key):
                         log.error("cannot remove unexpected AstDB key %s/%s", family, key)
                         continue
-                    removed += 1
+                    stale.append(key)
+                await self._ami.db_del_many(family, stale)
+                removed += len(stale)
         return written, removed
 
 

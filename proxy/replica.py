@@ -5,19 +5,21 @@ are spelled in :mod:`proxy.dialplan`), so the database stays the source of truth
 Asterisk needs no database driver. Writes are pushed one by one (``put``/``delete``,
 by the bridge's outbox applier); ``reconcile`` heals whatever a crash, a lost AMI
 link or an Asterisk restart (fresh AstDB) left behind, and runs on every
-(re)connect of the AMI link.
+(re)connect of the AMI link. It reads the whole family in one ``DBGetTree`` and
+writes only the difference, pipelined (``AmiClient.db_put_many``/``db_del_many``):
+10^6 routes into an empty AstDB in well under a minute (``bench/routes.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from numbering.types import SafeNumber
-from proxy.ami.client import DbEntry
+from proxy.ami import DbEntry, valid_key
 from proxy.dialplan import DRIVER_PHONE, GENERATION_KEY, META_FAMILY, ROUTE_FAMILY, SAFE_NUMBER
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,9 @@ class AstDb(Protocol):
     async def db_get(self, family: str, key: str) -> str | None: ...
     async def db_del(self, family: str, key: str) -> bool: ...
     async def db_get_tree(self, family: str, key: str | None = None) -> list[DbEntry]: ...
+    async def db_tree(self, family: str, key: str | None = None) -> dict[str, str]: ...
+    async def db_put_many(self, family: str, rows: Iterable[tuple[str, str]]) -> int: ...
+    async def db_del_many(self, family: str, keys: Iterable[str]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -89,9 +94,14 @@ class RouteReplica:
     async def reconcile(self) -> ReconcileReport:
         """Make ``safenum/route`` equal to ``load_routes()`` and bump the generation."""
         async with self._lock:
+            # The database load (a worker thread) and the family read overlap: each
+            # takes seconds at 10^6 routes. AstDB's routes change only under our lock.
+            loaded, present = await asyncio.gather(
+                self._load_routes(), self._ami.db_tree(ROUTE_FAMILY)
+            )
             wanted: dict[str, str] = {}
             skipped = 0
-            for number, phone in (await self._load_routes()).items():
+            for number, phone in loaded.items():
                 try:
                     check_route(number, phone)
                 except InvalidRoute as exc:
@@ -99,24 +109,18 @@ class RouteReplica:
                     log.error("route not replicated: %s", exc)
                     continue
                 wanted[number] = phone
-            present = {e.key: e.value for e in await self._ami.db_get_tree(ROUTE_FAMILY)}
-            added = fixed = removed = 0
-            for number, phone in wanted.items():
-                if present.get(number) == phone:
-                    continue
-                await self._ami.db_put(ROUTE_FAMILY, number, phone)
-                if number in present:
-                    fixed += 1
-                else:
-                    added += 1
+            changed = [(n, p) for n, p in wanted.items() if present.get(n) != p]
+            fixed = sum(1 for number, _ in changed if number in present)
+            await self._ami.db_put_many(ROUTE_FAMILY, changed)
+            stale = []
             for key in present.keys() - wanted.keys():
-                try:
-                    await self._ami.db_del(ROUTE_FAMILY, key)
-                except ValueError:
+                if not valid_key(key):
                     # A nested key nobody of ours wrote; the dialplan never reads it.
                     log.error("cannot remove unexpected AstDB key %s/%s", ROUTE_FAMILY, key)
                     continue
-                removed += 1
+                stale.append(key)
+            await self._ami.db_del_many(ROUTE_FAMILY, stale)
+            added, removed = len(changed) - fixed, len(stale)
             generation = await self._bump_generation()
         report = ReconcileReport(added, fixed, removed, skipped, generation)
         self.last_report = report

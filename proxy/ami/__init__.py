@@ -1,6 +1,7 @@
 """Typed asyncio access to the Asterisk Manager Interface (AMI)."""
 
-from proxy.ami.client import AmiClient, DbEntry
+from proxy.ami.astdb import DbEntry, valid_key
+from proxy.ami.client import AmiClient
 from proxy.ami.errors import (
     AmiActionFailed,
     AmiError,
@@ -23,4 +24,5 @@ __all__ = [
     "AmiUnavailable",
     "DbEntry",
     "EventSubscription",
+    "valid_key",
 ]

@@ -6,53 +6,39 @@ subscribers), a keep-alive ``Ping`` and the connect hooks (``RouteReplica.
 reconcile`` is one). When the link drops, everything in flight fails with
 :class:`AmiUnavailable` and the task reconnects with exponential backoff. Callers
 never see a socket, a thread or an asterisk-ami object: see ``transport.py`` for
-why the library's own client is not used.
+why the library's own client is not used. The ``DB*`` actions live in ``astdb.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 
+from proxy.ami.astdb import AstDbActions, DbEntry, EventSink, valid_key
 from proxy.ami.errors import AmiActionFailed, AmiError, AmiTimeout, AmiUnavailable
 from proxy.ami.events import EventHub, EventSubscription, filter_for
-from proxy.ami.pending import PendingActions
-from proxy.ami.transport import AmiStream
+from proxy.ami.pending import BatchErrors, PendingActions
+from proxy.ami.transport import AmiStream, encode_actions
 from proxy.ami.types import AmiListResult, AmiMessage, AmiSettings
+
+__all__ = ["AmiClient", "DbEntry", "valid_key"]
 
 log = logging.getLogger(__name__)
 
 ConnectHook = Callable[[], Awaitable[None]]
 Opener = Callable[[str, int, float], Awaitable[AmiStream]]
 
-_FAMILY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
-_KEY = re.compile(r"^[A-Za-z0-9_.+-]+$")
+PIPELINE_CHUNK = 256
+"""Actions per write when pipelining (one buffer, one syscall)."""
+PIPELINE_DEPTH = 8
+"""Chunks awaiting their responses at once: up to 2,048 actions in flight."""
 
 
-@dataclass(frozen=True)
-class DbEntry:
-    """One AstDB row; ``key`` is relative to ``family``."""
-
-    family: str
-    key: str
-    value: str
-
-
-def _check_family(family: str) -> None:
-    if not _FAMILY.match(family):
-        raise ValueError(f"invalid AstDB family: {family!r}")
-
-
-def _check_key(key: str) -> None:
-    if not _KEY.match(key):
-        raise ValueError(f"invalid AstDB key: {key!r}")
-
-
-class AmiClient:
+class AmiClient(AstDbActions):
     """The AMI link of one service. Create in the composition root, ``await start()``."""
 
     def __init__(self, settings: AmiSettings, opener: Opener = AmiStream.open) -> None:
@@ -209,7 +195,12 @@ class AmiClient:
     # -- actions -----------------------------------------------------------
 
     async def _send(
-        self, name: str, headers: Mapping[str, str], is_list: bool, timeout: float | None
+        self,
+        name: str,
+        headers: Mapping[str, str],
+        is_list: bool,
+        timeout: float | None,
+        sink: EventSink | None = None,
     ) -> AmiListResult:
         limit = self._settings.action_timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
@@ -218,13 +209,20 @@ class AmiClient:
         stream = self._stream
         if stream is None:
             raise self._unavailable("connection lost")
-        action_id, future = self._pending.register(is_list)
+        action_id, future = self._pending.register(is_list, sink)
         try:
             await stream.send(name, {"ActionID": action_id, **headers})
-            async with asyncio.timeout(max(limit - (loop.time() - started), 0.001)):
-                return await future
-        except TimeoutError as exc:
-            raise AmiTimeout(self._settings.host, self._settings.port, name, limit) from exc
+            wait = max(limit - (loop.time() - started), 0.001)
+            while True:
+                seen = self._pending.received(action_id)
+                done, _ = await asyncio.wait([future], timeout=wait)
+                if done:
+                    return future.result()
+                # A long list (a 10^6-row DBGetTree) may take longer than the limit:
+                # it times out only after ``limit`` seconds without a new event.
+                if self._pending.received(action_id) == seen:
+                    raise AmiTimeout(self._settings.host, self._settings.port, name, limit)
+                wait = limit
         except (ConnectionError, OSError) as exc:
             raise self._unavailable("connection lost") from exc
         finally:
@@ -240,13 +238,73 @@ class AmiClient:
         return result.response
 
     async def list_action(
-        self, name: str, headers: Mapping[str, str] | None = None, timeout: float | None = None
+        self,
+        name: str,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        sink: EventSink | None = None,
     ) -> AmiListResult:
-        """Send a list-style action; return after its ``EventList: Complete`` event."""
-        result = await self._send(name, headers or {}, is_list=True, timeout=timeout)
+        """Send a list-style action; return after its ``EventList: Complete`` event.
+
+        With ``sink``, each event is handed to it as it arrives instead of being
+        kept in the result. ``timeout`` bounds the wait for the response and then
+        for each next event, not the whole list.
+        """
+        result = await self._send(name, headers or {}, is_list=True, timeout=timeout, sink=sink)
         if result.response.is_error:
             raise AmiActionFailed(name, result.response.headers.get("Message", ""))
         return result
+
+    async def pipeline(
+        self, name: str, actions: Iterable[Mapping[str, str]]
+    ) -> list[tuple[int, AmiMessage]]:
+        """Send many non-list actions of one kind without waiting for each answer.
+
+        They go out in writes of ``PIPELINE_CHUNK`` with up to ``PIPELINE_DEPTH``
+        writes unanswered; each write must be answered within the action timeout.
+        Returns the error responses with each action's index in ``actions``. On
+        :class:`AmiUnavailable` or :class:`AmiTimeout` every action before the
+        unanswered write is done and later ones may or may not be: send them again
+        (only idempotent actions belong here).
+        """
+        limit = self._settings.action_timeout
+        await self.wait_connected(limit)
+        window: deque[tuple[list[str], asyncio.Future[BatchErrors], int]] = deque()
+        failures: list[tuple[int, AmiMessage]] = []
+        source = iter(actions)
+        offset = 0
+        try:
+            while part := list(itertools.islice(source, PIPELINE_CHUNK)):
+                while len(window) >= PIPELINE_DEPTH:
+                    failures += await self._settle(name, window.popleft(), limit)
+                stream = self._stream
+                if stream is None:
+                    raise self._unavailable("connection lost")
+                ids, future = self._pending.register_batch(len(part))
+                window.append((ids, future, offset))
+                await stream.send_raw(encode_actions(name, zip(ids, part, strict=True)))
+                offset += len(part)
+            while window:
+                failures += await self._settle(name, window.popleft(), limit)
+        except (ConnectionError, OSError) as exc:
+            raise self._unavailable("connection lost") from exc
+        finally:
+            for ids, _, _ in window:
+                self._pending.discard_batch(ids)
+        return failures
+
+    async def _settle(
+        self, name: str, sent: tuple[list[str], asyncio.Future[BatchErrors], int], limit: float
+    ) -> list[tuple[int, AmiMessage]]:
+        ids, future, offset = sent
+        try:
+            async with asyncio.timeout(limit):
+                errors = await future
+        except TimeoutError as exc:
+            raise AmiTimeout(self._settings.host, self._settings.port, name, limit) from exc
+        finally:
+            self._pending.discard_batch(ids)
+        return [(offset + index, message) for index, message in errors]
 
     async def ping(self) -> None:
         await self.action("Ping")
@@ -255,66 +313,6 @@ class AmiClient:
         """Run a CLI command (needs the ``command`` write class, which we do not grant)."""
         response = await self.action("Command", {"Command": command})
         return response.headers.get("Output", "").splitlines()
-
-    async def db_put(self, family: str, key: str, value: str) -> None:
-        _check_family(family)
-        _check_key(key)
-        await self.action("DBPut", {"Family": family, "Key": key, "Val": value})
-
-    async def db_get_tree(self, family: str, key: str | None = None) -> list[DbEntry]:
-        """Every row under ``family`` (or under ``family/key``), complete."""
-        _check_family(family)
-        headers = {"Family": family}
-        if key is not None:
-            _check_key(key)
-            headers["Key"] = key
-        result = await self.list_action("DBGetTree", headers)
-        prefix = f"/{family}/"
-        entries = []
-        for event in result.events:
-            path = event.headers.get("Key", "")
-            if event.name == "DBGetTreeResponse" and path.startswith(prefix):
-                entries.append(DbEntry(family, path[len(prefix) :], event.headers.get("Val", "")))
-        return entries
-
-    async def db_get(self, family: str, key: str) -> str | None:
-        """The value, or None when absent.
-
-        Implemented with ``DBGetTree`` because ``DBGet`` answers a missing key
-        with the same ``Response: Error`` as a refused one; only the message
-        text would tell them apart.
-        """
-        for entry in await self.db_get_tree(family, key):
-            if entry.key == key:
-                return entry.value
-        return None
-
-    async def db_del(self, family: str, key: str) -> bool:
-        """Delete one key; False if it was already absent (idempotent)."""
-        _check_family(family)
-        _check_key(key)
-        try:
-            await self.action("DBDel", {"Family": family, "Key": key})
-        except AmiActionFailed:
-            if await self.db_get(family, key) is None:
-                return False
-            raise
-        return True
-
-    async def db_deltree(self, family: str, key: str | None = None) -> bool:
-        """Delete a family (or one sub-tree); False if there was nothing to delete."""
-        _check_family(family)
-        headers = {"Family": family}
-        if key is not None:
-            _check_key(key)
-            headers["Key"] = key
-        try:
-            await self.action("DBDelTree", headers)
-        except AmiActionFailed:
-            if not await self.db_get_tree(family, key):
-                return False
-            raise
-        return True
 
     # -- events ------------------------------------------------------------
 

@@ -77,3 +77,29 @@ async def test_restart_with_empty_astdb_is_healed_by_reconcile(pbx: Pbx, ami: Am
     assert (healed.added, healed.removed) == (1, 0)  # the route was missing, now written
     assert caller.returncode == 0, caller.log_text
     assert invite.startswith("INVITE sip:01012345678@")
+
+
+async def test_reconcile_fixes_added_changed_and_removed_routes_exactly(
+    pbx: Pbx, ami: AmiClient
+) -> None:
+    # More routes than the AMI pipeline keeps in flight (2,048), so the bulk
+    # writes span several windows against the real manager.
+    wanted = {f"0504{i:08d}": f"+82105{i:07d}" for i in range(3000)}
+    numbers = list(wanted)
+    right, stale = numbers[:1000], numbers[1000:2000]  # numbers[2000:] are missing
+    extra = [f"0504{i:08d}" for i in range(5000, 5500)]  # no longer active
+    await ami.db_put_many(ROUTE_FAMILY, [(n, wanted[n]) for n in right])
+    await ami.db_put_many(ROUTE_FAMILY, [(n, OTHER_PHONE) for n in stale + extra])
+    await ami.db_put(f"{ROUTE_FAMILY}/{NUMBER}", "nested", "x")  # not ours to remove
+
+    report = await RouteReplica(ami, loader(wanted)).reconcile()
+
+    assert (report.added, report.fixed, report.removed) == (1000, 1000, 500)
+    present = await ami.db_tree(ROUTE_FAMILY)
+    assert present == {**wanted, f"{NUMBER}/nested": "x"}
+    again = await RouteReplica(ami, loader(wanted)).reconcile()
+    assert (again.added, again.fixed, again.removed) == (0, 0, 0)
+    # The dialplan reads the corrected value: a fixed route rings its driver.
+    caller, invite = await asyncio.to_thread(answered_by, pbx, stale[0])
+    assert caller.returncode == 0, caller.log_text
+    assert invite.startswith(f"INVITE sip:0{wanted[stale[0]][3:]}@")

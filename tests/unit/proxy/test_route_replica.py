@@ -10,6 +10,8 @@ import pytest
 from numbering.types import SafeNumber
 from proxy.ami import AmiClient, AmiSettings
 from proxy.ami.testing import FakeAmi
+from proxy.dialplan import TEXT_OFF
+from proxy.preference_replica import NumberPrefs, PreferenceReplica
 from proxy.replica import InvalidRoute, RouteReplica
 
 A, B, C = "050411110000", "050422220000", "050433330000"
@@ -130,3 +132,34 @@ async def test_reconcile_runs_on_every_connect(fake: FakeAmi) -> None:
         async with asyncio.timeout(2):
             while f"/safenum/route/{A}" not in fake.db:
                 await asyncio.sleep(0.005)
+
+
+async def test_preference_reconcile_writes_only_the_difference(
+    ami: AmiClient, fake: FakeAmi
+) -> None:
+    fake.db.update(
+        {
+            f"/safenum/quiet/{A}": "0100-0200",  # stale hours
+            f"/safenum/quiet/{C}": "2200-0700",  # C no longer has quiet hours
+            f"/safenum/text/{B}": TEXT_OFF,  # right already
+            f"/safenum/text/{C}": TEXT_OFF,  # C takes texts again
+        }
+    )
+    prefs = {
+        A: NumberPrefs(quiet="2200-0700"),
+        B: NumberPrefs(quiet="2300-0600", move_text=False),
+        C: NumberPrefs(),
+    }
+
+    async def load() -> Mapping[str, NumberPrefs]:
+        return prefs
+
+    written, removed = await PreferenceReplica(ami, load).reconcile()
+
+    assert (written, removed) == (2, 2)
+    assert fake.db == {
+        f"/safenum/quiet/{A}": "2200-0700",
+        f"/safenum/quiet/{B}": "2300-0600",
+        f"/safenum/text/{B}": TEXT_OFF,
+    }
+    assert [a["Key"] for a in fake.received("DBPut")] == [A, B]  # B's text key was right
