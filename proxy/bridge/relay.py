@@ -1,41 +1,53 @@
 """The text relay of one node: Asterisk's spool -> filter -> store -> send.
 
 The dialplan spools every text to a routed 050 number in AstDB and announces it
-(``proxy.texts``). The relay takes an entry when its event arrives, and scans the
-whole spool on every AMI (re)connect and every ``SCAN_SECONDS``, so texts that
+(``proxy.texts``). The relay queues an entry's id when its event arrives, and scans
+the whole spool on every AMI (re)connect and every ``SCAN_SECONDS``, so texts that
 arrived while this process, Redis or the database was down are judged once they
-are back. Per entry, in this order:
+are back. It takes entries in batches: whatever has queued while the previous batch
+ran, up to ``RelayConfig.batch`` (one text alone when texts come one at a time). Per
+batch, in this order:
 
-1. judge and store it in one transaction (``blocking.texts.TextService.receive``;
-   idempotent by spool id, so a retry never stores or judges twice);
-2. send it with AMI MessageSend when it is to be delivered, then mark it delivered;
-3. delete the spool entry.
+1. read the entries (AMI actions pipelined on the one link), then judge and store
+   them in one transaction (``blocking.texts.TextService.receive_many``; idempotent
+   by spool id, so a retry never stores or judges twice; the sender history is one
+   Redis pipeline and the filter one vectorised call);
+2. send the ones to be delivered with AMI MessageSend, pipelined, then mark those
+   Asterisk took delivered in one transaction;
+3. delete their spool entries (pipelined).
 
-A failure at 1 leaves the spool entry for the next scan; a failure at 2 leaves the
-record ``pending`` and the entry in place, so the next scan sends it again. Texts
-released by a driver or an operator are ``pending`` too and go out the same way.
+A failure at 1 leaves the entries for the next scan (a batch that fails for a
+reason other than Redis or the AMI link is retried text by text, so one bad entry
+holds back only itself); a failure at 2 leaves a record ``pending`` and its entry in
+place, so the next scan sends it again. Texts released by a driver or an operator
+are ``pending`` too and go out the same way.
 
 Delivery is at least once, and the bound on repeats is exact: a text reaches the
 phone twice only when the relay dies after Asterisk took its MessageSend and
-before the "delivered" commit (SIP MESSAGE has no end-to-end identity to
-deduplicate on). A death at any other step sends it once. Each relay claims a
-pending text for ``blocking.texts.CLAIM_LEASE`` before it sends it, so the relays
-of several nodes never send one text at once; a dead relay's claim lapses and
-another node sends it (``tests/pbx/test_pbx_relay_crash.py`` kills the relay at
-each step and counts what the phone receives).
+before the "delivered" commit of its batch (SIP MESSAGE has no end-to-end identity
+to deduplicate on). Batching widens that window from one MessageSend and one commit
+to the batch's pipelined MessageSends and one commit, so a death there repeats at
+most the texts of one batch (``batch``) that Asterisk had taken. A death at any
+other step sends every text once. Each relay claims a pending text for
+``blocking.texts.CLAIM_LEASE`` before it sends it, so the relays of several nodes
+never send one text at once; a dead relay's claim lapses and another node sends it
+(``tests/pbx/test_pbx_relay_crash.py`` kills the relay at each step, and mid-batch,
+and counts what the phone receives).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import islice
 from pathlib import Path
 
 import redis
 
-from blocking.filter import MessageFilter
+from blocking.filter import Message, MessageFilter
 from blocking.holder import FilterHolder
 from blocking.review_examples import purge as purge_examples
 from blocking.sender_redis import RedisSenderHistory, SenderHistoryUnavailable
@@ -65,6 +77,7 @@ class RelayConfig:
     filter_model_path: Path | None = None  # the retrained model, reloaded when it changes
     filter_spam_example_days: int = 365
     filter_ham_example_days: int = 90
+    batch: int = 100  # at most this many texts judged, stored and sent together
 
 
 class TextRelay:
@@ -97,23 +110,37 @@ class TextRelay:
             block_for=timedelta(hours=s.sender_block_hours),
         )
         self.handled = 0
-        self._lock = asyncio.Lock()  # one pass over an entry at a time
+        self._lock = asyncio.Lock()  # one batch at a time
+        self._queued: dict[str, None] = {}  # spool ids announced, in order, not yet taken
+        self._arrived = asyncio.Event()
         self._wake = asyncio.Event()
 
     # tasks run by the bridge --------------------------------------------------
     async def events_forever(self) -> None:
+        """Queue the id of every text the dialplan announces (``take_forever`` takes them)."""
         async with self.ami.subscribe({"UserEvent"}) as events:
             async for event in events:
                 if event.headers.get("UserEvent") != TEXT_EVENT:
                     continue
                 if event.headers.get("Status") == TEXT_SPOOLED:
-                    spool_id = event.headers.get("Id", "")
-                    try:
-                        await self.take(spool_id)
-                    except Exception:
-                        log.exception("text %s left in the spool for the next scan", spool_id)
+                    self._queued[event.headers.get("Id", "")] = None
+                    self._arrived.set()
                 else:
                     log.info("text to a number without a route refused")
+
+    async def take_forever(self) -> None:
+        """Take the queued texts in batches: all that queued while the last batch ran."""
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            while self._queued:
+                batch = list(islice(self._queued, self.config.batch))
+                for spool_id in batch:
+                    del self._queued[spool_id]
+                try:
+                    await self.take_many(batch)
+                except Exception:
+                    log.exception("%d text(s) left in the spool for the next scan", len(batch))
 
     async def scan_forever(self) -> None:
         purged_at = 0.0
@@ -146,73 +173,125 @@ class TextRelay:
     # work ------------------------------------------------------------------------
     async def scan(self) -> int:
         """Every spooled text, then every pending (released or unsent) one."""
-        count = 0
-        for entry in await self.ami.db_get_tree(SPOOL_FAMILY):
+        ids = [entry.key for entry in await self.ami.db_get_tree(SPOOL_FAMILY)]
+        for start in range(0, len(ids), self.config.batch):
+            await self.take_many(ids[start : start + self.config.batch])
+        # Under the lock ``take_many`` holds while it sends: a text it is sending is
+        # pending until marked delivered, and must not be sent a second time here.
+        async with self._lock:
+            while sends := await asyncio.to_thread(self._pending):
+                if await self.send_many(sends):
+                    break  # not all went out: the next scan tries again
+        return len(ids)
+
+    async def take_many(self, spool_ids: Sequence[str]) -> None:
+        """Handle these spool entries, those still there, as one batch."""
+        async with self._lock:
+            # Read under the lock: the scan and the events may race for an entry,
+            # and the loser finds it gone.
+            ids = list(dict.fromkeys(spool_ids))
+            values = await asyncio.gather(*(self.ami.db_get(SPOOL_FAMILY, i) for i in ids))
+            texts: list[SpooledText] = []
+            malformed: list[str] = []
+            for spool_id, value in zip(ids, values, strict=True):
+                if value is None:
+                    continue
+                try:
+                    texts.append(parse_spooled(spool_id, value))
+                except ValueError:
+                    log.error("malformed text spool entry %s removed", spool_id)
+                    malformed.append(spool_id)
+            await self._forget(malformed)
             try:
-                await self.take(entry.key)
-                count += 1
+                await self._take(texts)
             except (AmiError, SenderHistoryUnavailable):
                 raise
             except Exception:
-                log.exception("text %s left in the spool", entry.key)
-        # Under the lock ``take`` holds while it sends: a text it is sending is
-        # pending until marked delivered, and must not be sent a second time here.
-        async with self._lock:
-            for send in await asyncio.to_thread(self._pending):
-                await self.send(send)
-        return count
+                if len(texts) < 2:
+                    raise
+                log.exception("a batch of %d texts failed; taking them one by one", len(texts))
+                for text in texts:
+                    try:
+                        await self._take([text])
+                    except (AmiError, SenderHistoryUnavailable):
+                        raise
+                    except Exception:
+                        log.exception("text %s left in the spool", text.spool_id)
 
-    async def take(self, spool_id: str) -> None:
-        """Handle one spool entry, if it is still there."""
-        async with self._lock:
-            # Read under the lock: the scan and the event may race for one entry,
-            # and the loser finds it gone.
-            value = await self.ami.db_get(SPOOL_FAMILY, spool_id)
-            if value is None:
-                return
-            try:
-                text = parse_spooled(spool_id, value)
-            except ValueError:
-                log.error("malformed text spool entry %s removed", spool_id)
-                await self.ami.db_del(SPOOL_FAMILY, spool_id)
-                return
-            send = await asyncio.to_thread(self._receive, text)
-            if send is not None:
-                await self.send(send)
-            await self.ami.db_del(SPOOL_FAMILY, spool_id)
-            self.handled += 1
+    async def _take(self, texts: list[SpooledText]) -> None:
+        if not texts:
+            return
+        sends = await asyncio.to_thread(self._receive, texts)
+        unsent = await self.send_many([s for s in sends if s is not None])
+        done = [t for t, s in zip(texts, sends, strict=True) if s is None or s not in unsent]
+        await self._forget([t.spool_id for t in done])
+        self.handled += len(done)
 
     async def send(self, send: Send) -> None:
         """Put ``send`` on the wire, then mark its record delivered (or released)."""
-        await send_text(self.ami, self.trunk, send.to, send.number.digits, send.body)
-        await asyncio.to_thread(self._delivered, send.record_id)
+        failed = await self.send_many([send])
+        if failed:
+            raise failed[send]
+
+    async def send_many(self, sends: Sequence[Send]) -> dict[Send, Exception]:
+        """Put ``sends`` on the wire (pipelined), then mark the ones Asterisk took
+        delivered in one transaction; the ones it did not take, with why."""
+        if not sends:
+            return {}
+        results = await asyncio.gather(
+            *(send_text(self.ami, self.trunk, s.to, s.number.digits, s.body) for s in sends),
+            return_exceptions=True,
+        )
+        failed: dict[Send, Exception] = {}
+        for send, result in zip(sends, results, strict=True):
+            if isinstance(result, Exception):
+                failed[send] = result
+            elif isinstance(result, BaseException):
+                raise result  # cancelled, or the process is going down
+        taken = [s.record_id for s in sends if s not in failed]
+        if taken:
+            await asyncio.to_thread(self._delivered, taken)
+        for send, exc in failed.items():
+            log.warning("text %d not sent (%s); sent again later", send.record_id, exc)
+        return failed
+
+    async def _forget(self, spool_ids: Sequence[str]) -> None:
+        await asyncio.gather(*(self.ami.db_del(SPOOL_FAMILY, i) for i in spool_ids))
 
     # database side (worker threads) ---------------------------------------------
-    def _receive(self, text: SpooledText) -> Send | None:
-        inbound = InboundText(
-            text.spool_id,
-            SafeNumber(text.number),
-            text.received_at,
-            text.sender,
-            text.body,
-            text.declared_bytes,
-        )
+    def _receive(self, texts: Sequence[SpooledText]) -> list[Send | None]:
+        inbound = [
+            InboundText(
+                t.spool_id,
+                SafeNumber(t.number),
+                t.received_at,
+                t.sender,
+                t.body,
+                t.declared_bytes,
+            )
+            for t in texts
+        ]
         with self.db.sessions.begin() as session:
             service = TextService(session, self.db.keyring, self.db.clock, node=self.config.node)
-            return service.receive(inbound, self._judge, self._refs)
+            return service.receive_many(inbound, self._judge, self._refs)
 
-    def _judge(self, body: str, sender: str | None, number: SafeNumber) -> Verdict:
-        stats = None
-        if sender is not None:
-            stats = self.history.record(sender, number.digits, self.db.clock())
-        return self.filter.judge(body, sender, stats)
+    def _judge(self, items: Sequence[tuple[str, str | None, SafeNumber]]) -> list[Verdict]:
+        """The filter on a batch, each text with its sender's history so far."""
+        known = [(sender, number.digits) for _, sender, number in items if sender is not None]
+        stats = iter(self.history.record_many(known, self.db.clock()))
+        return self.filter.judge_many(
+            [
+                Message(body, sender, None if sender is None else next(stats))
+                for body, sender, _ in items
+            ]
+        )
 
     def _refs(self, number: SafeNumber, sender: str | None) -> tuple[str, str]:
         return self.refs.ref(number.digits, sender), self.refs.key(sender)
 
-    def _delivered(self, record_id: int) -> None:
+    def _delivered(self, record_ids: Sequence[int]) -> None:
         with self.db.sessions.begin() as session:
-            TextService(session, self.db.keyring, self.db.clock).delivered(record_id)
+            TextService(session, self.db.keyring, self.db.clock).delivered(*record_ids)
 
     def _pending(self) -> list[Send]:
         with self.db.sessions.begin() as session:

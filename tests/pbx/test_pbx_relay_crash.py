@@ -51,7 +51,7 @@ async def _arm(
     if step == "before judging and storing":
         monkeypatch.setattr(relay, "_receive", dying)
     elif step == "after storing, before MessageSend":
-        monkeypatch.setattr(relay, "send", dying)
+        monkeypatch.setattr(relay, "send_many", dying)
     elif step == "after MessageSend, before marking delivered":
         monkeypatch.setattr(relay, "_delivered", dying)
     else:
