@@ -31,13 +31,14 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "pbx"))
 
 import redis
 import redis.asyncio as aioredis
-from sip_text import Inbox, send_text
+from sip_text import Inbox, message, split_datagram
 
 from app_api.migrate import upgrade
 from app_api.pbx_config import make_bridge, relay_config
@@ -54,6 +55,45 @@ from tests.conftest import start_redis
 
 DRIVER = "+821023456789"
 BODY = "안녕하세요, 주차장 입구를 막고 있어서요. 차 좀 빼주실 수 있나요? {}"
+
+
+class Texters(asyncio.DatagramProtocol):
+    """Every texter on one UDP socket of the event loop: a MESSAGE out, its final
+    answer matched by Call-ID (a thread per texter would cap the texts in flight at
+    the default executor's few threads, which the relay's database work shares)."""
+
+    def __init__(self, sip_port: int) -> None:
+        self.sip_port = sip_port
+        self.waiting: dict[str, asyncio.Future[int]] = {}
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        line, headers, _ = split_datagram(data)
+        waiter = self.waiting.get(headers.get("call-id", ""))
+        if line.startswith("SIP/2.0 ") and waiter is not None and not waiter.done():
+            status = int(line.split()[1])
+            if status >= 200:
+                waiter.set_result(status)
+
+    async def send(self, to: str, sender: str, body: bytes) -> int:
+        assert self.transport is not None
+        port = self.transport.get_extra_info("sockname")[1]
+        datagram, call_id = message(self.sip_port, to, sender, body, "127.0.0.1", port)
+        waiter = self.waiting[call_id] = asyncio.get_running_loop().create_future()
+        try:
+            for _ in range(16):  # retransmit every 0.5 s, as sip_text.send_text does
+                self.transport.sendto(datagram, ("127.0.0.1", self.sip_port))
+                try:
+                    async with asyncio.timeout(0.5):
+                        return await asyncio.shield(waiter)
+                except TimeoutError:
+                    continue
+            raise TimeoutError(f"no final answer to a MESSAGE for {to}")
+        finally:
+            del self.waiting[call_id]
 
 
 async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None:
@@ -92,6 +132,9 @@ async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None
             while not bridge.ready:
                 await asyncio.sleep(0.01)
         inbox = Inbox(config.trunk_port)
+        _, texters = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: Texters(config.sip_port), local_addr=("127.0.0.1", 0)
+        )
         sent_at: dict[str, float] = {}
         seq = 0
 
@@ -99,9 +142,7 @@ async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None
             tag = f"#{i}"
             sent_at[tag] = time.perf_counter()
             texter = f"0107{i:07d}"
-            await asyncio.to_thread(
-                send_text, config.sip_port, number.digits, texter, BODY.format(tag).encode()
-            )
+            await texters.send(number.digits, texter, BODY.format(tag).encode())
 
         async def direct(i: int) -> None:
             tag = f"#{i}"
@@ -116,27 +157,38 @@ async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None
             sem = asyncio.Semaphore(concurrency)
 
             got: dict[str, float] = {}
-            seen = 0
+            waiting: dict[str, asyncio.Event] = {}
 
-            async def arrived(tag: str) -> None:
-                nonlocal seen
-                while tag not in got:
-                    fresh = inbox.texts()[seen:]
+            async def collect() -> None:
+                # One reader for every texter: polling per texter would spend the
+                # relay's own CPU (same process) at high concurrency.
+                seen = 0
+                while True:
+                    fresh = inbox.texts_since(seen)
                     seen += len(fresh)
                     for t in fresh:
-                        got[t.body.decode().rsplit(" ", 1)[-1]] = t.received_at
-                    if tag not in got:
-                        await asyncio.sleep(0.001)
+                        tag = t.body.decode().rsplit(" ", 1)[-1]
+                        got[tag] = t.received_at
+                        if tag in waiting:
+                            waiting[tag].set()
+                    await asyncio.sleep(0.001)
 
             async def one(i: int) -> None:
                 # Closed loop: each of ``concurrency`` texters waits for its text to
                 # reach the phone before sending the next, so latency is not queueing.
                 async with sem:
+                    tag = f"#{i}"
+                    waiting[tag] = asyncio.Event()
                     await step(i)  # type: ignore[operator]
-                    await arrived(f"#{i}")
+                    if tag not in got:
+                        await waiting[tag].wait()
 
-            async with asyncio.timeout(300):
-                await asyncio.gather(*(one(first + i) for i in range(texts)))
+            collector = asyncio.create_task(collect())
+            try:
+                async with asyncio.timeout(300):
+                    await asyncio.gather(*(one(first + i) for i in range(texts)))
+            finally:
+                collector.cancel()
             want = [f"#{first + i}" for i in range(texts)]
             elapsed = max(got[k] for k in want) - started
             return [(got[k] - sent_at[k]) * 1000 for k in want], texts / elapsed

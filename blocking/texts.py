@@ -34,6 +34,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    update,
 )
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -289,14 +290,18 @@ class TextService:
 
     def delivered(self, *record_ids: int) -> None:
         """Mark these pending texts sent (``released`` when a reviewer let them out)."""
-        now = self.clock()
-        for row in self.session.scalars(
-            select(TextRecord).where(TextRecord.id.in_(record_ids), TextRecord.status == "pending")
-        ):
-            row.status = "released" if row.released_at is not None else "delivered"
-            row.handled_at = now
-            row.claimed_by = row.claimed_until = None
-        self.session.flush()
+        for released, status in ((False, "delivered"), (True, "released")):
+            self.session.execute(
+                update(TextRecord)
+                .where(
+                    TextRecord.id.in_(record_ids),
+                    TextRecord.status == "pending",
+                    TextRecord.released_at.is_not(None)
+                    if released
+                    else TextRecord.released_at.is_(None),
+                )
+                .values(status=status, handled_at=self.clock(), claimed_by=None, claimed_until=None)
+            )
 
     def pending(self, limit: int = 100) -> list[Send]:
         """Texts stored but not confirmed sent (released ones included), oldest first,

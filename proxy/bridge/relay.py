@@ -1,25 +1,27 @@
 """The text relay of one node: Asterisk's spool -> filter -> store -> send.
 
 The dialplan spools every text to a routed 050 number in AstDB and announces it
-(``proxy.texts``). The relay queues an entry's id when its event arrives, and scans
-the whole spool on every AMI (re)connect and every ``SCAN_SECONDS``, so texts that
-arrived while this process, Redis or the database was down are judged once they
-are back. It takes entries in batches: whatever has queued while the previous batch
-ran, up to ``RelayConfig.batch`` (one text alone when texts come one at a time). Per
-batch, in this order:
+(``proxy.texts``). Each announcement wakes the relay, which reads the whole spool
+with one ``DBGetTree`` and takes every entry in it, the announced ones in the order
+their events came; it also scans the spool on every AMI (re)connect and every
+``SCAN_SECONDS``, so texts that arrived while this process, Redis or the database
+was down are judged once they are back. Entries are taken in batches of up to
+``RelayConfig.batch`` (whatever arrived while the previous batch ran: one text alone
+when texts come one at a time). Per batch, in this order:
 
-1. read the entries (AMI actions pipelined on the one link), then judge and store
-   them in one transaction (``blocking.texts.TextService.receive_many``; idempotent
-   by spool id, so a retry never stores or judges twice; the sender history is one
-   Redis pipeline and the filter one vectorised call);
-2. send the ones to be delivered with AMI MessageSend, pipelined, then mark those
-   Asterisk took delivered in one transaction;
+1. judge and store its texts in one transaction
+   (``blocking.texts.TextService.receive_many``; idempotent by spool id, so a retry
+   never stores or judges twice; the sender history is one Redis pipeline and the
+   filter one vectorised call);
+2. send the ones to be delivered with AMI MessageSend, pipelined on the one link,
+   then mark those Asterisk took delivered in one transaction;
 3. delete their spool entries (pipelined).
 
 A failure at 1 leaves the entries for the next scan (a batch that fails for a
 reason other than Redis or the AMI link is retried text by text, so one bad entry
 holds back only itself); a failure at 2 leaves a record ``pending`` and its entry in
-place, so the next scan sends it again. Texts released by a driver or an operator
+place, so the next scan sends it again. Entries that failed are not retried at each
+announcement, only at the next scan. Texts released by a driver or an operator
 are ``pending`` too and go out the same way.
 
 Delivery is at least once, and the bound on repeats is exact: a text reaches the
@@ -42,7 +44,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from itertools import islice
 from pathlib import Path
 
 import redis
@@ -54,7 +55,7 @@ from blocking.sender_redis import RedisSenderHistory, SenderHistoryUnavailable
 from blocking.texts import InboundText, Send, TextService
 from blocking.types import Verdict
 from numbering.types import SafeNumber
-from proxy.ami import AmiClient, AmiError
+from proxy.ami import AmiClient, AmiError, DbEntry
 from proxy.bridge.database import Database
 from proxy.dialplan import SPOOL_FAMILY, TEXT_EVENT, TEXT_SPOOLED
 from proxy.texts import CallerRefs, SpooledText, parse_spooled, send_text
@@ -113,6 +114,7 @@ class TextRelay:
         self._lock = asyncio.Lock()  # one batch at a time
         self._queued: dict[str, None] = {}  # spool ids announced, in order, not yet taken
         self._arrived = asyncio.Event()
+        self._held: set[str] = set()  # spool ids that failed: retried by the next scan
         self._wake = asyncio.Event()
 
     # tasks run by the bridge --------------------------------------------------
@@ -129,18 +131,16 @@ class TextRelay:
                     log.info("text to a number without a route refused")
 
     async def take_forever(self) -> None:
-        """Take the queued texts in batches: all that queued while the last batch ran."""
+        """Take what the spool holds whenever a text is announced (batches, in order)."""
         while True:
             await self._arrived.wait()
             self._arrived.clear()
-            while self._queued:
-                batch = list(islice(self._queued, self.config.batch))
-                for spool_id in batch:
-                    del self._queued[spool_id]
-                try:
-                    await self.take_many(batch)
-                except Exception:
-                    log.exception("%d text(s) left in the spool for the next scan", len(batch))
+            try:
+                await self.take_spooled()
+            except AmiError as exc:
+                log.warning("texts left in the spool for the next scan (%s)", type(exc).__name__)
+            except Exception:
+                log.exception("texts left in the spool for the next scan")
 
     async def scan_forever(self) -> None:
         purged_at = 0.0
@@ -172,51 +172,65 @@ class TextRelay:
 
     # work ------------------------------------------------------------------------
     async def scan(self) -> int:
-        """Every spooled text, then every pending (released or unsent) one."""
-        ids = [entry.key for entry in await self.ami.db_get_tree(SPOOL_FAMILY)]
-        for start in range(0, len(ids), self.config.batch):
-            await self.take_many(ids[start : start + self.config.batch])
-        # Under the lock ``take_many`` holds while it sends: a text it is sending is
+        """Every spooled text (those held back included), then every pending
+        (released or unsent) one."""
+        count = await self.take_spooled(retry=True)
+        # Under the lock ``take_spooled`` holds while it sends: a text it is sending is
         # pending until marked delivered, and must not be sent a second time here.
         async with self._lock:
             while sends := await asyncio.to_thread(self._pending):
                 if await self.send_many(sends):
                     break  # not all went out: the next scan tries again
-        return len(ids)
+        return count
 
-    async def take_many(self, spool_ids: Sequence[str]) -> None:
-        """Handle these spool entries, those still there, as one batch."""
+    async def take_spooled(self, retry: bool = False) -> int:
+        """Take every entry of the spool (one ``DBGetTree``) in batches: the announced
+        ones in the order of their events, then the others. Entries that failed are
+        held back until the next scan (``retry``), so one that keeps failing costs one
+        attempt per scan, not one per arriving text."""
         async with self._lock:
-            # Read under the lock: the scan and the events may race for an entry,
-            # and the loser finds it gone.
-            ids = list(dict.fromkeys(spool_ids))
-            values = await asyncio.gather(*(self.ami.db_get(SPOOL_FAMILY, i) for i in ids))
-            texts: list[SpooledText] = []
-            malformed: list[str] = []
-            for spool_id, value in zip(ids, values, strict=True):
-                if value is None:
-                    continue
-                try:
-                    texts.append(parse_spooled(spool_id, value))
-                except ValueError:
-                    log.error("malformed text spool entry %s removed", spool_id)
-                    malformed.append(spool_id)
-            await self._forget(malformed)
+            if retry:
+                self._held.clear()
+            announced = list(self._queued)
+            entries = await self.ami.db_get_tree(SPOOL_FAMILY)
+            for spool_id in announced:  # in the tree now, or gone; later ones stay queued
+                del self._queued[spool_id]
+            order = {spool_id: n for n, spool_id in enumerate(announced)}
+            todo = sorted(
+                (e for e in entries if e.key not in self._held),
+                key=lambda e: (order.get(e.key, len(order)), e.key),
+            )
+            for start in range(0, len(todo), self.config.batch):
+                await self._take_entries(todo[start : start + self.config.batch])
+            return len(todo)
+
+    async def _take_entries(self, entries: Sequence[DbEntry]) -> None:
+        texts: list[SpooledText] = []
+        malformed: list[str] = []
+        for entry in entries:
             try:
-                await self._take(texts)
-            except (AmiError, SenderHistoryUnavailable):
+                texts.append(parse_spooled(entry.key, entry.value))
+            except ValueError:
+                log.error("malformed text spool entry %s removed", entry.key)
+                malformed.append(entry.key)
+        await self._forget(malformed)
+        try:
+            await self._take(texts)
+        except (AmiError, SenderHistoryUnavailable):
+            raise
+        except Exception:
+            if len(texts) < 2:
+                self._held.update(t.spool_id for t in texts)
                 raise
-            except Exception:
-                if len(texts) < 2:
+            log.exception("a batch of %d texts failed; taking them one by one", len(texts))
+            for text in texts:
+                try:
+                    await self._take([text])
+                except (AmiError, SenderHistoryUnavailable):
                     raise
-                log.exception("a batch of %d texts failed; taking them one by one", len(texts))
-                for text in texts:
-                    try:
-                        await self._take([text])
-                    except (AmiError, SenderHistoryUnavailable):
-                        raise
-                    except Exception:
-                        log.exception("text %s left in the spool", text.spool_id)
+                except Exception:
+                    self._held.add(text.spool_id)
+                    log.exception("text %s left in the spool", text.spool_id)
 
     async def _take(self, texts: list[SpooledText]) -> None:
         if not texts:
@@ -224,6 +238,7 @@ class TextRelay:
         sends = await asyncio.to_thread(self._receive, texts)
         unsent = await self.send_many([s for s in sends if s is not None])
         done = [t for t, s in zip(texts, sends, strict=True) if s is None or s not in unsent]
+        self._held.update(t.spool_id for t, s in zip(texts, sends, strict=True) if s in unsent)
         await self._forget([t.spool_id for t in done])
         self.handled += len(done)
 
