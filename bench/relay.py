@@ -96,7 +96,7 @@ class Texters(asyncio.DatagramProtocol):
             del self.waiting[call_id]
 
 
-async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None:
+async def run(texts: int, levels: list[int], backlog: int, base: Path, redis_url: str) -> None:
     ports = Ports.free()
     supervisor = start_asterisk(base, ports)
     config = supervisor.config
@@ -193,6 +193,55 @@ async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None
             elapsed = max(got[k] for k in want) - started
             return [(got[k] - sent_at[k]) * 1000 for k in want], texts / elapsed
 
+        async def arrivals(first: int, count: int) -> list[float]:
+            tags = {f"#{first + i}" for i in range(count)}
+            async with asyncio.timeout(600):
+                while True:
+                    got = {t.body.decode().rsplit(" ", 1)[-1]: t.received_at for t in inbox.texts()}
+                    if tags <= got.keys():
+                        return sorted(got[tag] for tag in tags)
+                    await asyncio.sleep(0.05)
+
+        async def drain(count: int, first: int) -> None:
+            """Throughput alone: ``count`` MessageSends all at once (200 in flight), vs
+            ``count`` texts spooled while the relay is down, taken when it starts.
+            Rate: texts after the first / time from the first arrival to the last."""
+            nonlocal bridge
+            sem = asyncio.Semaphore(200)
+
+            async def one(i: int) -> None:
+                async with sem:
+                    await direct(i)
+
+            await asyncio.gather(*(one(first + i) for i in range(count)))
+            times = await arrivals(first, count)
+            base_rate = (count - 1) / (times[-1] - times[0])
+            await bridge.stop()  # the relay is down: texts queue in the spool
+            await bridge.redis.aclose()
+            first += count
+            sem = asyncio.Semaphore(200)
+
+            async def texted(i: int) -> None:
+                async with sem:
+                    await texters.send(number.digits, f"0107{i:07d}", BODY.format(f"#{i}").encode())
+
+            await asyncio.gather(*(texted(first + i) for i in range(count)))
+            ami = AmiClient(ami_settings(config))
+            relay = TextRelay(
+                core,
+                ami,
+                CallerRefs(*config.ref_keys()),
+                replace(relay_config(settings), trunk=trunk),
+                redis.Redis.from_url(redis_url),
+            )
+            bridge = make_bridge(core, ami, aioredis.from_url(redis_url), relay)
+            await bridge.start()
+            times = await arrivals(first, count)
+            rate = (count - 1) / (times[-1] - times[0])
+            print(f"{'baseline':<10} {'drain':>4} {'':>8} {'':>8} {base_rate:8.0f}")
+            print(f"{'relay':<10} {'drain':>4} {'':>8} {'':>8} {rate:8.0f}", end="")
+            print(f" {'':>7} {'':>7} {rate / base_rate:7.3f}   ({count} texts)")
+
         print(f"{texts} texts per case and level, cases alternating")
         print(
             f"{'case':<10} {'conc':>4} {'p50 ms':>8} {'p99 ms':>8} {'texts/s':>8}"
@@ -210,6 +259,9 @@ async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None
                 f"{'relay':<10} {level:>4} {r50:8.1f} {r99:8.1f} {rate:8.0f}"
                 f" {r50 / b50:7.2f} {r99 / b99:7.2f} {rate / base_rate:7.3f}"
             )
+        if backlog:
+            seq += 1_000_000  # tags of their own
+            await drain(backlog, seq)
         inbox.close()
         await bridge.stop()
         await bridge.redis.aclose()
@@ -222,12 +274,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--texts", type=int, default=200)
     ap.add_argument("--concurrency", default="1,8")
+    ap.add_argument("--backlog", type=int, default=0, help="then drain this many spooled texts")
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="safenum-bench-relay-"))
     proc, redis_url = start_redis(base)
     try:
         levels = [int(x) for x in args.concurrency.split(",")]
-        asyncio.run(run(args.texts, levels, base, redis_url))
+        asyncio.run(run(args.texts, levels, args.backlog, base, redis_url))
     finally:
         proc.terminate()
         proc.wait(10)

@@ -115,6 +115,8 @@ class TextRelay:
         self._queued: dict[str, None] = {}  # spool ids announced, in order, not yet taken
         self._arrived = asyncio.Event()
         self._held: set[str] = set()  # spool ids that failed: retried by the next scan
+        self._finishing: asyncio.Task[None] | None = None  # the batch being sent
+        self._sending: set[str] = set()  # its spool ids
         self._wake = asyncio.Event()
 
     # tasks run by the bridge --------------------------------------------------
@@ -132,15 +134,19 @@ class TextRelay:
 
     async def take_forever(self) -> None:
         """Take what the spool holds whenever a text is announced (batches, in order)."""
-        while True:
-            await self._arrived.wait()
-            self._arrived.clear()
-            try:
-                await self.take_spooled()
-            except AmiError as exc:
-                log.warning("texts left in the spool for the next scan (%s)", type(exc).__name__)
-            except Exception:
-                log.exception("texts left in the spool for the next scan")
+        try:
+            while True:
+                await self._arrived.wait()
+                self._arrived.clear()
+                try:
+                    await self.take_spooled()
+                except AmiError as exc:
+                    log.warning("texts left in the spool for the next scan (%s)", exc)
+                except Exception:
+                    log.exception("texts left in the spool for the next scan")
+        finally:
+            if self._finishing is not None:
+                self._finishing.cancel()  # stopping: what it did not do, the next start does
 
     async def scan_forever(self) -> None:
         purged_at = 0.0
@@ -175,9 +181,10 @@ class TextRelay:
         """Every spooled text (those held back included), then every pending
         (released or unsent) one."""
         count = await self.take_spooled(retry=True)
-        # Under the lock ``take_spooled`` holds while it sends: a text it is sending is
-        # pending until marked delivered, and must not be sent a second time here.
+        # Under the lock, once the last batch is sent: a text being sent is pending
+        # until marked delivered, and must not be sent a second time here.
         async with self._lock:
+            await self._settle()
             while sends := await asyncio.to_thread(self._pending):
                 if await self.send_many(sends):
                     break  # not all went out: the next scan tries again
@@ -187,7 +194,11 @@ class TextRelay:
         """Take every entry of the spool (one ``DBGetTree``) in batches: the announced
         ones in the order of their events, then the others. Entries that failed are
         held back until the next scan (``retry``), so one that keeps failing costs one
-        attempt per scan, not one per arriving text."""
+        attempt per scan, not one per arriving text.
+
+        Stages overlap: a batch is judged and stored while the one before it is being
+        sent, and returns with its own last batch still being sent (``_settle`` waits).
+        Batches are sent one after another, so texts go out in order."""
         async with self._lock:
             if retry:
                 self._held.clear()
@@ -197,14 +208,31 @@ class TextRelay:
                 del self._queued[spool_id]
             order = {spool_id: n for n, spool_id in enumerate(announced)}
             todo = sorted(
-                (e for e in entries if e.key not in self._held),
+                (e for e in entries if e.key not in self._held and e.key not in self._sending),
                 key=lambda e: (order.get(e.key, len(order)), e.key),
             )
             for start in range(0, len(todo), self.config.batch):
-                await self._take_entries(todo[start : start + self.config.batch])
+                stored = await self._store(todo[start : start + self.config.batch])
+                await self._settle()
+                self._sending = {text.spool_id for text, _ in stored}
+                self._finishing = asyncio.create_task(self._finish(stored), name="relay-send")
             return len(todo)
 
-    async def _take_entries(self, entries: Sequence[DbEntry]) -> None:
+    async def _settle(self) -> None:
+        """Wait until the batch being sent is sent, marked and cleared from the spool."""
+        task, self._finishing = self._finishing, None
+        if task is not None:
+            try:
+                await task
+            except Exception:
+                log.exception("a batch of texts was not all sent; the next scan retries")
+            finally:
+                self._sending = set()
+
+    async def _store(self, entries: Sequence[DbEntry]) -> list[tuple[SpooledText, Send | None]]:
+        """Judge and store ``entries`` in one transaction; each text with what to send.
+        A batch that fails for a reason other than Redis is stored text by text; the
+        texts that fail alone stay in the spool until the next scan."""
         texts: list[SpooledText] = []
         malformed: list[str] = []
         for entry in entries:
@@ -214,32 +242,35 @@ class TextRelay:
                 log.error("malformed text spool entry %s removed", entry.key)
                 malformed.append(entry.key)
         await self._forget(malformed)
+        if not texts:
+            return []
         try:
-            await self._take(texts)
-        except (AmiError, SenderHistoryUnavailable):
+            return list(zip(texts, await asyncio.to_thread(self._receive, texts), strict=True))
+        except SenderHistoryUnavailable:
             raise
         except Exception:
             if len(texts) < 2:
                 self._held.update(t.spool_id for t in texts)
                 raise
-            log.exception("a batch of %d texts failed; taking them one by one", len(texts))
-            for text in texts:
-                try:
-                    await self._take([text])
-                except (AmiError, SenderHistoryUnavailable):
-                    raise
-                except Exception:
-                    self._held.add(text.spool_id)
-                    log.exception("text %s left in the spool", text.spool_id)
+            log.exception("a batch of %d texts failed; storing them one by one", len(texts))
+        stored: list[tuple[SpooledText, Send | None]] = []
+        for text in texts:
+            try:
+                (send,) = await asyncio.to_thread(self._receive, [text])
+                stored.append((text, send))
+            except SenderHistoryUnavailable:
+                raise
+            except Exception:
+                self._held.add(text.spool_id)
+                log.exception("text %s left in the spool", text.spool_id)
+        return stored
 
-    async def _take(self, texts: list[SpooledText]) -> None:
-        if not texts:
-            return
-        sends = await asyncio.to_thread(self._receive, texts)
-        unsent = await self.send_many([s for s in sends if s is not None])
-        done = [t for t, s in zip(texts, sends, strict=True) if s is None or s not in unsent]
-        self._held.update(t.spool_id for t, s in zip(texts, sends, strict=True) if s in unsent)
-        await self._forget([t.spool_id for t in done])
+    async def _finish(self, stored: Sequence[tuple[SpooledText, Send | None]]) -> None:
+        """Send a stored batch, mark it delivered and clear its spool entries."""
+        unsent = await self.send_many([s for _, s in stored if s is not None])
+        done = [t.spool_id for t, s in stored if s is None or s not in unsent]
+        self._held.update(t.spool_id for t, s in stored if s in unsent)
+        await self._forget(done)
         self.handled += len(done)
 
     async def send(self, send: Send) -> None:
