@@ -23,66 +23,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import (
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
     func,
     or_,
     select,
     update,
 )
-from sqlalchemy import delete as sql_delete
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from blocking.models import GlobalBlock, NumberBlock
+from blocking.models import GlobalBlock, NumberBlock, TextRecord
 from blocking.types import Category, Decision, Verdict
 from numbering.crypto import DataKey, Keyring
 from numbering.errors import DomainError
-from numbering.models import Base, NumberRecord, NumberStatus, Owner, Route, UtcDateTime
+from numbering.models import NumberRecord, NumberStatus, Owner, Route
 from numbering.outbox import ChangeKind, record
 from numbering.reports import TextTally
 from numbering.types import OwnerPhone, SafeNumber
 
 Status = Literal["pending", "delivered", "blocked", "released", "no-recipient", "lost"]
 SHOWN_TO_DRIVER = ("delivered", "blocked", "released", "lost", "pending")
-
-
-class TextRecord(Base):
-    """One text to (``in``) or from (``reply``) a safe number."""
-
-    __tablename__ = "text_records"
-    __table_args__ = (
-        Index("ix_text_records_number_received_at", "number", "received_at"),
-        Index("ix_text_records_status_received_at", "status", "received_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    spool_id: Mapped[str] = mapped_column(String(40), unique=True)
-    number: Mapped[str] = mapped_column(String(12))
-    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), index=True)
-    direction: Mapped[str] = mapped_column(String(8))  # in | reply
-    peer_ref: Mapped[str] = mapped_column(String(20))
-    peer_key: Mapped[str | None] = mapped_column(String(20))  # operators only
-    peer_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
-    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
-    body_bytes: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))
-    category: Mapped[str] = mapped_column(String(16))
-    score: Mapped[float] = mapped_column(Float)
-    reasons: Mapped[str] = mapped_column(Text)  # JSON list of strings
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    released_by: Mapped[str | None] = mapped_column(String(64))
-    # A pending text is sent by one relay at a time: the one whose claim is current.
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    filter_model: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 @dataclass(frozen=True, slots=True)
