@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import delete as sql_delete
 from sqlalchemy import (
+    case,
     func,
     or_,
     select,
     update,
 )
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 from blocking.models import GlobalBlock, NumberBlock, TextRecord
@@ -250,18 +251,17 @@ class TextService:
 
     def delivered(self, *record_ids: int) -> None:
         """Mark these pending texts sent (``released`` when a reviewer let them out)."""
-        for released, status in ((False, "delivered"), (True, "released")):
-            self.session.execute(
-                update(TextRecord)
-                .where(
-                    TextRecord.id.in_(record_ids),
-                    TextRecord.status == "pending",
-                    TextRecord.released_at.is_not(None)
-                    if released
-                    else TextRecord.released_at.is_(None),
-                )
-                .values(status=status, handled_at=self.clock(), claimed_by=None, claimed_until=None)
+        self.session.execute(
+            update(TextRecord)
+            .where(TextRecord.id.in_(record_ids), TextRecord.status == "pending")
+            .values(
+                status=case((TextRecord.released_at.is_(None), "delivered"), else_="released"),
+                handled_at=self.clock(),
+                claimed_by=None,
+                claimed_until=None,
             )
+            .execution_options(synchronize_session="fetch")
+        )
 
     def pending(self, limit: int = 100) -> list[Send]:
         """Texts stored but not confirmed sent (released ones included), oldest first,
