@@ -58,7 +58,7 @@ from numbering.types import SafeNumber
 from proxy.ami import AmiClient, AmiError, DbEntry
 from proxy.bridge.database import Database
 from proxy.dialplan import SPOOL_FAMILY, TEXT_EVENT, TEXT_SPOOLED
-from proxy.texts import CallerRefs, SpooledText, parse_spooled, send_text
+from proxy.texts import PART_BYTES, CallerRefs, SpooledText, parse_spooled, send_text
 
 log = logging.getLogger("safenum.relay")
 
@@ -284,10 +284,20 @@ class TextRelay:
         delivered in one transaction; the ones it did not take, with why."""
         if not sends:
             return {}
-        results = await asyncio.gather(
-            *(send_text(self.ami, self.trunk, s.to, s.number.digits, s.body) for s in sends),
-            return_exceptions=True,
-        )
+        # Asterisk sends in the order it takes the actions. A text of several parts
+        # goes alone, part after part, so no other text comes between its parts.
+        groups: list[list[Send]] = [[]]
+        for send in sends:
+            if len(send.body.encode()) > PART_BYTES:
+                groups += [[send], []]  # alone; then a new run of one-part texts
+            else:
+                groups[-1].append(send)
+        results: list[BaseException | None] = []
+        for group in groups:
+            results += await asyncio.gather(
+                *(send_text(self.ami, self.trunk, s.to, s.number.digits, s.body) for s in group),
+                return_exceptions=True,
+            )
         failed: dict[Send, Exception] = {}
         for send, result in zip(sends, results, strict=True):
             if isinstance(result, Exception):
