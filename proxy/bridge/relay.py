@@ -13,7 +13,8 @@ when texts come one at a time). Per batch, in this order:
    (``blocking.texts.TextService.receive_many``; idempotent by spool id, so a retry
    never stores or judges twice; the sender history is one Redis pipeline and the
    filter one vectorised call);
-2. send the ones to be delivered with AMI MessageSend, pipelined on the one link,
+2. send the ones to be delivered with AMI MessageSend, pipelined on the one link in
+   batch order (a text of several parts goes alone, so none comes between its parts),
    then mark those Asterisk took delivered in one transaction;
 3. delete their spool entries (pipelined).
 
