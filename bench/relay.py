@@ -31,13 +31,14 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "pbx"))
 
 import redis
 import redis.asyncio as aioredis
-from sip_text import Inbox, send_text
+from sip_text import Inbox, message, split_datagram
 
 from app_api.migrate import upgrade
 from app_api.pbx_config import make_bridge, relay_config
@@ -56,7 +57,46 @@ DRIVER = "+821023456789"
 BODY = "안녕하세요, 주차장 입구를 막고 있어서요. 차 좀 빼주실 수 있나요? {}"
 
 
-async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None:
+class Texters(asyncio.DatagramProtocol):
+    """Every texter on one UDP socket of the event loop: a MESSAGE out, its final
+    answer matched by Call-ID (a thread per texter would cap the texts in flight at
+    the default executor's few threads, which the relay's database work shares)."""
+
+    def __init__(self, sip_port: int) -> None:
+        self.sip_port = sip_port
+        self.waiting: dict[str, asyncio.Future[int]] = {}
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        line, headers, _ = split_datagram(data)
+        waiter = self.waiting.get(headers.get("call-id", ""))
+        if line.startswith("SIP/2.0 ") and waiter is not None and not waiter.done():
+            status = int(line.split()[1])
+            if status >= 200:
+                waiter.set_result(status)
+
+    async def send(self, to: str, sender: str, body: bytes) -> int:
+        assert self.transport is not None
+        port = self.transport.get_extra_info("sockname")[1]
+        datagram, call_id = message(self.sip_port, to, sender, body, "127.0.0.1", port)
+        waiter = self.waiting[call_id] = asyncio.get_running_loop().create_future()
+        try:
+            for _ in range(16):  # retransmit every 0.5 s, as sip_text.send_text does
+                self.transport.sendto(datagram, ("127.0.0.1", self.sip_port))
+                try:
+                    async with asyncio.timeout(0.5):
+                        return await asyncio.shield(waiter)
+                except TimeoutError:
+                    continue
+            raise TimeoutError(f"no final answer to a MESSAGE for {to}")
+        finally:
+            del self.waiting[call_id]
+
+
+async def run(texts: int, levels: list[int], backlog: int, base: Path, redis_url: str) -> None:
     ports = Ports.free()
     supervisor = start_asterisk(base, ports)
     config = supervisor.config
@@ -92,6 +132,9 @@ async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None
             while not bridge.ready:
                 await asyncio.sleep(0.01)
         inbox = Inbox(config.trunk_port)
+        _, texters = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: Texters(config.sip_port), local_addr=("127.0.0.1", 0)
+        )
         sent_at: dict[str, float] = {}
         seq = 0
 
@@ -99,9 +142,7 @@ async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None
             tag = f"#{i}"
             sent_at[tag] = time.perf_counter()
             texter = f"0107{i:07d}"
-            await asyncio.to_thread(
-                send_text, config.sip_port, number.digits, texter, BODY.format(tag).encode()
-            )
+            await texters.send(number.digits, texter, BODY.format(tag).encode())
 
         async def direct(i: int) -> None:
             tag = f"#{i}"
@@ -116,30 +157,90 @@ async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None
             sem = asyncio.Semaphore(concurrency)
 
             got: dict[str, float] = {}
-            seen = 0
+            waiting: dict[str, asyncio.Event] = {}
 
-            async def arrived(tag: str) -> None:
-                nonlocal seen
-                while tag not in got:
-                    fresh = inbox.texts()[seen:]
+            async def collect() -> None:
+                # One reader for every texter: polling per texter would spend the
+                # relay's own CPU (same process) at high concurrency.
+                seen = 0
+                while True:
+                    fresh = inbox.texts_since(seen)
                     seen += len(fresh)
                     for t in fresh:
-                        got[t.body.decode().rsplit(" ", 1)[-1]] = t.received_at
-                    if tag not in got:
-                        await asyncio.sleep(0.001)
+                        tag = t.body.decode().rsplit(" ", 1)[-1]
+                        got[tag] = t.received_at
+                        if tag in waiting:
+                            waiting[tag].set()
+                    await asyncio.sleep(0.001)
 
             async def one(i: int) -> None:
                 # Closed loop: each of ``concurrency`` texters waits for its text to
                 # reach the phone before sending the next, so latency is not queueing.
                 async with sem:
+                    tag = f"#{i}"
+                    waiting[tag] = asyncio.Event()
                     await step(i)  # type: ignore[operator]
-                    await arrived(f"#{i}")
+                    if tag not in got:
+                        await waiting[tag].wait()
 
-            async with asyncio.timeout(300):
-                await asyncio.gather(*(one(first + i) for i in range(texts)))
+            collector = asyncio.create_task(collect())
+            try:
+                async with asyncio.timeout(300):
+                    await asyncio.gather(*(one(first + i) for i in range(texts)))
+            finally:
+                collector.cancel()
             want = [f"#{first + i}" for i in range(texts)]
             elapsed = max(got[k] for k in want) - started
             return [(got[k] - sent_at[k]) * 1000 for k in want], texts / elapsed
+
+        async def arrivals(first: int, count: int) -> list[float]:
+            tags = {f"#{first + i}" for i in range(count)}
+            async with asyncio.timeout(600):
+                while True:
+                    got = {t.body.decode().rsplit(" ", 1)[-1]: t.received_at for t in inbox.texts()}
+                    if tags <= got.keys():
+                        return sorted(got[tag] for tag in tags)
+                    await asyncio.sleep(0.05)
+
+        async def drain(count: int, first: int) -> None:
+            """Throughput alone: ``count`` MessageSends all at once (200 in flight), vs
+            ``count`` texts spooled while the relay is down, taken when it starts.
+            Rate: texts after the first / time from the first arrival to the last."""
+            nonlocal bridge
+            sem = asyncio.Semaphore(200)
+
+            async def one(i: int) -> None:
+                async with sem:
+                    await direct(i)
+
+            await asyncio.gather(*(one(first + i) for i in range(count)))
+            times = await arrivals(first, count)
+            base_rate = (count - 1) / (times[-1] - times[0])
+            await bridge.stop()  # the relay is down: texts queue in the spool
+            await bridge.redis.aclose()
+            first += count
+            sem = asyncio.Semaphore(200)
+
+            async def texted(i: int) -> None:
+                async with sem:
+                    await texters.send(number.digits, f"0107{i:07d}", BODY.format(f"#{i}").encode())
+
+            await asyncio.gather(*(texted(first + i) for i in range(count)))
+            ami = AmiClient(ami_settings(config))
+            relay = TextRelay(
+                core,
+                ami,
+                CallerRefs(*config.ref_keys()),
+                replace(relay_config(settings), trunk=trunk),
+                redis.Redis.from_url(redis_url),
+            )
+            bridge = make_bridge(core, ami, aioredis.from_url(redis_url), relay)
+            await bridge.start()
+            times = await arrivals(first, count)
+            rate = (count - 1) / (times[-1] - times[0])
+            print(f"{'baseline':<10} {'drain':>4} {'':>8} {'':>8} {base_rate:8.0f}")
+            print(f"{'relay':<10} {'drain':>4} {'':>8} {'':>8} {rate:8.0f}", end="")
+            print(f" {'':>7} {'':>7} {rate / base_rate:7.3f}   ({count} texts)")
 
         print(f"{texts} texts per case and level, cases alternating")
         print(
@@ -158,6 +259,9 @@ async def run(texts: int, levels: list[int], base: Path, redis_url: str) -> None
                 f"{'relay':<10} {level:>4} {r50:8.1f} {r99:8.1f} {rate:8.0f}"
                 f" {r50 / b50:7.2f} {r99 / b99:7.2f} {rate / base_rate:7.3f}"
             )
+        if backlog:
+            seq += 1_000_000  # tags of their own
+            await drain(backlog, seq)
         inbox.close()
         await bridge.stop()
         await bridge.redis.aclose()
@@ -170,12 +274,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--texts", type=int, default=200)
     ap.add_argument("--concurrency", default="1,8")
+    ap.add_argument("--backlog", type=int, default=0, help="then drain this many spooled texts")
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="safenum-bench-relay-"))
     proc, redis_url = start_redis(base)
     try:
         levels = [int(x) for x in args.concurrency.split(",")]
-        asyncio.run(run(args.texts, levels, base, redis_url))
+        asyncio.run(run(args.texts, levels, args.backlog, base, redis_url))
     finally:
         proc.terminate()
         proc.wait(10)

@@ -13,10 +13,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from blocking.filter import MessageFilter
+from blocking.filter import Message, MessageFilter
 from blocking.model import DEFAULT_PATH, ModelMismatch
 from blocking.sender import SenderStats
 from blocking.types import Verdict
@@ -92,3 +92,6 @@ class FilterHolder:
         self, text: str, sender: str | None = None, stats: SenderStats | None = None
     ) -> Verdict:
         return self.current().judge(text, sender, stats)
+
+    def judge_many(self, items: Sequence[Message | str]) -> list[Verdict]:
+        return self.current().judge_many(items)

@@ -18,70 +18,32 @@ Services ``flush()``, never ``commit()``: the caller owns the transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import (
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
+    case,
     func,
     or_,
     select,
+    update,
 )
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from blocking.models import GlobalBlock, NumberBlock
+from blocking.models import GlobalBlock, NumberBlock, TextRecord
 from blocking.types import Category, Decision, Verdict
 from numbering.crypto import DataKey, Keyring
 from numbering.errors import DomainError
-from numbering.models import Base, NumberRecord, NumberStatus, Owner, Route, UtcDateTime
+from numbering.models import NumberRecord, NumberStatus, Owner, Route
 from numbering.outbox import ChangeKind, record
 from numbering.reports import TextTally
 from numbering.types import OwnerPhone, SafeNumber
 
 Status = Literal["pending", "delivered", "blocked", "released", "no-recipient", "lost"]
 SHOWN_TO_DRIVER = ("delivered", "blocked", "released", "lost", "pending")
-
-
-class TextRecord(Base):
-    """One text to (``in``) or from (``reply``) a safe number."""
-
-    __tablename__ = "text_records"
-    __table_args__ = (
-        Index("ix_text_records_number_received_at", "number", "received_at"),
-        Index("ix_text_records_status_received_at", "status", "received_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    spool_id: Mapped[str] = mapped_column(String(40), unique=True)
-    number: Mapped[str] = mapped_column(String(12))
-    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), index=True)
-    direction: Mapped[str] = mapped_column(String(8))  # in | reply
-    peer_ref: Mapped[str] = mapped_column(String(20))
-    peer_key: Mapped[str | None] = mapped_column(String(20))  # operators only
-    peer_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
-    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
-    body_bytes: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))
-    category: Mapped[str] = mapped_column(String(16))
-    score: Mapped[float] = mapped_column(Float)
-    reasons: Mapped[str] = mapped_column(Text)  # JSON list of strings
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    released_by: Mapped[str | None] = mapped_column(String(64))
-    # A pending text is sent by one relay at a time: the one whose claim is current.
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    filter_model: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +102,23 @@ class TextNotBlocked(DomainError):
 Judge = Callable[[str, str | None, SafeNumber], Verdict]
 """The filter with sender history: (body, sender national digits, safe number)."""
 
+JudgeMany = Callable[[Sequence[tuple[str, str | None, SafeNumber]]], list[Verdict]]
+""":data:`Judge` of several texts at once, in order (one filter pass)."""
+
 Refs = Callable[[SafeNumber, str | None], tuple[str, str]]
 """(number, sender) -> (per-number reference, number-independent key), as the dialplan."""
+
+
+@dataclass(slots=True)
+class _Taken:
+    """A text new to the records, while its batch is judged: its outcome is preset
+    (a reply, a lost body, a blocked sender) or left to the filter (``verdict`` None)."""
+
+    index: int
+    row: TextRecord
+    target: str | None
+    status: Status | None = None
+    verdict: Verdict | None = None
 
 
 CLAIM_LEASE = timedelta(seconds=60)
@@ -175,16 +152,57 @@ class TextService:
         Idempotent per spool id: a text already stored is not judged again; if it is
         still ``pending`` (stored, not yet confirmed sent) it is sent again.
         """
-        existing = self.session.scalar(
-            select(TextRecord).where(TextRecord.spool_id == text.spool_id)
+        return self.receive_many([text], lambda items: [judge(*i) for i in items], refs)[0]
+
+    def receive_many(
+        self, texts: Sequence[InboundText], judge: JudgeMany, refs: Refs
+    ) -> list[Send | None]:
+        """:meth:`receive` for a batch in the caller's one transaction: what to send for
+        each text, in order. The texts to judge go to ``judge`` in one call, in order."""
+        live = self._live_many({t.number for t in texts})
+        existing = {
+            r.spool_id: r
+            for r in self.session.scalars(
+                select(TextRecord).where(TextRecord.spool_id.in_([t.spool_id for t in texts]))
+            )
+        }
+        peers = [refs(t.number, t.sender) for t in texts]
+        blocked = self._blocked_many(live, peers)
+        out: list[Send | None] = [None] * len(texts)
+        taken: list[_Taken] = []
+        for i, text in enumerate(texts):
+            if text.spool_id in existing:
+                out[i] = self._claim(existing[text.spool_id])
+            elif text.number in live:
+                taken.append(self._classify(i, text, live[text.number], peers[i], blocked))
+                existing[text.spool_id] = taken[-1].row  # a repeat in the batch: not again
+            # else refused: unknown, paused or released
+        judged = [t for t in taken if t.verdict is None]
+        verdicts = judge(
+            [(texts[t.index].body, texts[t.index].sender, texts[t.index].number) for t in judged]
         )
-        if existing is not None:
-            return self._claim(existing)
-        live = self._live(text.number)
-        if live is None:
-            return None  # refused: unknown, paused or released
+        for t, verdict in zip(judged, verdicts, strict=True):
+            t.verdict, t.status = verdict, "blocked" if verdict.blocked else "pending"
+        for t in taken:
+            self._fill(t)
+        self.session.add_all([t.row for t in taken])
+        self.session.flush()
+        for t in taken:
+            if t.status == "pending" and t.target is not None:
+                out[t.index] = Send(t.row.id, t.target, texts[t.index].number, texts[t.index].body)
+        return out
+
+    def _classify(
+        self,
+        index: int,
+        text: InboundText,
+        live: tuple[Owner, DataKey, OwnerPhone],
+        peer: tuple[str, str],
+        blocked: set[tuple[str, ...]],
+    ) -> _Taken:
+        """A new record for ``text``, and its outcome unless the filter is to decide."""
         owner, dek, driver = live
-        ref, key = refs(text.number, text.sender)
+        ref, key = peer
         row = TextRecord(
             spool_id=text.spool_id,
             number=text.number.digits,
@@ -199,29 +217,31 @@ class TextService:
             body_bytes=len(text.body.encode()),
             received_at=text.received_at,
         )
-        target: str | None = driver.national_digits
-        body = text.body
         if text.sender is not None and text.sender == driver.national_digits:
             row.direction = "reply"
-            target = self._last_sender(text.number, owner.id, dek)
             row.peer_ref, row.peer_key, row.peer_ct = "driver", None, None
+            target = self._last_sender(text.number, owner.id, dek)
             verdict = Verdict(Decision.DELIVER, Category.HAM, 0.0, ("the driver's reply",))
-            status: Status = "pending" if target else "no-recipient"
-        elif not text.body and text.declared_bytes > 0:
-            verdict = Verdict(
-                Decision.BLOCK,
-                Category.HAM,
-                0.0,
-                (f"a {text.declared_bytes}-byte text arrived without its body (too long)",),
+            return _Taken(index, row, target, "pending" if target else "no-recipient", verdict)
+        if not text.body and text.declared_bytes > 0:
+            size = text.declared_bytes
+            why = f"a {size}-byte text arrived without its body (too long)"
+            return _Taken(
+                index, row, None, "lost", Verdict(Decision.BLOCK, Category.HAM, 0.0, (why,))
             )
-            status, target = "lost", None
-        elif self._blocked(text.number, owner.id, ref, key):
-            verdict = Verdict(Decision.BLOCK, Category.SPAM, 1.0, ("the sender is blocked",))
-            status, target = "blocked", None
-        else:
-            verdict = judge(text.body, text.sender, text.number)
-            status = "blocked" if verdict.blocked else "pending"
-            target = None if verdict.blocked else target
+        if (text.number.digits, owner.id, ref) in blocked or (key,) in blocked:
+            why = "the sender is blocked"
+            return _Taken(
+                index, row, None, "blocked", Verdict(Decision.BLOCK, Category.SPAM, 1.0, (why,))
+            )
+        return _Taken(index, row, driver.national_digits)  # the filter decides
+
+    def _fill(self, taken: _Taken) -> None:
+        row, verdict, status = taken.row, taken.verdict, taken.status
+        assert verdict is not None
+        assert status is not None
+        if status != "pending":
+            taken.target = None
         row.status = status
         row.category = verdict.category.value
         row.score = round(verdict.score, 4)
@@ -230,17 +250,20 @@ class TextService:
         row.handled_at = None if status == "pending" else self.clock()
         if status == "pending" and self.node is not None:
             row.claimed_by, row.claimed_until = self.node, self.clock() + self.lease
-        self.session.add(row)
-        self.session.flush()
-        return None if target is None else Send(row.id, target, text.number, body)
 
-    def delivered(self, record_id: int) -> None:
-        row = self.session.get(TextRecord, record_id)
-        if row is not None and row.status == "pending":
-            row.status = "released" if row.released_at is not None else "delivered"
-            row.handled_at = self.clock()
-            row.claimed_by = row.claimed_until = None
-            self.session.flush()
+    def delivered(self, *record_ids: int) -> None:
+        """Mark these pending texts sent (``released`` when a reviewer let them out)."""
+        self.session.execute(
+            update(TextRecord)
+            .where(TextRecord.id.in_(record_ids), TextRecord.status == "pending")
+            .values(
+                status=case((TextRecord.released_at.is_(None), "delivered"), else_="released"),
+                handled_at=self.clock(),
+                claimed_by=None,
+                claimed_until=None,
+            )
+            .execution_options(synchronize_session="fetch")
+        )
 
     def pending(self, limit: int = 100) -> list[Send]:
         """Texts stored but not confirmed sent (released ones included), oldest first,
@@ -359,17 +382,29 @@ class TextService:
 
     def _live(self, number: SafeNumber) -> tuple[Owner, DataKey, OwnerPhone] | None:
         """The holder of an active ``number``, their data key and their phone."""
+        return self._live_many({number}).get(number)
+
+    def _live_many(
+        self, numbers: Collection[SafeNumber]
+    ) -> dict[SafeNumber, tuple[Owner, DataKey, OwnerPhone]]:
+        """:meth:`_live` of each active number among ``numbers`` (one query)."""
         found = self.session.execute(
             select(Owner, Route)
             .join(Route, Route.owner_id == Owner.id)
             .join(NumberRecord, NumberRecord.number == Route.number)
-            .where(Route.number == number.digits, NumberRecord.status == NumberStatus.ACTIVE)
-        ).first()
-        if found is None:
-            return None
-        owner, route = found
-        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
-        return owner, dek, OwnerPhone(dek.open(route.target_ct, f"route:{route.number}"))
+            .where(
+                Route.number.in_([n.digits for n in numbers]),
+                NumberRecord.status == NumberStatus.ACTIVE,
+            )
+        )
+        out: dict[SafeNumber, tuple[Owner, DataKey, OwnerPhone]] = {}
+        keys: dict[str, DataKey] = {}
+        for owner, route in found:
+            dek = keys.get(owner.id) or self.keyring.unwrap(owner.wrapped_key, owner.id)
+            keys[owner.id] = dek
+            phone = OwnerPhone(dek.open(route.target_ct, f"route:{route.number}"))
+            out[SafeNumber(route.number)] = (owner, dek, phone)
+        return out
 
     def _last_sender(self, number: SafeNumber, owner_id: str, dek: DataKey) -> str | None:
         row = self.session.scalar(
@@ -388,18 +423,24 @@ class TextService:
             return None
         return dek.open(row.peer_ct, f"text-peer:{row.spool_id}")
 
-    def _blocked(self, number: SafeNumber, owner_id: str, ref: str, key: str) -> bool:
-        by_driver = self.session.scalar(
-            select(NumberBlock.id).where(
-                NumberBlock.number == number.digits,
-                NumberBlock.caller_ref == ref,
-                NumberBlock.owner_id == owner_id,
+    def _blocked_many(
+        self,
+        live: dict[SafeNumber, tuple[Owner, DataKey, OwnerPhone]],
+        peers: Sequence[tuple[str, str]],
+    ) -> set[tuple[str, ...]]:
+        """Blocks that apply among ``peers`` (ref, key) on the ``live`` numbers:
+        (number, owner id, ref) for a driver's block, (key,) for a global one."""
+        numbers = [n.digits for n in live]
+        by_driver = self.session.execute(
+            select(NumberBlock.number, NumberBlock.owner_id, NumberBlock.caller_ref).where(
+                NumberBlock.number.in_(numbers),
+                NumberBlock.caller_ref.in_({ref for ref, _ in peers}),
             )
         )
-        everywhere = self.session.scalar(
-            select(GlobalBlock.id).where(GlobalBlock.caller_key == key)
+        everywhere = self.session.scalars(
+            select(GlobalBlock.caller_key).where(GlobalBlock.caller_key.in_({k for _, k in peers}))
         )
-        return by_driver is not None or everywhere is not None
+        return {tuple(r) for r in by_driver} | {(k,) for k in everywhere}
 
     def _pending_send(self, row: TextRecord) -> Send | None:
         if row.status != "pending":

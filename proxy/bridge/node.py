@@ -122,6 +122,7 @@ class Bridge:
         if self.relay is not None:
             self._tasks += [
                 asyncio.create_task(self.relay.events_forever(), name="relay-events"),
+                asyncio.create_task(self.relay.take_forever(), name="relay-batches"),
                 asyncio.create_task(self.relay.scan_forever(), name="relay-scan"),
             ]
 

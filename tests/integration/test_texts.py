@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app_api.wiring import Core
-from blocking.models import NumberBlock
+from blocking.models import GlobalBlock, NumberBlock
 from blocking.texts import (
     InboundText,
     TextNotBlocked,
@@ -255,3 +255,80 @@ def test_the_model_that_judged_a_text_is_recorded_and_shown(core: Core) -> None:
     assert {v.status for v in views} == {"blocked", "pending"}
     assert [v.model for v in views] == [mf.version, mf.version] != ["", ""]
     assert blocked.model == mf.version
+
+
+def test_a_batch_is_judged_in_one_call_and_stored_as_one_by_one_would(core: Core) -> None:
+    number = issue(core)
+    other = issue(core, OwnerPhone.parse("010-5555-0000"))
+    blocked_sender = "01088889999"
+    with core.sessions.begin() as session:
+        session.add(
+            GlobalBlock(
+                caller_key=CALLER_REFS.key(blocked_sender),
+                note="test",
+                created_at=AT,
+                created_by="operator:test",
+            )
+        )
+    receive(core, text(number, "먼저 온 문자", "20261122120000-b0"))  # stored before
+    batch = [
+        text(number, "차 좀 빼주세요", "20261122120000-b1"),
+        text(number, "(광고) 대출", "20261122120000-b2", sender="01011112222"),
+        text(number, "차 빼주세요", "20261122120000-b3", sender=blocked_sender),
+        text(SafeNumber.parse("050499990000"), "hi", "20261122120000-b4"),  # no such number
+        InboundText("20261122120000-b5", other, AT, TEXTER, "", 4000),  # body lost
+        text(number, "차 좀 빼주세요", "20261122120000-b1"),  # the same entry again
+        text(number, "먼저 온 문자", "20261122120000-b0"),  # stored, still pending
+        text(other, "두 번째 번호로", "20261122120000-b6"),
+    ]
+    judged: list[tuple[str, str | None, SafeNumber]] = []
+
+    def judge_many(items):  # type: ignore[no-untyped-def]
+        judged.extend(items)
+        return [block(*i) if i[0].startswith("(광고)") else deliver(*i) for i in items]
+
+    with core.sessions.begin() as session:
+        sends = TextService(session, core.keyring, core.clock).receive_many(batch, judge_many, refs)
+    assert judged == [  # one call, in order, only what the filter decides
+        ("차 좀 빼주세요", TEXTER, number),
+        ("(광고) 대출", "01011112222", number),
+        ("두 번째 번호로", TEXTER, other),
+    ]
+    assert [None if s is None else (s.to, s.body) for s in sends] == [
+        ("01023456789", "차 좀 빼주세요"),
+        None,  # blocked by the filter
+        None,  # blocked sender
+        None,  # refused
+        None,  # lost
+        None,  # a repeat within the batch is not sent twice
+        ("01023456789", "먼저 온 문자"),  # pending from before: sent again
+        ("01055550000", "두 번째 번호로"),
+    ]
+    with core.sessions() as session:
+        rows = {r.spool_id[-2:]: r.status for r in session.query(TextRecord)}
+    assert rows == {
+        "b0": "pending",
+        "b1": "pending",
+        "b2": "blocked",
+        "b3": "blocked",
+        "b5": "lost",
+        "b6": "pending",
+    }
+
+
+def test_a_batch_whose_judging_fails_stores_nothing(core: Core) -> None:
+    number = issue(core)
+
+    def failing(items):  # type: ignore[no-untyped-def]
+        raise RuntimeError("filter down")
+
+    batch = [text(number, f"{i}번 문자", f"20261122120000-c{i}") for i in range(3)]
+    with pytest.raises(RuntimeError), core.sessions.begin() as session:
+        TextService(session, core.keyring, core.clock).receive_many(batch, failing, refs)
+    with core.sessions() as session:
+        assert session.query(TextRecord).count() == 0  # one transaction: all or nothing
+    with core.sessions.begin() as session:
+        sends = TextService(session, core.keyring, core.clock).receive_many(
+            batch, lambda items: [deliver(*i) for i in items], refs
+        )
+    assert [s.body for s in sends if s is not None] == ["0번 문자", "1번 문자", "2번 문자"]

@@ -37,7 +37,7 @@ class ReceivedText:
         return self.request_line.split("sip:", 1)[1].split("@", 1)[0]
 
 
-def _split(datagram: bytes) -> tuple[str, dict[str, str], bytes]:
+def split_datagram(datagram: bytes) -> tuple[str, dict[str, str], bytes]:
     head, _, body = datagram.partition(b"\r\n\r\n")
     lines = head.decode("utf-8", "replace").split("\r\n")
     headers: dict[str, str] = {}
@@ -47,31 +47,39 @@ def _split(datagram: bytes) -> tuple[str, dict[str, str], bytes]:
     return lines[0], headers, body
 
 
+def message(
+    sip_port: int, to: str, sender: str, body: bytes, source: str, port: int
+) -> tuple[bytes, str]:
+    """A MESSAGE from ``sender`` at ``source:port`` to ``to`` at Asterisk, and its Call-ID."""
+    tag = secrets.token_hex(6)
+    call_id = f"{secrets.token_hex(10)}@{source}"
+    head = (
+        f"MESSAGE sip:{to}@127.0.0.1:{sip_port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {source}:{port};branch=z9hG4bK{secrets.token_hex(8)};rport\r\n"
+        f'From: "{sender}" <sip:{sender}@{source}:{port}>;tag={tag}\r\n'
+        f"To: <sip:{to}@127.0.0.1:{sip_port}>\r\n"
+        f"Call-ID: {call_id}\r\n"
+        "CSeq: 1 MESSAGE\r\n"
+        "Max-Forwards: 70\r\n"
+        "Content-Type: text/plain;charset=UTF-8\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body, call_id
+
+
 def send_text(sip_port: int, to: str, sender: str, body: bytes, source: str = "127.0.0.1") -> int:
     """Send one MESSAGE from ``sender`` to ``to`` at Asterisk; return the final status."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((source, 0))
         port = sock.getsockname()[1]
-        tag = secrets.token_hex(6)
-        head = (
-            f"MESSAGE sip:{to}@127.0.0.1:{sip_port} SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP {source}:{port};branch=z9hG4bK{secrets.token_hex(8)};rport\r\n"
-            f'From: "{sender}" <sip:{sender}@{source}:{port}>;tag={tag}\r\n'
-            f"To: <sip:{to}@127.0.0.1:{sip_port}>\r\n"
-            f"Call-ID: {secrets.token_hex(10)}@{source}\r\n"
-            "CSeq: 1 MESSAGE\r\n"
-            "Max-Forwards: 70\r\n"
-            "Content-Type: text/plain;charset=UTF-8\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        )
-        datagram = head.encode() + body
+        datagram, _ = message(sip_port, to, sender, body, source, port)
         sock.settimeout(0.5)
         deadline = time.monotonic() + 8
         while time.monotonic() < deadline:
             sock.sendto(datagram, ("127.0.0.1", sip_port))
             try:
                 while True:
-                    line, _, _ = _split(sock.recv(65535))
+                    line, _, _ = split_datagram(sock.recv(65535))
                     status = int(line.split()[1])
                     if status >= 200:
                         return status
@@ -104,7 +112,7 @@ class Inbox:
             except OSError:
                 return
             arrived = time.perf_counter()
-            line, headers, body = _split(datagram)
+            line, headers, body = split_datagram(datagram)
             if not line.startswith("MESSAGE "):
                 with self._lock:
                     self._other.append(datagram)
@@ -128,6 +136,11 @@ class Inbox:
     def texts(self) -> list[ReceivedText]:
         with self._lock:
             return list(self._texts)
+
+    def texts_since(self, start: int) -> list[ReceivedText]:
+        """The texts after the first ``start`` (without copying those)."""
+        with self._lock:
+            return self._texts[start:]
 
     def other(self) -> list[bytes]:
         with self._lock:

@@ -170,3 +170,16 @@ def test_unreachable_redis_is_a_typed_error():
     dead = redis.Redis(port=free_port(), socket_connect_timeout=0.5)
     with pytest.raises(SenderHistoryUnavailable):
         RedisSenderHistory(dead, KEY).record(SENDER, safe_number(1), T0)
+
+
+def test_a_pipelined_batch_counts_as_the_same_texts_one_by_one(client, prefix):
+    other = "01011112222"
+    texts = [(SENDER, safe_number(i % 4)) for i in range(6)] + [(other, safe_number(0))]
+    texts += [(SENDER, safe_number(i)) for i in range(4, 8)]
+    batched = history(client, prefix, max_recipients=6, rate_limit=8).record_many(texts, T0)
+    alone = history(client, f"{prefix}alone:", max_recipients=6, rate_limit=8)
+    one_by_one = [alone.record(sender, number, T0) for sender, number in texts]
+    assert batched == one_by_one
+    assert [s.distinct_recipients for s in batched] == [1, 2, 3, 4, 4, 4, 1, 5, 6, 7, 8]
+    assert batched[-1].blocked_until is not None  # the 6th number: a burst, in the batch
+    assert [s.rate_limited for s in batched][8:10] == [False, True]  # SENDER's 9th text
