@@ -84,7 +84,8 @@ class AsteriskConfig:
     caller_ref_key: str = field(default="", repr=False)
     """64 hex digits (from the master key); empty derives one from ami_secret."""
     bench_route: str | None = None
-    """Bench only: a static one-line route ``bench`` -> this national number."""
+    """Bench only: a static one-line route ``bench`` -> this national number, and
+    ``bench-whisper``, the same line playing the driver's whisper (``Dial`` option ``A``)."""
     prompts_file: Path = PROMPTS_FILE
     install: AsteriskInstall = DEFAULT_INSTALL
     """Binary, modules and data of the Asterisk to run (``AsteriskInstall.locate``)."""
@@ -185,7 +186,9 @@ class AsteriskConfig:
             "ref_key_inner": inner,
             "ref_key_outer": outer,
             "bench_route": (
-                f"exten => bench,1,Dial(PJSIP/{self.bench_route}@trunk,{self.dial_timeout})"
+                f"exten => bench,1,Dial(PJSIP/{self.bench_route}@trunk,{self.dial_timeout})\n"
+                f"exten => bench-whisper,1,Dial(PJSIP/{self.bench_route}@trunk,"
+                f"{self.dial_timeout},A(${{SOUNDS}}/whisper))"
                 if self.bench_route
                 else ""
             ),

@@ -176,6 +176,7 @@ def test_bench_route_is_absent_unless_asked(tmp_path: Path) -> None:
     assert "exten => bench" not in render(make(tmp_path))["extensions.conf"]
     bench = render(make(tmp_path, bench_route="01012345678"))["extensions.conf"]
     assert "exten => bench,1,Dial(PJSIP/01012345678@trunk,30)" in bench
+    assert "exten => bench-whisper,1,Dial(PJSIP/01012345678@trunk,30,A(${SOUNDS}/whisper))" in bench
 
 
 def test_inbound_messages_are_spooled_never_sent_by_the_dialplan(files: dict[str, str]) -> None:
