@@ -28,8 +28,10 @@ and the two lines are paired by a key the INVITE carries through Asterisk: the d
 sees the 050 number in From on the service path (the dialplan sets it) and the
 caller's number on the static paths (a plain Dial keeps it); every caller number is
 unique in a run (a 050 number dialled twice in a step pairs first-in, first-out). A call
-failed unless the UAC logged its end (BYE answered): error responses, timeouts
-(``--recv-timeout-ms``) and retransmission give-ups all count. A rate is held when
+failed unless the UAC logged its end (BYE answered) and its INVITE reached the driver:
+error responses, timeouts (``--recv-timeout-ms``) and retransmission give-ups all
+count, and so does a service call whose Dial failed (the dialplan then answers the
+caller with the text offer, so the caller's SIPp sees a completed call). A rate is held when
 < 0.1 % of its calls failed and SIPp placed them at >= 90 % of the rate; the held rate
 of a path is the highest rate of the sweep held with every lower rate held too. Because
 a call that waits seconds for its INVITE still completes, a second criterion also asks
@@ -371,18 +373,19 @@ def analyse(
     caller_lines: list[list[str]],
     driver_lines: list[list[str]],
 ) -> Step:
-    sent: dict[str, deque[float]] = defaultdict(deque)
+    sent: dict[str, deque[tuple[float, str]]] = defaultdict(deque)  # key -> (at, caller)
     starts: list[float] = []
-    ended = 0
+    ended: set[str] = set()
     for fields in caller_lines:
         if fields[0] == "I" and len(fields) == 5:
             dialled, caller, sec, usec = fields[1:]
             at = stamp(sec, usec)
             starts.append(at)
-            sent[caller if dialled in DIALLED.values() else dialled].append(at)
-        elif fields[0] == "O":
-            ended += 1
+            sent[caller if dialled in DIALLED.values() else dialled].append((at, caller))
+        elif fields[0] == "O" and len(fields) == 3:
+            ended.add(fields[2])
     pdd: list[float] = []
+    reached: set[str] = set()
     unmatched = 0
     for fields in driver_lines:
         if fields[0] != "D" or len(fields) != 4:
@@ -391,10 +394,13 @@ def analyse(
         if not queue:
             unmatched += 1
             continue
-        pdd.append((stamp(fields[2], fields[3]) - queue.popleft()) * 1000)
+        at, caller = queue.popleft()
+        reached.add(caller)
+        pdd.append((stamp(fields[2], fields[3]) - at) * 1000)
     span = max(starts) - min(starts) if len(starts) > 1 else 0.0
     placed = (len(starts) - 1) / span if span > 0 else 0.0
-    return Step(routes, rate, path, calls, calls - ended, unmatched, placed, tuple(pdd))
+    failed = calls - len(ended & reached)
+    return Step(routes, rate, path, calls, failed, unmatched, placed, tuple(pdd))
 
 
 # -- the run ---------------------------------------------------------------------
