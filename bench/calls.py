@@ -36,7 +36,9 @@ caller with the text offer, so the caller's SIPp sees a completed call). A rate 
 of a path is the highest rate of the sweep held with every lower rate held too. Because
 a call that waits seconds for its INVITE still completes, a second criterion also asks
 for PDD p99 <= ``--pdd-limit-ms``: it shows where the PBX saturates, before calls fail.
-The sweep stops after a rate that no path held.
+The sweep stops after a rate that no path held. Each step starts once Asterisk holds no
+channel (``core show channels count``), so an overloaded step's leftovers do not
+weigh on the next one.
 
 CPU per call: the Asterisk process's user + system CPU time over the step (from
 ``/proc/<pid>/stat``) divided by the step's calls. On a machine shared with other
@@ -216,6 +218,20 @@ def load_parallel(
 
 def _default_sigterm() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # main() turns it into Ctrl-C
+
+
+def active_channels(supervisor: AsteriskSupervisor) -> int:
+    """Channels Asterisk holds now (``core show channels count``)."""
+    for line in supervisor.cli("core show channels count").splitlines():
+        count, _, what = line.strip().partition(" ")
+        if what.startswith("active channel") and count.isdigit():
+            return int(count)
+    raise RuntimeError("unexpected 'core show channels count' output")
+
+
+def settle(supervisor: AsteriskSupervisor, timeout: float = 30.0) -> bool:
+    """Wait until the calls of the previous step are gone, so steps do not overlap."""
+    return wait_until(lambda: active_channels(supervisor) == 0, timeout, interval=0.2)
 
 
 def count_routes(supervisor: AsteriskSupervisor) -> int:
@@ -590,6 +606,8 @@ def main() -> None:
                 order = paths[i % len(paths) :] + paths[: i % len(paths)]  # rotates per rate
                 pair = []
                 for path in order:
+                    if not settle(supervisor):
+                        print("  (calls of the previous step still up after 30 s)", flush=True)
                     step = rig.step(path, rate, numbers)
                     pair.append(step)
                     steps.append(step)
