@@ -1,7 +1,7 @@
 """Post-dial delay and call rate through the real Asterisk: the service vs a static route.
 
     .venv/bin/python bench/calls.py [--rates 25,50,100,150,200,250] [--seconds 6]
-                                    [--routes 1000,1000000] [--keep]
+                                    [--routes 1000,1000000] [--whisper-baseline] [--keep]
 
 Starts one private Asterisk on free ports with the shipped configs (menu off, as
 ``SAFENUM_CALL_MENU=false`` does, so a call goes straight to Dial) plus the bench-only
@@ -12,7 +12,10 @@ in the same Asterisk, order alternating per rate:
 - service: the caller dials a 050 number picked at random from the loaded routes
   (``[safenum-route]``: caller reference, privacy, DB lookups, ``safenum/last`` and the
   ``safenum/cdr`` hang-up summary, Dial with the whisper);
-- baseline: the caller dials ``bench`` (one line: ``Dial(PJSIP/<driver>@trunk)``).
+- baseline: the caller dials ``bench`` (one line: ``Dial(PJSIP/<driver>@trunk)``);
+- whisper (with ``--whisper-baseline``): the caller dials ``bench-whisper``, the same
+  line playing the driver the same whisper (``Dial`` option ``A``): what the service
+  costs beyond the static route once both play the whisper.
 
 A SIPp UAC on the trunk's address places ``rate * seconds`` calls at ``rate`` calls/s
 (200 OK, ACK, ``--hold-ms`` hold, BYE); a SIPp UAS on the trunk port plays the drivers'
@@ -23,15 +26,23 @@ the time at which the UAC is about to send it. Both SIPps stamp it with
 ``<gettimeofday>`` into their ``-trace_logs`` file (same host, same clock, microseconds),
 and the two lines are paired by a key the INVITE carries through Asterisk: the driver
 sees the 050 number in From on the service path (the dialplan sets it) and the
-caller's number on the baseline path (a plain Dial keeps it); every caller number is
+caller's number on the static paths (a plain Dial keeps it); every caller number is
 unique in a run (a 050 number dialled twice in a step pairs first-in, first-out). A call
-failed unless the UAC logged its end (BYE answered): error responses, timeouts
-(``--recv-timeout-ms``) and retransmission give-ups all count. A rate is held when
+failed unless the UAC logged its end (BYE answered) and its INVITE reached the driver:
+error responses, timeouts (``--recv-timeout-ms``) and retransmission give-ups all
+count, and so does a service call whose Dial failed (the dialplan then answers the
+caller with the text offer, so the caller's SIPp sees a completed call). A rate is held when
 < 0.1 % of its calls failed and SIPp placed them at >= 90 % of the rate; the held rate
 of a path is the highest rate of the sweep held with every lower rate held too. Because
 a call that waits seconds for its INVITE still completes, a second criterion also asks
 for PDD p99 <= ``--pdd-limit-ms``: it shows where the PBX saturates, before calls fail.
-The sweep stops after a rate that neither path held.
+The sweep stops after a rate that no path held. Each step starts once Asterisk holds no
+channel (``core show channels count``), so an overloaded step's leftovers do not
+weigh on the next one.
+
+CPU per call: the Asterisk process's user + system CPU time over the step (from
+``/proc/<pid>/stat``) divided by the step's calls. On a machine shared with other
+work it is steadier than PDD, which the other work's scheduling delays dominate.
 
 Route loads: 10^3 routes go through the production path (``RouteReplica.reconcile``,
 one DBPut round trip at a time over one AMI link). 10^6 go through the fastest way we
@@ -64,7 +75,7 @@ import tempfile
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -80,6 +91,8 @@ SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 BENCH_DRIVER = "01055550000"  # fictitious; the static route's target
 HELD_FAILED = 0.001
 HELD_PACE = 0.9
+DIALLED = {"baseline": "bench", "whisper": "bench-whisper"}  # static paths; else a number
+PATHS = ("baseline", "whisper", "service")
 RTP_PORTS = (21000, 28999)
 
 
@@ -93,6 +106,7 @@ class Step:
     unmatched: int
     placed_cps: float
     pdd_ms: tuple[float, ...]
+    cpu_ms: float = float("nan")  # Asterisk's CPU time per call during the step
 
     @property
     def failed_ratio(self) -> float:
@@ -206,6 +220,20 @@ def _default_sigterm() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # main() turns it into Ctrl-C
 
 
+def active_channels(supervisor: AsteriskSupervisor) -> int:
+    """Channels Asterisk holds now (``core show channels count``)."""
+    for line in supervisor.cli("core show channels count").splitlines():
+        count, _, what = line.strip().partition(" ")
+        if what.startswith("active channel") and count.isdigit():
+            return int(count)
+    raise RuntimeError("unexpected 'core show channels count' output")
+
+
+def settle(supervisor: AsteriskSupervisor, timeout: float = 30.0) -> bool:
+    """Wait until the calls of the previous step are gone, so steps do not overlap."""
+    return wait_until(lambda: active_channels(supervisor) == 0, timeout, interval=0.2)
+
+
 def count_routes(supervisor: AsteriskSupervisor) -> int:
     out = supervisor.cli(
         "database query \"SELECT COUNT(*) AS n FROM astdb WHERE key LIKE '/safenum/route/%'\""
@@ -259,13 +287,20 @@ def stamp(sec: str, usec: str) -> float:
     return float(sec) + float(usec) / 1e6
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all threads), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Rig:
     """The SIPp side of the run; remembers every SIPp it starts so all are stopped."""
 
-    def __init__(self, workdir: Path, ports: Ports, args: argparse.Namespace) -> None:
+    def __init__(self, workdir: Path, ports: Ports, args: argparse.Namespace, pbx_pid: int) -> None:
         self._workdir = workdir
         self._ports = ports
         self._args = args
+        self._pbx_pid = pbx_pid
         self._callers = iter(range(10_000_000))
         self._procs: list[subprocess.Popen[bytes]] = []
 
@@ -300,7 +335,7 @@ class Rig:
         rng = random.Random(tag)
         lines = ["SEQUENTIAL"]
         for _ in range(calls):
-            dialled = rng.choice(numbers) if path == "service" else "bench"
+            dialled = DIALLED.get(path) or rng.choice(numbers)
             lines.append(f"{dialled};0119{next(self._callers):07d};")
         inf = self._workdir / f"{tag}.csv"
         inf.write_text("\n".join(lines) + "\n")
@@ -315,9 +350,13 @@ class Rig:
         files = {role: self._workdir / f"{tag}-{role}" for role in ("caller", "driver")}
         common = ["-i", "127.0.0.1", "-nostdin", "-trace_logs", "-trace_err"]
         uas_argv = ["sipp", "-sf", str(SCENARIOS / "bench_driver.xml"), *common]
-        uas_argv += ["-p", str(ports.trunk), "-mp", str(ports.driver_media), "-m", str(calls)]
+        # No -m: SIPp counts a retransmitted INVITE of an aborted call (e.g. a BYE that
+        # overtook its ACK) as one more call, so "-m calls" made the drivers' phone quit
+        # early and the step's last calls fail (603 from Asterisk). It runs until stopped.
+        uas_argv += ["-p", str(ports.trunk), "-mp", str(ports.driver_media)]
         uas_argv += ["-log_file", f"{files['driver']}.log", "-error_file", f"{files['driver']}.err"]
         uas = self._start(uas_argv)
+        cpu_before = cpu_seconds(self._pbx_pid)
         try:
             if not wait_until(lambda: udp_port_bound("127.0.0.1", ports.trunk), 5.0):
                 raise RuntimeError("driver SIPp did not bind the trunk port")
@@ -333,7 +372,8 @@ class Rig:
             self._stop(self._start(uac_argv), args.seconds + 70)
         finally:
             self._stop(uas, 3.0)
-        return analyse(
+        cpu_ms = (cpu_seconds(self._pbx_pid) - cpu_before) * 1000 / calls
+        step = analyse(
             len(numbers),
             rate,
             path,
@@ -341,6 +381,7 @@ class Rig:
             read_log(Path(f"{files['caller']}.log")),
             read_log(Path(f"{files['driver']}.log")),
         )
+        return replace(step, cpu_ms=cpu_ms)
 
 
 def analyse(
@@ -351,18 +392,19 @@ def analyse(
     caller_lines: list[list[str]],
     driver_lines: list[list[str]],
 ) -> Step:
-    sent: dict[str, deque[float]] = defaultdict(deque)
+    sent: dict[str, deque[tuple[float, str]]] = defaultdict(deque)  # key -> (at, caller)
     starts: list[float] = []
-    ended = 0
+    ended: set[str] = set()
     for fields in caller_lines:
         if fields[0] == "I" and len(fields) == 5:
             dialled, caller, sec, usec = fields[1:]
             at = stamp(sec, usec)
             starts.append(at)
-            sent[caller if dialled == "bench" else dialled].append(at)
-        elif fields[0] == "O":
-            ended += 1
+            sent[caller if dialled in DIALLED.values() else dialled].append((at, caller))
+        elif fields[0] == "O" and len(fields) == 3:
+            ended.add(fields[2])
     pdd: list[float] = []
+    reached: set[str] = set()
     unmatched = 0
     for fields in driver_lines:
         if fields[0] != "D" or len(fields) != 4:
@@ -371,10 +413,13 @@ def analyse(
         if not queue:
             unmatched += 1
             continue
-        pdd.append((stamp(fields[2], fields[3]) - queue.popleft()) * 1000)
+        at, caller = queue.popleft()
+        reached.add(caller)
+        pdd.append((stamp(fields[2], fields[3]) - at) * 1000)
     span = max(starts) - min(starts) if len(starts) > 1 else 0.0
     placed = (len(starts) - 1) / span if span > 0 else 0.0
-    return Step(routes, rate, path, calls, calls - ended, unmatched, placed, tuple(pdd))
+    failed = calls - len(ended & reached)
+    return Step(routes, rate, path, calls, failed, unmatched, placed, tuple(pdd))
 
 
 # -- the run ---------------------------------------------------------------------
@@ -427,28 +472,31 @@ def ratio(a: float, b: float) -> str:
 def report(steps: list[Step], loads: dict[str, float], pdd_limit_ms: float) -> str:
     out = [
         "| routes | rate (cps) | path | calls | failed | placed cps "
-        "| PDD p50 ms | PDD p99 ms | p50 ratio | p99 ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| PDD p50 ms | PDD p99 ms | p50 ratio | p99 ratio | CPU ms/call | CPU ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for routes in sorted({s.routes for s in steps}):
         mine = [s for s in steps if s.routes == routes]
         for rate in sorted({s.rate for s in mine}):
             pair = {s.path: s for s in mine if s.rate == rate}
             base = pair.get("baseline")
-            for path in ("baseline", "service"):
+            for path in PATHS:
                 s = pair.get(path)
                 if s is None:
                     continue
-                r50 = ratio(s.pdd(50), base.pdd(50)) if base and path == "service" else ""
-                r99 = ratio(s.pdd(99), base.pdd(99)) if base and path == "service" else ""
+                vs = base is not None and path != "baseline"
+                r50 = ratio(s.pdd(50), base.pdd(50)) if base and vs else ""
+                r99 = ratio(s.pdd(99), base.pdd(99)) if base and vs else ""
+                rcpu = ratio(s.cpu_ms, base.cpu_ms) if base and vs else ""
                 out.append(
                     f"| {routes:,} | {rate} | {path} | {s.calls} "
                     f"| {s.failed} ({s.failed_ratio:.1%}) | {s.placed_cps:.1f} "
-                    f"| {s.pdd(50):.2f} | {s.pdd(99):.2f} | {r50} | {r99} |"
+                    f"| {s.pdd(50):.2f} | {s.pdd(99):.2f} | {r50} | {r99} "
+                    f"| {s.cpu_ms:.2f} | {rcpu} |"
                 )
     out += [
         "",
-        "| routes | criterion | held cps, baseline | held cps, service | ratio |",
+        "| routes | criterion | path | held cps | ratio to baseline |",
         "|---|---|---|---|---|",
     ]
     criteria = {
@@ -459,13 +507,16 @@ def report(steps: list[Step], loads: dict[str, float], pdd_limit_ms: float) -> s
         mine = [s for s in steps if s.routes == routes]
         for criterion, limit in criteria.items():
             (b, b_top) = held_rate(mine, "baseline", limit)
-            (v, v_top) = held_rate(mine, "service", limit)
-            bound = {(True, False): " (upper bound)", (False, True): " (lower bound)"}
-            note = bound.get((b_top, v_top), " (both topped the sweep)" if b_top else "")
-            out.append(
-                f"| {routes:,} | {criterion} | {'>=' if b_top else ''}{b} "
-                f"| {'>=' if v_top else ''}{v} | {ratio(v, b)}{note} |"
-            )
+            for path in PATHS:
+                if not any(s.path == path for s in mine):
+                    continue
+                (v, v_top) = held_rate(mine, path, limit)
+                bound = {(True, False): " (upper bound)", (False, True): " (lower bound)"}
+                note = bound.get((b_top, v_top), " (both topped the sweep)" if b_top else "")
+                r = "" if path == "baseline" else f"{ratio(v, b)}{note}"
+                out.append(
+                    f"| {routes:,} | {criterion} | {path} | {'>=' if v_top else ''}{v} | {r} |"
+                )
     out += ["", "| route load | seconds | routes/s |", "|---|---|---|"]
     for name, seconds in loads.items():
         count = int(name.split()[0].replace(",", ""))
@@ -493,6 +544,11 @@ def main() -> None:
     ap.add_argument("--load-procs", type=int, default=2, help="loader processes")
     ap.add_argument("--load-connections", type=int, default=2, help="AMI links per process")
     ap.add_argument("--load-window", type=int, default=64, help="DBPuts in flight per link")
+    ap.add_argument(
+        "--whisper-baseline",
+        action="store_true",
+        help="a third path per rate: the static route playing the same whisper",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = ap.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
@@ -521,10 +577,13 @@ def main() -> None:
     loads: dict[str, float] = {}
     try:
         ports = Ports.free()
-        rig = Rig(workdir, ports, args)
         supervisor = start_asterisk(workdir, ports)
         config = supervisor.config
-        print(f"asterisk up (pid {supervisor.pid()}), work dir {workdir}", flush=True)
+        pid = supervisor.pid()
+        if pid is None:
+            raise RuntimeError("asterisk is not running after start-up")
+        rig = Rig(workdir, ports, args, pid)
+        print(f"asterisk up (pid {pid}), work dir {workdir}", flush=True)
         for size in sizes:
             routes = make_routes(size)
             asyncio.run(clear_routes(config))
@@ -546,9 +605,12 @@ def main() -> None:
             print(f"  loaded {name}: {loads[name]:.1f}s", flush=True)
             numbers = [number for number, _ in routes]
             for i, rate in enumerate(rates):
-                order = ["service", "baseline"] if i % 2 == 0 else ["baseline", "service"]
+                paths = ["service", "baseline"] + (["whisper"] if args.whisper_baseline else [])
+                order = paths[i % len(paths) :] + paths[: i % len(paths)]  # rotates per rate
                 pair = []
                 for path in order:
+                    if not settle(supervisor):
+                        print("  (calls of the previous step still up after 30 s)", flush=True)
                     step = rig.step(path, rate, numbers)
                     pair.append(step)
                     steps.append(step)
@@ -556,11 +618,12 @@ def main() -> None:
                         f"  {size:>9,} routes {rate:>4} cps {path:>8}: "
                         f"failed {step.failed}/{step.calls} unpaired {step.unmatched} "
                         f"placed {step.placed_cps:.1f} cps "
-                        f"PDD p50 {step.pdd(50):.2f} p99 {step.pdd(99):.2f} ms",
+                        f"PDD p50 {step.pdd(50):.2f} p99 {step.pdd(99):.2f} ms "
+                        f"CPU {step.cpu_ms:.2f} ms/call load {os.getloadavg()[0]:.1f}",
                         flush=True,
                     )
                 if not any(s.held for s in pair):
-                    break  # both paths failed at this rate: higher rates only take longer
+                    break  # no path held this rate: higher rates only take longer
     finally:
         if rig is not None:
             rig.stop_all()

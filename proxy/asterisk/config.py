@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from proxy.asterisk.astdb import use_wal
 from proxy.asterisk.callback import callback_allow_pattern
 from proxy.asterisk.install import DEFAULT_INSTALL, AsteriskInstall
 from proxy.asterisk.prompts import PROMPTS_FILE, PromptBook
@@ -84,7 +85,8 @@ class AsteriskConfig:
     caller_ref_key: str = field(default="", repr=False)
     """64 hex digits (from the master key); empty derives one from ami_secret."""
     bench_route: str | None = None
-    """Bench only: a static one-line route ``bench`` -> this national number."""
+    """Bench only: a static one-line route ``bench`` -> this national number, and
+    ``bench-whisper``, the same line playing the driver's whisper (``Dial`` option ``A``)."""
     prompts_file: Path = PROMPTS_FILE
     install: AsteriskInstall = DEFAULT_INSTALL
     """Binary, modules and data of the Asterisk to run (``AsteriskInstall.locate``)."""
@@ -140,6 +142,11 @@ class AsteriskConfig:
         return inner, outer
 
     @property
+    def astdb_file(self) -> Path:
+        """AstDB's SQLite file (``astdbdir`` in asterisk.conf, plus Asterisk's file name)."""
+        return self.config_dir / "lib" / "astdb.sqlite3"
+
+    @property
     def asterisk_conf(self) -> Path:
         return self.config_dir / "asterisk.conf"
 
@@ -185,7 +192,9 @@ class AsteriskConfig:
             "ref_key_inner": inner,
             "ref_key_outer": outer,
             "bench_route": (
-                f"exten => bench,1,Dial(PJSIP/{self.bench_route}@trunk,{self.dial_timeout})"
+                f"exten => bench,1,Dial(PJSIP/{self.bench_route}@trunk,{self.dial_timeout})\n"
+                f"exten => bench-whisper,1,Dial(PJSIP/{self.bench_route}@trunk,"
+                f"{self.dial_timeout},A(${{SOUNDS}}/whisper))"
                 if self.bench_route
                 else ""
             ),
@@ -223,6 +232,8 @@ def write_config(config: AsteriskConfig) -> list[Path]:
 
     Files are replaced atomically so a running Asterisk that reloads never reads a
     half-written file. Everything is private: ``manager.conf`` holds the secret.
+    AstDB's file is put in WAL mode (:func:`proxy.asterisk.astdb.use_wal`): this runs
+    before every start (``ExecStartPre`` in production).
     """
     config.config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(config.config_dir, 0o700)
@@ -237,4 +248,5 @@ def write_config(config: AsteriskConfig) -> list[Path]:
             handle.write(text)
         os.replace(tmp, path)
         written.append(path)
+    use_wal(config.astdb_file)
     return written

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from proxy.asterisk import procfs
+from proxy.asterisk.astdb import use_wal
 from proxy.asterisk.config import AsteriskConfig
 from proxy.asterisk.install import AsteriskNotInstalled
 
@@ -216,6 +217,7 @@ class AsteriskSupervisor:
             except AsteriskNotInstalled as exc:
                 raise AsteriskProcessError(str(exc)) from exc
             self._check_ports_free()
+            use_wal(self._config.astdb_file)  # also a database deleted since write_config
             self._config.console_log.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileNotFoundError):
                 self._config.ctl_socket.unlink()  # stale socket of a killed instance

@@ -64,7 +64,10 @@ async def test_restart_with_empty_astdb_is_healed_by_reconcile(pbx: Pbx, ami: Am
         assert first.added == 1
 
         await asyncio.to_thread(pbx.supervisor.down)
-        (pbx.config.config_dir / "lib" / "astdb.sqlite3").unlink()  # a fresh machine
+        for suffix in ("", "-wal", "-shm"):  # a fresh machine
+            pbx.config.astdb_file.with_name(pbx.config.astdb_file.name + suffix).unlink(
+                missing_ok=suffix != ""
+            )
         await asyncio.to_thread(pbx.supervisor.up)
         # In this order: the restarted Asterisk has no route, the reconnect's reconcile
         # writes it back, and the next call reaches the driver. How fast: bench/.
@@ -103,3 +106,12 @@ async def test_reconcile_fixes_added_changed_and_removed_routes_exactly(
     caller, invite = await asyncio.to_thread(answered_by, pbx, stale[0])
     assert caller.returncode == 0, caller.log_text
     assert invite.startswith(f"INVITE sip:0{wanted[stale[0]][3:]}@")
+
+
+async def test_astdb_commits_go_to_the_write_ahead_log(pbx: Pbx, ami: AmiClient) -> None:
+    # A commit holds the lock every DB() read in the dialplan waits on; in WAL mode it
+    # is one fdatasync instead of four (proxy/asterisk/astdb.py). Asterisk commits
+    # within about a second of a write.
+    wal = pbx.config.astdb_file.with_name(pbx.config.astdb_file.name + "-wal")
+    await RouteReplica(ami, loader({})).put(SafeNumber(NUMBER), DRIVER_E164)
+    await wait_for(lambda: wal.is_file() and wal.stat().st_size > 0, 5)

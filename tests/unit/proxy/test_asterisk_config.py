@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -172,10 +174,20 @@ def test_written_files_are_private(tmp_path: Path) -> None:
     assert "secret = s3cret-s3cret-s3cret" in (config.config_dir / "manager.conf").read_text()
 
 
+def test_astdb_is_prepared_in_wal_mode(tmp_path: Path) -> None:
+    config = make(tmp_path)
+    write_config(config)
+    assert config.astdb_file == config.config_dir / "lib" / "astdb.sqlite3"
+    assert stat.S_IMODE(config.astdb_file.stat().st_mode) == 0o600
+    with contextlib.closing(sqlite3.connect(config.astdb_file)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
 def test_bench_route_is_absent_unless_asked(tmp_path: Path) -> None:
     assert "exten => bench" not in render(make(tmp_path))["extensions.conf"]
     bench = render(make(tmp_path, bench_route="01012345678"))["extensions.conf"]
     assert "exten => bench,1,Dial(PJSIP/01012345678@trunk,30)" in bench
+    assert "exten => bench-whisper,1,Dial(PJSIP/01012345678@trunk,30,A(${SOUNDS}/whisper))" in bench
 
 
 def test_inbound_messages_are_spooled_never_sent_by_the_dialplan(files: dict[str, str]) -> None:
