@@ -37,7 +37,8 @@ from app_api.settings import Settings
 from app_api.wiring import Core
 from numbering.outbox import Outbox
 from proxy.asterisk.config import AsteriskConfig, write_config, write_prompts
-from proxy.asterisk.process import AsteriskSupervisor, _pid_alive, wait_until
+from proxy.asterisk.process import AsteriskSupervisor, wait_until
+from proxy.asterisk.procfs import alive
 from proxy.bridge.edge import ACTIVE, META, EdgeBridge
 from proxy.bridge.gate import GATE_TABLE
 from proxy.kamailio.config import EdgeConfig, EdgeNode, find_module_dir
@@ -143,7 +144,7 @@ def _spawn(argv: list[str], env: dict[str, str], log_file: Path) -> int:
 def _ours(pid: int) -> bool:
     """A live ``safenum`` process (not a stranger that reused a recorded pid)."""
     try:
-        return _pid_alive(pid) and b"app_api.cli" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return alive(pid) and b"app_api.cli" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 
@@ -154,7 +155,7 @@ def _stop_pid(pid: int, timeout: float = 10.0) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        if wait_until(lambda: not _pid_alive(pid), timeout / 2):
+        if wait_until(lambda: not alive(pid), timeout / 2):
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
             return
