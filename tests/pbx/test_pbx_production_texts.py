@@ -38,7 +38,6 @@ def production(pbx: Pbx, service: Service, redis_url: str) -> Service:
             "SAFENUM_TRUNK_ADDR": f"127.0.0.1:{pbx.config.trunk_port}",
         }
     )
-    service.cli("db", "upgrade")
     service.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
     service.start()
     return service
