@@ -31,7 +31,6 @@ import redis.asyncio as aioredis
 import typer
 
 from app_api import logs
-from app_api.migrate import upgrade
 from app_api.pbx_config import asterisk_config, ensure_secret_file
 from app_api.settings import Settings
 from app_api.wiring import Core
@@ -178,6 +177,8 @@ def up(
     state_file = cluster_dir(settings) / "cluster.json"
     if state_file.exists():
         _fail(f"a cluster is already up ({state_file}); run `safenum cluster down` first")
+    from app_api.migrate import upgrade  # Alembic only for the commands that migrate
+
     core = Core.build(settings)
     upgrade(core.engine)
     plan: dict[str, Any] = {
