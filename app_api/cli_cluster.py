@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -198,13 +199,15 @@ def up(
     state_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
     try:
-        for node in plan["nodes"]:
-            config = node_config(settings, node, settings.sip_port)
-            write_config(config)
-            write_prompts(config)
-            AsteriskSupervisor(config).up(timeout=60)
-            node["asterisk_pid"] = AsteriskSupervisor(config).pid()
-            _save(state_file, plan)
+        # The nodes boot side by side: each is mostly its own prompt synthesis and
+        # module loading. The plan is saved first: if a node fails, _down below stops
+        # every node whose directory exists, started or half-started.
+        _save(state_file, plan)
+        with ThreadPoolExecutor(len(plan["nodes"])) as pool:
+            pids = list(pool.map(lambda node: _node_up(settings, node), plan["nodes"]))
+        for node, pid in zip(plan["nodes"], pids, strict=True):
+            node["asterisk_pid"] = pid
+        _save(state_file, plan)
         edge = edge_config(settings, plan["nodes"])
         write_edge_config(edge)
         supervisor = EdgeSupervisor(edge, settings.kamailio_binary)
@@ -247,6 +250,13 @@ def up(
         _fail(f"cluster did not start: {exc}")
     core.close()
     typer.echo(json.dumps(_public(plan, edge)))
+
+
+def _node_up(settings: Settings, node: dict[str, Any]) -> int | None:
+    config = node_config(settings, node, settings.sip_port)
+    write_config(config)
+    write_prompts(config)
+    return AsteriskSupervisor(config).up(timeout=60).pid
 
 
 def _public(plan: dict[str, Any], edge: EdgeConfig) -> dict[str, Any]:
