@@ -25,6 +25,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -149,16 +150,24 @@ def _ours(pid: int) -> bool:
         return False
 
 
-def _stop_pid(pid: int, timeout: float = 10.0) -> None:
-    if not _ours(pid):
-        return
+def _all_gone(pids: list[int]) -> bool:
+    return not any(alive(pid) for pid in pids)
+
+
+def _stop_pids(pids: list[int], timeout: float = 10.0) -> None:
+    """SIGTERM to each recorded process that is still ours, then SIGKILL to any still up;
+    all are signalled before the wait, so they stop side by side."""
+    left = [pid for pid in pids if _ours(pid)]
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        if wait_until(lambda: not alive(pid), timeout / 2):
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            return
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        if wait_until(partial(_all_gone, left), timeout / 2):
+            break
+        left = [pid for pid in left if alive(pid)]
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
 def _registered_since(core: Core, names: list[str], since: float) -> list[str]:
@@ -202,9 +211,12 @@ def up(
         # The nodes boot side by side: each is mostly its own prompt synthesis and
         # module loading. The plan is saved first: if a node fails, _down below stops
         # every node whose directory exists, started or half-started.
+        # The configs are made here, one after the other: each reads (the first one
+        # creates) the AMI secret file, which ensure_secret_file does not write atomically.
         _save(state_file, plan)
-        with ThreadPoolExecutor(len(plan["nodes"])) as pool:
-            pids = list(pool.map(lambda node: _node_up(settings, node), plan["nodes"]))
+        configs = [node_config(settings, node, settings.sip_port) for node in plan["nodes"]]
+        with ThreadPoolExecutor(len(configs)) as pool:
+            pids = list(pool.map(_node_up, configs))
         for node, pid in zip(plan["nodes"], pids, strict=True):
             node["asterisk_pid"] = pid
         _save(state_file, plan)
@@ -252,8 +264,7 @@ def up(
     typer.echo(json.dumps(_public(plan, edge)))
 
 
-def _node_up(settings: Settings, node: dict[str, Any]) -> int | None:
-    config = node_config(settings, node, settings.sip_port)
+def _node_up(config: AsteriskConfig) -> int | None:
     write_config(config)
     write_prompts(config)
     return AsteriskSupervisor(config).up(timeout=60).pid
@@ -283,18 +294,20 @@ def _down(settings: Settings) -> dict[str, Any]:
     except FileNotFoundError:
         return {"stopped": []}
     stopped: list[str] = []
-    for pid in [plan["edge"].get("edge_bridge_pid")] + [n.get("bridge_pid") for n in plan["nodes"]]:
-        if pid:
-            _stop_pid(int(pid))
+    bridges = [plan["edge"].get("edge_bridge_pid")] + [n.get("bridge_pid") for n in plan["nodes"]]
+    _stop_pids([int(pid) for pid in bridges if pid])
     if plan["edge"].get("pid"):
         edge = edge_config(settings, plan["nodes"])
         EdgeSupervisor(edge, settings.kamailio_binary).down()
         stopped.append("edge")
-    for node in plan["nodes"]:
-        if node.get("asterisk_pid") or (cluster_dir(settings) / node["name"]).exists():
-            config = node_config(settings, node, settings.sip_port)
-            AsteriskSupervisor(config).down()
-        stopped.append(node["name"])
+    started = [
+        node_config(settings, node, settings.sip_port)
+        for node in plan["nodes"]
+        if node.get("asterisk_pid") or (cluster_dir(settings) / node["name"]).exists()
+    ]
+    with ThreadPoolExecutor(max(1, len(started))) as pool:  # the nodes stop side by side
+        list(pool.map(lambda config: AsteriskSupervisor(config).down(), started))
+    stopped += [node["name"] for node in plan["nodes"]]
     state_file.unlink()
     return {"stopped": stopped}
 
