@@ -7,7 +7,7 @@ BIN   := $(VENV)/bin
 export SAFENUM_DATA_DIR ?= $(CURDIR)/var
 PYTEST_ARGS ?=
 
-.PHONY: run demo test check lint types unit integration pbx browser bench screenshots system venv clean
+.PHONY: run demo test test-db check lint types unit integration pbx browser bench screenshots system venv clean
 .DEFAULT_GOAL := run
 
 system:
@@ -24,7 +24,7 @@ run: system venv
 	@bash deploy/scripts/redis-up.sh "$(SAFENUM_DATA_DIR)"
 	@$(BIN)/safenum db upgrade >/dev/null
 	@if $(BIN)/safenum asterisk --help >/dev/null 2>&1; then $(BIN)/safenum asterisk up; fi
-	@echo "safenum: API, console and drivers' app on http://127.0.0.1:8000 (/console, /app/, /docs)"
+	@echo "safenum: API, console and drivers' app on $$($(PY) -c 'from app_api.settings import Settings; s = Settings(); print(f"http://{s.http_host}:{s.http_port}")') (/console, /app/, /docs)"
 	@echo "  first operator: .venv/bin/safenum operators create --username admin --role district_admin"
 	@echo "  see it work:    make demo   (in another terminal, while this one runs)"
 	$(BIN)/safenum serve
@@ -44,6 +44,11 @@ test: system venv lint types
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 check: test
+
+# CI's second pass, on the database SAFENUM_DATABASE_URL names: every tier but the unit
+# tier, which never opens a database (lint and types do not depend on it either).
+test-db: system venv
+	$(BIN)/pytest -q --ignore=tests/unit $(PYTEST_ARGS)
 
 unit: venv
 	$(BIN)/pytest -q tests/unit

@@ -11,7 +11,6 @@ from typing import Annotated, Any, NoReturn
 
 import redis
 import typer
-from alembic.util import exc as alembic_exc
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 
@@ -241,7 +240,10 @@ def failure_line(exc: Exception) -> str:
     if isinstance(exc, sa_exc.DBAPIError):
         reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
         return f"database: {type(exc.orig).__name__}: {reason}"
-    if isinstance(exc, alembic_exc.CommandError):
+    # Alembic is imported only by the commands that migrate (half a second every other
+    # command would pay at start-up), so only then can its error be what went wrong.
+    alembic_errors = sys.modules.get("alembic.util.exc")
+    if alembic_errors is not None and isinstance(exc, alembic_errors.CommandError):
         return f"revision: {exc}"
     if isinstance(exc, redis.RedisError):
         return f"redis (SAFENUM_REDIS_URL): {type(exc).__name__}: {exc}"

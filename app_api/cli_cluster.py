@@ -23,7 +23,9 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -32,13 +34,13 @@ import typer
 
 from app_api import logs
 from app_api.cli_kamailio import edge_config as kamailio_edge_config
-from app_api.migrate import upgrade
 from app_api.pbx_config import asterisk_config, ensure_secret_file
 from app_api.settings import Settings
 from app_api.wiring import Core
 from numbering.outbox import Outbox
 from proxy.asterisk.config import AsteriskConfig, write_config, write_prompts
-from proxy.asterisk.process import AsteriskSupervisor, _pid_alive, wait_until
+from proxy.asterisk.process import AsteriskSupervisor, wait_until
+from proxy.asterisk.procfs import alive
 from proxy.bridge.edge import ACTIVE, META, EdgeBridge
 from proxy.bridge.gate import GATE_TABLE
 from proxy.kamailio.config import EdgeConfig, EdgeNode
@@ -133,21 +135,29 @@ def _spawn(argv: list[str], env: dict[str, str], log_file: Path) -> int:
 def _ours(pid: int) -> bool:
     """A live ``safenum`` process (not a stranger that reused a recorded pid)."""
     try:
-        return _pid_alive(pid) and b"app_api.cli" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return alive(pid) and b"app_api.cli" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 
 
-def _stop_pid(pid: int, timeout: float = 10.0) -> None:
-    if not _ours(pid):
-        return
+def _all_gone(pids: list[int]) -> bool:
+    return not any(alive(pid) for pid in pids)
+
+
+def _stop_pids(pids: list[int], timeout: float = 10.0) -> None:
+    """SIGTERM to each recorded process that is still ours, then SIGKILL to any still up;
+    all are signalled before the wait, so they stop side by side."""
+    left = [pid for pid in pids if _ours(pid)]
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        if wait_until(lambda: not _pid_alive(pid), timeout / 2):
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            return
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        if wait_until(partial(_all_gone, left), timeout / 2):
+            break
+        left = [pid for pid in left if alive(pid)]
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
 def _registered_since(core: Core, names: list[str], since: float) -> list[str]:
@@ -167,6 +177,8 @@ def up(
     state_file = cluster_dir(settings) / "cluster.json"
     if state_file.exists():
         _fail(f"a cluster is already up ({state_file}); run `safenum cluster down` first")
+    from app_api.migrate import upgrade  # Alembic only for the commands that migrate
+
     core = Core.build(settings)
     upgrade(core.engine)
     plan: dict[str, Any] = {
@@ -186,13 +198,18 @@ def up(
     state_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
     try:
-        for node in plan["nodes"]:
-            config = node_config(settings, node, settings.sip_port)
-            write_config(config)
-            write_prompts(config)
-            AsteriskSupervisor(config).up(timeout=60)
-            node["asterisk_pid"] = AsteriskSupervisor(config).pid()
-            _save(state_file, plan)
+        # The nodes boot side by side: each is mostly its own prompt synthesis and
+        # module loading. The plan is saved first: if a node fails, _down below stops
+        # every node whose directory exists, started or half-started.
+        # The configs are made here, one after the other: each reads (the first one
+        # creates) the AMI secret file, which ensure_secret_file does not write atomically.
+        _save(state_file, plan)
+        configs = [node_config(settings, node, settings.sip_port) for node in plan["nodes"]]
+        with ThreadPoolExecutor(len(configs)) as pool:
+            pids = list(pool.map(_node_up, configs))
+        for node, pid in zip(plan["nodes"], pids, strict=True):
+            node["asterisk_pid"] = pid
+        _save(state_file, plan)
         edge = edge_config(settings, plan["nodes"])
         write_edge_config(edge)
         supervisor = EdgeSupervisor(edge, settings.kamailio_binary)
@@ -237,6 +254,12 @@ def up(
     typer.echo(json.dumps(_public(plan, edge)))
 
 
+def _node_up(config: AsteriskConfig) -> int | None:
+    write_config(config)
+    write_prompts(config)
+    return AsteriskSupervisor(config).up(timeout=60).pid
+
+
 def _public(plan: dict[str, Any], edge: EdgeConfig) -> dict[str, Any]:
     return {
         "edge": {"sip_port": plan["edge"]["sip_port"], "rpc_socket": str(edge.rpc_socket)},
@@ -261,18 +284,20 @@ def _down(settings: Settings) -> dict[str, Any]:
     except FileNotFoundError:
         return {"stopped": []}
     stopped: list[str] = []
-    for pid in [plan["edge"].get("edge_bridge_pid")] + [n.get("bridge_pid") for n in plan["nodes"]]:
-        if pid:
-            _stop_pid(int(pid))
+    bridges = [plan["edge"].get("edge_bridge_pid")] + [n.get("bridge_pid") for n in plan["nodes"]]
+    _stop_pids([int(pid) for pid in bridges if pid])
     if plan["edge"].get("pid"):
         edge = edge_config(settings, plan["nodes"])
         EdgeSupervisor(edge, settings.kamailio_binary).down()
         stopped.append("edge")
-    for node in plan["nodes"]:
-        if node.get("asterisk_pid") or (cluster_dir(settings) / node["name"]).exists():
-            config = node_config(settings, node, settings.sip_port)
-            AsteriskSupervisor(config).down()
-        stopped.append(node["name"])
+    started = [
+        node_config(settings, node, settings.sip_port)
+        for node in plan["nodes"]
+        if node.get("asterisk_pid") or (cluster_dir(settings) / node["name"]).exists()
+    ]
+    with ThreadPoolExecutor(max(1, len(started))) as pool:  # the nodes stop side by side
+        list(pool.map(lambda config: AsteriskSupervisor(config).down(), started))
+    stopped += [node["name"] for node in plan["nodes"]]
     state_file.unlink()
     return {"stopped": stopped}
 

@@ -13,8 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app_api.db import make_engine, make_session_factory, purge_residue
 from app_api.settings import Settings
+from blocking.texts import TextService
+from calls.records import CallRecords
 from numbering.crypto import Keyring
 from numbering.outbox import Outbox, forget_recorded, recorded
+from numbering.reports import Reports
 from numbering.repository import NumberRepository
 from numbering.service import Clock, NumberPolicy, NumberService
 from numbering.views import TelephonyStatus
@@ -114,6 +117,14 @@ class Core:
             yield NumberService(
                 NumberRepository(session), self.keyring, self.clock, self.policy, actor=actor
             )
+
+    @contextmanager
+    def reports(self) -> Iterator[Reports]:
+        """Read-only reports, with the call and text counts of their own records."""
+        with self.reading() as svc:
+            session = svc.repo.session
+            texts = TextService(session, self.keyring, self.clock)
+            yield Reports(svc.repo, CallRecords(session).tallies, texts.tallies)
 
     def close(self) -> None:
         self.engine.dispose()

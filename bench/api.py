@@ -76,12 +76,18 @@ def summary(latencies: list[float], wall: float) -> tuple[float, float, float]:
 
 async def run(base: str, drivers: list, n: int, concurrency: int) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        for _ in range(200):  # wait until the server answers (poll, no fixed sleep)
+        # Wait until the server answers (poll against a deadline: a loaded machine may
+        # take well over 10 s to start it, and a bench that starts early measures nothing).
+        deadline = time.monotonic() + 120
+        while True:
             try:
                 if (await client.get("/healthz")).status_code == 200:
                     break
             except httpx.TransportError:
-                await asyncio.sleep(0.05)
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("bench/api.py: no 200 from /healthz within 120 s")
+            await asyncio.sleep(0.05)
         await timed(client, concurrency, [("GET", "/healthz", {})] * 50)  # warm-up
         cases = {
             "GET /healthz": [("GET", "/healthz", {})] * n,

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select
@@ -83,23 +83,6 @@ class GlobalBlockView(_View):
     created_by: str
     expires_at: datetime | None
     """None for an operator's block; when an automatic block ends."""
-
-
-@dataclass(frozen=True, slots=True)
-class CallView(_View):
-    """A call as the driver sees it: the other party only as an opaque reference."""
-
-    id: int
-    safe_number: str
-    caller_ref: str
-    caller_blocked: bool
-    kind: str
-    outcome: str
-    text_sent: bool
-    started_at: datetime
-    answered_at: datetime | None
-    ended_at: datetime
-    duration_seconds: int
 
 
 class BlockRepository:
@@ -214,11 +197,11 @@ class BlockService:
         before: tuple[datetime, int] | None,
         limit: int,
         number: SafeNumber | None = None,
-    ) -> list[CallView]:
+    ) -> list[CallRecordView]:
         """The driver's call records, newest first, each saying if the caller is blocked."""
         rows = self.records.of_owner(owner_id, before, limit, number)
         blocked = {(b.number, b.caller_ref) for b in self.repo.number_blocks_of(owner_id)}
-        return [_call_view(r, (r.number.digits, r.caller_ref) in blocked) for r in rows]
+        return [replace(r, caller_blocked=(r.number.digits, r.caller_ref) in blocked) for r in rows]
 
     def block_from_record(self, owner_id: str, record_id: int) -> BlockView:
         """Block the caller of one of my records on that number (again: the same block)."""
@@ -426,20 +409,4 @@ def _block_view(row: NumberBlock) -> BlockView:
 def _global_view(row: GlobalBlock) -> GlobalBlockView:
     return GlobalBlockView(
         row.id, row.caller_key, row.note, row.created_at, row.created_by, row.expires_at
-    )
-
-
-def _call_view(r: CallRecordView, blocked: bool) -> CallView:
-    return CallView(
-        r.id,
-        r.number.national,
-        r.caller_ref,
-        blocked,
-        r.kind,
-        r.outcome,
-        r.text_sent,
-        r.started_at,
-        r.answered_at,
-        r.ended_at,
-        r.duration_seconds,
     )

@@ -40,6 +40,8 @@ class CallRecordView:
     ended_at: datetime
     duration_seconds: int
     caller_key: str | None = None
+    caller_blocked: bool = False
+    """Whether the driver blocked this caller on this number (set by ``BlockService.calls``)."""
 
 
 def _view(row: CallRecord) -> CallRecordView:

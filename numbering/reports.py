@@ -99,8 +99,19 @@ def check_days(since: date | None, until: date | None) -> None:
 
 
 class Reports:
-    def __init__(self, repo: NumberRepository) -> None:
+    """Operators' reports. Calls and texts are counted by their own packages, which
+    depend on this one: the composition root passes their tallies in
+    (``Core.reports``)."""
+
+    def __init__(
+        self,
+        repo: NumberRepository,
+        calls: CallSource | None = None,
+        texts: TextSource | None = None,
+    ) -> None:
         self.repo = repo
+        self.calls = calls
+        self.texts = texts
 
     def audit_page(
         self, after: int | None, limit: int, since: date | None = None, until: date | None = None
@@ -122,11 +133,10 @@ class Reports:
         until: date | None,
         now: datetime,
         agreement_id: int | None = None,
-        calls: CallSource | None = None,
-        texts: TextSource | None = None,
     ) -> list[DayStats]:
         """Defaults: the 7 days up to today (Asia/Seoul). Without ``calls``, call counts
         are ``None``; without ``texts``, text counts."""
+        calls, texts = self.calls, self.texts
         check_days(since, until)
         until = until or now.astimezone(SEOUL).date()
         since = since or until - timedelta(days=6)

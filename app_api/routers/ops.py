@@ -41,7 +41,6 @@ from app_api.routers.schemas import (
 )
 from app_api.state import ApiState
 from blocking.blocks import BlockService, GlobalBlockView
-from blocking.texts import TextService
 from calls.records import CallRecords
 from numbering.agreements import AgreementService, AgreementTerms
 from numbering.reports import Reports, check_days, seoul_midnight
@@ -239,10 +238,8 @@ def stats(
     until: Day = None,
     agreement_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> list[Any]:
-    with _read_repo(api) as repo:
-        calls = CallRecords(repo.session).tallies
-        texts = TextService(repo.session, api.core.keyring, api.core.clock).tallies
-        return list(Reports(repo).daily(since, until, api.core.clock(), agreement_id, calls, texts))
+    with api.core.reports() as reports:
+        return list(reports.daily(since, until, api.core.clock(), agreement_id))
 
 
 @router.get(

@@ -73,7 +73,7 @@ def my_calls(
         )
     last = items[-1] if len(items) == limit else None
     return {
-        "items": items,
+        "items": [CallOut.of(r) for r in items],
         "next_cursor": pagination.encode_at(last.started_at, last.id) if last else None,
     }
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from app_api.auth.passwords import MIN_LENGTH
+from calls.records import CallRecordView
 
 T = TypeVar("T")
 
@@ -254,6 +255,23 @@ class CallOut(BaseModel):
     answered_at: datetime | None
     ended_at: datetime
     duration_seconds: int
+
+    @classmethod
+    def of(cls, r: CallRecordView) -> CallOut:
+        """The driver's view of a record: never its ``caller_key``."""
+        return cls(
+            id=r.id,
+            safe_number=r.number.national,
+            caller_ref=r.caller_ref,
+            caller_blocked=r.caller_blocked,
+            kind=r.kind,
+            outcome=r.outcome,
+            text_sent=r.text_sent,
+            started_at=r.started_at,
+            answered_at=r.answered_at,
+            ended_at=r.ended_at,
+            duration_seconds=r.duration_seconds,
+        )
 
 
 class BlockOut(BaseModel):

@@ -16,7 +16,7 @@
 #
 #   SAFENUM_ASTERISK_PREFIX  install prefix            (/opt/safenum/asterisk-22)
 #   SAFENUM_BUILD_DIR        sources and build trees   (/opt/safenum/build)
-#   SAFENUM_BUILD_JOBS       make -j                   (2)
+#   SAFENUM_BUILD_JOBS       make -j                   (the number of cores, nproc)
 set -euo pipefail
 
 # The pinned Debian source version. Change it only together with the README.
@@ -29,7 +29,7 @@ PATCH_DIR=$(cd "$HERE/../asterisk/patches" && pwd)
 MODULES_CONF="$HERE/../asterisk/modules.conf.tmpl"
 PREFIX=${SAFENUM_ASTERISK_PREFIX:-/opt/safenum/asterisk-22}
 BUILD_ROOT=${SAFENUM_BUILD_DIR:-/opt/safenum/build}
-JOBS=${SAFENUM_BUILD_JOBS:-2}
+JOBS=${SAFENUM_BUILD_JOBS:-$(nproc)}
 STAMP="$PREFIX/.safenum-build"
 
 log() { echo "build-asterisk: $*" >&2; }

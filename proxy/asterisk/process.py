@@ -27,7 +27,6 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from proxy.asterisk import procfs
 from proxy.asterisk.astdb import use_wal
@@ -67,21 +66,6 @@ def wait_until(
         if clock() >= deadline:
             return False
         time.sleep(interval)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); it is dead for our purposes.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def ami_banner(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -137,16 +121,11 @@ class AsteriskSupervisor:
 
     def pid(self) -> int | None:
         """The pid of our Asterisk if it runs: our child, the pid file, or a scan."""
-        if self._child is not None and self._child.poll() is None:
-            return self._child.pid
-        try:
-            pid: int | None = int(self._config.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            pid = None
-        if pid is not None and _pid_alive(pid) and self._is_ours(pid):
+        pid = procfs.supervised_pid(self._child, self._config.pid_file, self._is_ours)
+        if pid is not None:
             return pid
         # No (or a stale) pid file: find the server started on our asterisk.conf.
-        return next((p for p in procfs.pids() if self._is_ours(p) and _pid_alive(p)), None)
+        return next((p for p in procfs.pids() if self._is_ours(p) and procfs.alive(p)), None)
 
     def _fully_booted(self) -> bool:
         if not self._config.ctl_socket.exists():

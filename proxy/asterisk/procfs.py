@@ -9,7 +9,8 @@ process we started bound it. Sockets are matched by inode (``/proc/net/udp``,
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -94,6 +95,36 @@ def port_holders(proto: Proto, port: int, proc: Path = PROC) -> list[Holder]:
         for pid in pids(proc)
         if wanted & socket_inodes(pid, proc)
     ]
+
+
+def alive(pid: int, proc: Path = PROC) -> bool:
+    """True when ``pid`` runs; a zombie still answers ``kill(0)`` but is dead for us."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = (proc / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def supervised_pid(
+    child: subprocess.Popen[bytes] | None, pid_file: Path, is_ours: Callable[[int], bool]
+) -> int | None:
+    """The pid of a server we supervise, if it runs: our own child, else the pid its pid
+    file names when that process is alive and ``is_ours`` (a stale file's pid may belong
+    to another program by now, which must never be signalled)."""
+    if child is not None and child.poll() is None:
+        return child.pid
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if alive(pid) and is_ours(pid) else None
 
 
 def cmdline(pid: int, proc: Path = PROC) -> list[str]:

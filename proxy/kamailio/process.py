@@ -7,12 +7,14 @@ answers ``core.version`` (Kamailio opens the socket only once every module is up
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import subprocess
 from dataclasses import dataclass
 
-from proxy.asterisk.process import _pid_alive, wait_until
+from proxy.asterisk import procfs
+from proxy.asterisk.process import wait_until
 from proxy.kamailio.config import EdgeConfig
 from proxy.kamailio.rpc import EdgeRpc, EdgeUnavailable
 
@@ -50,13 +52,14 @@ class EdgeSupervisor:
         ]
 
     def pid(self) -> int | None:
-        if self._child is not None and self._child.poll() is None:
-            return self._child.pid
-        try:
-            pid = int(self.config.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if _pid_alive(pid) else None
+        """Our Kamailio if it runs: our child, or the pid file's process run on our config."""
+        return procfs.supervised_pid(self._child, self.config.pid_file, self._is_ours)
+
+    def _is_ours(self, pid: int) -> bool:
+        argv = procfs.cmdline(pid)
+        return any(
+            a == "-f" and b == str(self.config.cfg_file) for a, b in itertools.pairwise(argv)
+        )
 
     def answering(self) -> bool:
         try:

@@ -102,7 +102,8 @@ async def ami(pbx: Pbx) -> AsyncIterator[AmiClient]:
 
 @pytest.fixture
 def service(pbx: Pbx, db_url: str, redis_url: str, tmp_path: Path) -> Iterator[Service]:
-    """``safenum serve`` and the CLI against the session's Asterisk (started by the test)."""
+    """``safenum serve`` and the CLI against the session's Asterisk and Redis, on a
+    freshly migrated database (``db_url``: no ``db upgrade`` needed); the test starts serve."""
     port = free_port(socket.SOCK_STREAM)
     env = {
         **os.environ,

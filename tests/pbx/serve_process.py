@@ -48,10 +48,12 @@ class Service:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until(self.ready, timeout=20, what="safenum serve /readyz")
+        # A deadline, not a wait: ready returns as soon as /readyz says so. 20 s was
+        # too short on a loaded 2-core machine (three outbox tests failed at load 15).
+        wait_until(self.ready, timeout=60, what="safenum serve /readyz")
 
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
-            self.proc.wait(15)
+            self.proc.wait(45)
             self.proc = None

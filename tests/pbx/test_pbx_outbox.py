@@ -67,7 +67,6 @@ def digits(issued: dict[str, object]) -> str:
 
 def _serve_one_number(pbx: Pbx, service: Service) -> str:
     """A migrated database, a pool, ``safenum serve`` running and one routed number."""
-    service.cli("db", "upgrade")
     service.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
     service.start()
     number = digits(service.cli("numbers", "issue", "--owner-phone", DRIVER, "--plate", "12가3456"))
@@ -120,7 +119,6 @@ def test_a_deletion_with_the_bridge_running_says_the_copies_are_gone(
 def test_a_number_issued_with_redis_down_is_routable_once_a_bridge_runs(
     pbx: Pbx, service: Service
 ) -> None:
-    service.cli("db", "upgrade")
     service.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
     service.start()
     dead = f"redis://127.0.0.1:{free_port()}/0"

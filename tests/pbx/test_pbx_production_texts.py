@@ -9,89 +9,38 @@ request from the 050 number. Nothing in the chain is swapped for a test double.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import redis
 from pbx_sipp import DRIVER_NATIONAL, Pbx
+from serve_process import Service
 from sip_text import Inbox
 from sqlalchemy import text
 
 from app_api.db import make_engine
 from app_api.routers.public import MOVE_CAR_TEXT
-from tests.conftest import free_port, wait_until
 
 DRIVER = "010-1234-5678"  # DRIVER_NATIONAL of the SIPp scenarios; fictitious
 
 
-class Service:
-    def __init__(self, env: dict[str, str], url: str) -> None:
-        self.env = env
-        self.url = url
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def cli(self, *args: str) -> None:
-        done = subprocess.run(
-            [sys.executable, "-c", "from app_api.cli import main; main()", *args],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-
-    def ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from app_api.cli import main; main()", "serve"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self.ready, timeout=30, what="safenum serve (production) /readyz")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(15)
-
-
 @pytest.fixture
-def service(pbx: Pbx, db_url: str, redis_url: str, tmp_path: Path) -> Iterator[Service]:
+def production(pbx: Pbx, service: Service, redis_url: str) -> Service:
+    """The tier's ``safenum serve`` built with SAFENUM_ENV=production, texting through
+    the session's Asterisk to the phones behind its trunk."""
     redis.Redis.from_url(redis_url).flushdb()  # rate limits of other tests
-    port = free_port()
-    env = {
-        **os.environ,
-        "SAFENUM_ENV": "production",
-        "SAFENUM_DATA_DIR": str(tmp_path),
-        "SAFENUM_DATABASE_URL": db_url,
-        "SAFENUM_REDIS_URL": redis_url,
-        "SAFENUM_AMI_PORT": str(pbx.config.ami_port),
-        "SAFENUM_AMI_SECRET": pbx.config.ami_secret,
-        "SAFENUM_SIP_PORT": str(pbx.config.sip_port),
-        "SAFENUM_TRUNK_ADDR": f"127.0.0.1:{pbx.config.trunk_port}",
-        "SAFENUM_HTTP_PORT": str(port),
-        "SAFENUM_LOG_LEVEL": "WARNING",
-    }
-    svc = Service(env, f"http://127.0.0.1:{port}")
-    svc.cli("db", "upgrade")
-    svc.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
-    svc.start()
-    yield svc
-    svc.stop()
+    service.env.update(
+        {
+            "SAFENUM_ENV": "production",
+            "SAFENUM_SIP_PORT": str(pbx.config.sip_port),
+            "SAFENUM_TRUNK_ADDR": f"127.0.0.1:{pbx.config.trunk_port}",
+        }
+    )
+    service.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
+    service.start()
+    return service
 
 
 def card_token(db_url: str, number: str) -> str:
@@ -108,9 +57,9 @@ def card_token(db_url: str, number: str) -> str:
 
 
 def test_a_move_car_request_reaches_the_drivers_phone_from_the_safe_number(
-    pbx: Pbx, service: Service, db_url: str
+    pbx: Pbx, production: Service, db_url: str
 ) -> None:
-    api = httpx.Client(base_url=service.url, timeout=15)
+    api = httpx.Client(base_url=production.url, timeout=15)
 
     # The sign-in code goes out through Asterisk to the driver's phone.
     with Inbox(pbx.config.trunk_port) as inbox:

@@ -64,7 +64,6 @@ def call_refused(pbx: Pbx, dialled: str) -> bool:
 
 
 def test_changes_reach_asterisk_and_calls_follow(pbx: Pbx, service: Service) -> None:
-    service.cli("db", "upgrade")
     service.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
     service.start()
     assert service.ready() == {
@@ -93,7 +92,6 @@ def test_changes_reach_asterisk_and_calls_follow(pbx: Pbx, service: Service) -> 
 def test_calls_route_with_serve_stopped_and_restart_heals_missed_changes(
     pbx: Pbx, service: Service
 ) -> None:
-    service.cli("db", "upgrade")
     service.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
     service.start()
     keep = str(

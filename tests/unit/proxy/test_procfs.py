@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from proxy.asterisk import procfs
+from proxy.asterisk.process import wait_until
 
 HEADER = (
     "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
@@ -65,3 +67,27 @@ def test_a_free_port_and_a_vanished_process(tmp_path: Path) -> None:
 
 def test_command_line(tmp_path: Path) -> None:
     assert procfs.cmdline(10, fake_proc(tmp_path)) == ["asterisk", "-C", "/x/asterisk.conf", "-f"]
+
+
+def test_a_pid_file_names_our_server_only_while_it_runs_and_is_ours(tmp_path: Path) -> None:
+    pid_file = tmp_path / "server.pid"
+    assert procfs.supervised_pid(None, pid_file, lambda pid: True) is None  # no file
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        pid_file.write_text(f"{other.pid}\n")
+        assert procfs.supervised_pid(None, pid_file, lambda pid: True) == other.pid
+        # A stale file whose pid now belongs to another program: never ours to signal.
+        assert procfs.supervised_pid(None, pid_file, lambda pid: False) is None
+        # Our own child wins over the file while it runs.
+        assert (
+            procfs.supervised_pid(other, tmp_path / "missing.pid", lambda pid: False) == other.pid
+        )
+        other.kill()
+        # A zombie until reaped (it still answers kill 0): dead for us.
+        assert wait_until(lambda: not procfs.alive(other.pid), 5)
+        assert procfs.supervised_pid(None, pid_file, lambda pid: True) is None
+    finally:
+        other.kill()
+        other.wait()
+    pid_file.write_text("not a pid")
+    assert procfs.supervised_pid(None, pid_file, lambda pid: True) is None
