@@ -4,10 +4,18 @@ The bulk ones serve the replicas' reconcile: ``db_tree`` reads a whole family in
 one ``DBGetTree`` (streamed, never held as messages), ``db_put_many`` and
 ``db_del_many`` pipeline their actions (``AmiClient.pipeline``). Families and keys
 are validated here, so nothing else needs to know AstDB's path rules.
+
+Cost in Asterisk 22 (``main/db.c``): ``DBGet``, ``DBPut`` and ``DBDel`` look one
+key up by the primary key (``WHERE key=?``); ``DBGetTree`` and ``DBDelTree`` with
+a family match ``key || '/' LIKE ?``, which no index serves: each scans the whole
+table (about a second with 10^6 routes, docs/benchmarks.md). So one key is read
+with ``DBGet`` (:meth:`db_get`, :meth:`db_get_many`), never with a tree, and
+trees are read only where a whole family is wanted (reconcile, periodic scans).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
@@ -20,6 +28,15 @@ EventSink = Callable[[AmiMessage], None]
 
 _FAMILY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _KEY = re.compile(r"^[A-Za-z0-9_.+-]+$")
+
+NOT_FOUND = "Database entry not found"
+"""``DBGet``'s ``Message`` for a missing key (``main/db.c`` ``manager_dbget``).
+
+Asterisk gives the same answer when its SQLite step itself fails on that key
+(logged there as a warning): a read can tell "absent" from a refused action
+(no such family or key header, permission, a lost link), not from a database
+fault inside Asterisk. The write paths do not rely on it: a put is checked by
+its own answer."""
 
 
 @dataclass(frozen=True)
@@ -135,24 +152,44 @@ class AstDbActions(ABC):
         failures = await self.pipeline("DBDel", ({"Family": family, "Key": k} for k in doomed))
         if failures:
             # DBDel answers a missing key with the same error as a refused one:
-            # one read of the family tells them apart.
-            left = (await self.db_tree(family)).keys() & {doomed[i] for i, _ in failures}
+            # an indexed read of the failed keys tells them apart.
+            left = (await self.db_get_many(family, (doomed[i] for i, _ in failures))).keys()
             if left:
                 first = failures[0][1].headers.get("Message", "")
                 raise AmiActionFailed("DBDel", f"{len(left)} of {len(doomed)} refused: {first}")
         return len(doomed) - len(failures)
 
     async def db_get(self, family: str, key: str) -> str | None:
-        """The value, or None when absent.
+        """The value, or None when absent: one ``DBGet`` (an indexed lookup).
 
-        Implemented with ``DBGetTree`` because ``DBGet`` answers a missing key
-        with the same ``Response: Error`` as a refused one; only the message
-        text would tell them apart.
+        Absent is told from other errors by Asterisk's message (:data:`NOT_FOUND`);
+        any other ``Response: Error`` raises :class:`AmiActionFailed`.
         """
-        for entry in await self.db_get_tree(family, key):
-            if entry.key == key:
-                return entry.value
-        return None
+        _check_family(family)
+        _check_key(key)
+        found: list[str] = []
+
+        def row(event: AmiMessage) -> None:
+            if event.name == "DBGetResponse":
+                found.append(event.headers.get("Val", ""))
+
+        try:
+            await self.list_action("DBGet", {"Family": family, "Key": key}, sink=row)
+        except AmiActionFailed as exc:
+            if exc.message.rstrip(".") == NOT_FOUND:
+                return None
+            raise
+        return found[-1] if found else None
+
+    async def db_get_many(self, family: str, keys: Iterable[str]) -> dict[str, str]:
+        """The keys of ``family`` that exist, with their values: one ``DBGet`` each,
+        all in flight at once on the link (an indexed lookup each, never a scan)."""
+        _check_family(family)
+        wanted = list(dict.fromkeys(keys))
+        for key in wanted:
+            _check_key(key)
+        values = await asyncio.gather(*(self.db_get(family, k) for k in wanted))
+        return {k: v for k, v in zip(wanted, values, strict=True) if v is not None}
 
     async def db_del(self, family: str, key: str) -> bool:
         """Delete one key; False if it was already absent (idempotent)."""

@@ -1,13 +1,13 @@
 """The text relay of one node: Asterisk's spool -> filter -> store -> send.
 
 The dialplan spools every text to a routed 050 number in AstDB and announces it
-(``proxy.texts``). Each announcement wakes the relay, which reads the whole spool
-with one ``DBGetTree`` and takes every entry in it, the announced ones in the order
-their events came; it also scans the spool on every AMI (re)connect and every
-``SCAN_SECONDS``, so texts that arrived while this process, Redis or the database
-was down are judged once they are back. Entries are taken in batches of up to
-``RelayConfig.batch`` (whatever arrived while the previous batch ran: one text alone
-when texts come one at a time). Per batch, in this order:
+(``proxy.texts``). Each announcement wakes the relay, which reads the announced
+entries (one indexed ``DBGet`` each) and takes them in the order their events came;
+it also scans the whole spool (one ``DBGetTree``, which in Asterisk scans all of
+AstDB) on every AMI (re)connect and every ``SCAN_SECONDS``, so texts that arrived
+while this process, Redis or the database was down are judged once they are back.
+Entries are taken in batches of up to ``RelayConfig.batch`` (whatever arrived while
+the previous batch ran: one text alone when texts come one at a time). Per batch, in this order:
 
 1. judge and store its texts in one transaction
    (``blocking.texts.TextService.receive_many``; idempotent by spool id, so a retry
@@ -56,7 +56,7 @@ from blocking.sender_redis import RedisSenderHistory, SenderHistoryUnavailable
 from blocking.texts import InboundText, Send, TextService
 from blocking.types import Verdict
 from numbering.types import SafeNumber
-from proxy.ami import AmiClient, AmiError, DbEntry
+from proxy.ami import AmiClient, AmiError, DbEntry, valid_key
 from proxy.bridge.database import Database
 from proxy.dialplan import SPOOL_FAMILY, TEXT_EVENT, TEXT_SPOOLED
 from proxy.texts import PART_BYTES, CallerRefs, SpooledText, parse_spooled, send_text
@@ -192,8 +192,10 @@ class TextRelay:
         return count
 
     async def take_spooled(self, retry: bool = False) -> int:
-        """Take every entry of the spool (one ``DBGetTree``) in batches: the announced
-        ones in the order of their events, then the others. Entries that failed are
+        """Take spooled texts in batches, the announced ones in the order of their
+        events: on a scan (``retry``) every entry of the spool (one ``DBGetTree``, the
+        announced first, then the others), else only the announced ones (one indexed
+        ``DBGet`` each: a tree read scans the whole AstDB). Entries that failed are
         held back until the next scan (``retry``), so one that keeps failing costs one
         attempt per scan, not one per arriving text.
 
@@ -204,7 +206,13 @@ class TextRelay:
             if retry:
                 self._held.clear()
             announced = list(self._queued)
-            entries = await self.ami.db_get_tree(SPOOL_FAMILY)
+            if retry:  # the safety net: the whole spool (DBGetTree scans all of AstDB)
+                entries = await self.ami.db_get_tree(SPOOL_FAMILY)
+            else:  # only the announced entries: one indexed DBGet each
+                found = await self.ami.db_get_many(
+                    SPOOL_FAMILY, (i for i in announced if valid_key(i))
+                )
+                entries = [DbEntry(SPOOL_FAMILY, k, v) for k, v in found.items()]
             for spool_id in announced:  # in the tree now, or gone; later ones stay queued
                 del self._queued[spool_id]
             order = {spool_id: n for n, spool_id in enumerate(announced)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -17,6 +18,7 @@ from proxy.ami import (
     AmiUnavailable,
     DbEntry,
 )
+from proxy.ami.astdb import NOT_FOUND
 from proxy.ami.testing import FakeAmi, default_book
 
 
@@ -73,6 +75,36 @@ async def test_astdb_round_trip(ami: AmiClient, fake: FakeAmi) -> None:
     assert await ami.db_deltree("safenum/route") is True
     assert await ami.db_deltree("safenum/route") is False
     assert fake.db == {}
+
+
+async def test_one_key_is_read_with_dbget_never_with_a_tree(ami: AmiClient, fake: FakeAmi) -> None:
+    # DBGetTree scans Asterisk's whole astdb table (a LIKE on every key): a read of
+    # one key, an absent key's delete and a failed bulk delete must use DBGet.
+    await ami.db_put_many("safenum/route", [("050412345678", "+8210"), ("050412345679", "")])
+    assert await ami.db_get("safenum/route", "050412345678") == "+8210"
+    assert await ami.db_get("safenum/route", "050412345679") == ""
+    assert await ami.db_get("safenum/route", "050400000000") is None
+    assert await ami.db_get_many("safenum/route", ["050412345678", "050400000000"]) == {
+        "050412345678": "+8210"
+    }
+    assert await ami.db_del("safenum/route", "050400000000") is False
+    assert await ami.db_del_many("safenum/route", ["050400000000", "050412345679"]) == 1
+    assert fake.received("DBGetTree") == []
+    assert len(fake.received("DBGet")) >= 5
+
+
+async def test_a_refused_dbget_is_an_error_not_an_absent_key(ami: AmiClient, fake: FakeAmi) -> None:
+    # Only Asterisk's "Database entry not found" means absent; any other error raises.
+    await ami.db_put("f", "k", "v")
+    missing = fake.book["dbget_missing"]
+    fake.book.exchanges["dbget_missing"] = dataclasses.replace(
+        missing,
+        replies=tuple(r.replace(NOT_FOUND, "Permission denied") for r in missing.replies),
+    )
+    with pytest.raises(AmiActionFailed):
+        await ami.db_get("f", "absent")
+    with pytest.raises(AmiActionFailed):
+        await ami.db_get_many("f", ["k", "absent"])
 
 
 async def test_list_completion_ignores_the_wrong_list_items_count(ami: AmiClient) -> None:
