@@ -84,12 +84,12 @@ class BlockReplica:
     async def apply(self, number: SafeNumber, refs: Collection[str]) -> None:
         """Make ``safenum/block/<number>`` hold exactly ``refs`` (empty: no blocks)."""
         async with self._lock:
-            await self._replace(f"{BLOCK_FAMILY}/{number.digits}", refs)
+            await self._replace(number.digits, refs)
 
     async def apply_global(self, keys: Collection[str]) -> None:
         """Make ``safenum/block/all`` hold exactly ``keys``."""
         async with self._lock:
-            await self._replace(f"{BLOCK_FAMILY}/{GLOBAL_KEY}", keys)
+            await self._replace(GLOBAL_KEY, keys)
 
     async def reconcile(self) -> tuple[int, int]:
         """Make the whole family (and its index) equal to the database; returns
