@@ -7,8 +7,12 @@ from collections.abc import Callable, Mapping
 
 from pbx_sipp import DRIVER_E164, Pbx, SippRun, TrunkTrap
 
+from blocking.blocks import Blocks
 from numbering.types import SafeNumber
 from proxy.ami import AmiClient
+from proxy.ami.types import AmiListResult
+from proxy.block_replica import INDEX_FAMILY, BlockReplica
+from proxy.dialplan import BLOCK_FAMILY, BLOCKED, LAST_FAMILY
 from proxy.replica import ROUTE_FAMILY, RouteReplica
 
 NUMBER = "050412345678"
@@ -115,3 +119,47 @@ async def test_astdb_commits_go_to_the_write_ahead_log(pbx: Pbx, ami: AmiClient)
     wal = pbx.config.astdb_file.with_name(pbx.config.astdb_file.name + "-wal")
     await RouteReplica(ami, loader({})).put(SafeNumber(NUMBER), DRIVER_E164)
     await wait_for(lambda: wal.is_file() and wal.stat().st_size > 0, 5)
+
+
+class RecordingAmi(AmiClient):
+    """The real client, noting the name of every list action (DBGet, DBGetTree) it sends."""
+
+    def __init__(self, pbx: Pbx) -> None:
+        super().__init__(pbx.ami_settings())
+        self.list_actions: list[str] = []
+
+    async def list_action(  # type: ignore[override]
+        self, name: str, *args: object, **kwargs: object
+    ) -> AmiListResult:
+        self.list_actions.append(name)
+        return await super().list_action(name, *args, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_single_key_reads_and_block_apply_never_scan_astdb(pbx: Pbx) -> None:
+    # Asterisk 22 answers DBGetTree with a scan of all of AstDB; DBGet is indexed.
+    # Against the real Asterisk: absent and present keys read right through DBGet, and a
+    # per-number block apply removes the stale key the dialplan's DB_EXISTS would see.
+    r1, r2 = "1" * 20, "2" * 20
+
+    async def no_blocks() -> Blocks:
+        return Blocks()
+
+    async with RecordingAmi(pbx) as link:
+        await link.wait_connected(10)
+        await link.db_put(ROUTE_FAMILY, NUMBER, DRIVER_E164)
+        assert await link.db_get(ROUTE_FAMILY, NUMBER) == DRIVER_E164
+        assert await link.db_get(ROUTE_FAMILY, "050400000009") is None
+        assert await link.db_del(LAST_FAMILY, "050400000009") is False  # absent: no tree read
+
+        blocks = BlockReplica(link, no_blocks)
+        await blocks.apply(SafeNumber(NUMBER), {r1, r2})
+        await blocks.apply(SafeNumber(NUMBER), {r2})
+        family = f"{BLOCK_FAMILY}/{NUMBER}"
+        assert await link.db_get(family, r1) is None  # stale: gone
+        assert await link.db_get(family, r2) == BLOCKED
+        await blocks.apply(SafeNumber(NUMBER), ())
+        assert await link.db_get_many(family, [r1, r2]) == {}
+        assert await link.db_get(INDEX_FAMILY, NUMBER) is None
+        assert "DBGetTree" not in link.list_actions
+        assert "DBGet" in link.list_actions
+        await link.db_del(ROUTE_FAMILY, NUMBER)
