@@ -21,7 +21,8 @@ listing too wide (harmless: unlisting happens at the next apply), never too narr
 A listing longer than one AMI line allows (``INDEX_CHARS``) is stored as ``*``,
 "read the tree" (the old, scanning way, for that number only). ``reconcile`` reads
 both trees and rewrites the index with the blocks, so a lost or stale index is
-repaired on every (re)connect.
+repaired on every (re)connect (keys written before the index existed included: until
+that first reconcile, an apply does not see them).
 """
 
 from __future__ import annotations
