@@ -44,6 +44,13 @@ class Example:
     """Month received (``YYYY-MM``) where the source dates its texts."""
     kind: str = ""
     """The source's own type of the text, where it has one (KISA's 스팸유형: 도박, 기타, ...)."""
+    reports: tuple[tuple[str, int], ...] = ()
+    """(month, reports) of the text's campaign, where the source counts them (KISA: the
+    exact and near duplicates :mod:`blocking.dedup` folded into this text)."""
+
+    def reported_before(self, month: str) -> int:
+        """Reports of this campaign received before ``month`` (at least 1)."""
+        return max(1, sum(n for m, n in self.reports if m < month))
 
 
 _PLATE_LETTERS = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주허하호"
@@ -176,6 +183,7 @@ def fill(template: str, rng: random.Random) -> str:
 
 
 KISA_CACHE = DATA / "cache" / "kisa_2022.tsv.gz"
+KISA_REPORTS = DATA / "cache" / "kisa_2022_reports.txt.gz"
 PUBLIC_HAM = DATA / "ko_ham_public.tsv.gz"
 HELD_OUT_MONTH = "2022-12"
 KISA_TRAIN_CAP = 40_000
@@ -189,10 +197,18 @@ KISA_NOT_SPAM = "kisa-2022-not-spam"
 """Reports KISA judged not spam: real, but often ads, so reported apart from the ham."""
 
 
-def kisa_examples(path: Path = KISA_CACHE) -> list[Example]:
-    """The deduplicated KISA reports of the cache (empty when there is no cache)."""
+def kisa_examples(path: Path = KISA_CACHE, reports: Path = KISA_REPORTS) -> list[Example]:
+    """The deduplicated KISA reports of the cache (empty when there is no cache), with
+    how often each campaign was reported per month where the cache has the counts."""
     if not path.exists():
         return []
+    counts: list[tuple[tuple[str, int], ...]] = []
+    if reports.exists():
+        with gzip.open(reports, "rt", encoding="utf-8") as f:
+            counts = [
+                tuple((m, int(n)) for m, _, n in (p.partition(":") for p in line.split()))
+                for line in f
+            ]
     out = []
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for i, line in enumerate(f):
@@ -200,7 +216,8 @@ def kisa_examples(path: Path = KISA_CACHE) -> list[Example]:
             category = Category(label)
             source = KISA_NOT_SPAM if category is Category.HAM else "kisa-2022"
             body = text.replace("\\n", "\n")[:MAX_CHARS]
-            out.append(Example(body, category, f"kisa:{i}", source, "ko", month, kind))
+            seen = counts[i] if i < len(counts) else ()
+            out.append(Example(body, category, f"kisa:{i}", source, "ko", month, kind, seen))
     return out
 
 

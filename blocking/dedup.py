@@ -56,24 +56,31 @@ def signatures(texts: Sequence[str]) -> npt.NDArray[np.uint64]:
 
 def keep_first(texts: Sequence[str]) -> list[int]:
     """Indices of the texts to keep: the first of every exact or near-duplicate group."""
+    return [i for i, first in enumerate(campaigns(texts)) if first == i]
+
+
+def campaigns(texts: Sequence[str]) -> list[int]:
+    """For each text, the index of the earliest text of its campaign (itself when it is
+    kept): the first exact or near duplicate it matches, in the order given."""
     skeletons, _codes = _skeletons(texts)
     sigs = signatures(texts)
-    seen_exact: set[str] = set()
-    seen_bands: set[tuple[int, bytes]] = set()
-    kept = []
+    seen_exact: dict[str, int] = {}
+    seen_bands: dict[tuple[int, bytes], int] = {}
+    out = []
     bands = HASHES // ROWS_PER_BAND
     for i, skeleton in enumerate(skeletons):
         if skeleton in seen_exact:
+            out.append(seen_exact[skeleton])
             continue
-        seen_exact.add(skeleton)
+        first = i
         if len(skeleton) >= _MIN_SHINGLES:
             keys = [
                 (b, sigs[i, b * ROWS_PER_BAND : (b + 1) * ROWS_PER_BAND].tobytes())
                 for b in range(bands)
             ]
-            if any(key in seen_bands for key in keys):
-                seen_bands.update(keys)
-                continue
-            seen_bands.update(keys)
-        kept.append(i)
-    return kept
+            first = next((seen_bands[key] for key in keys if key in seen_bands), i)
+            for key in keys:
+                seen_bands.setdefault(key, first)
+        seen_exact[skeleton] = first
+        out.append(first)
+    return out

@@ -23,6 +23,7 @@ import re
 import unicodedata
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree.ElementTree import iterparse
@@ -33,6 +34,8 @@ from blocking.urls import PHONE_NUMBER
 DATA = Path(__file__).parent / "data"
 CACHE = DATA / "cache"
 KISA_CACHE = CACHE / "kisa_2022.tsv.gz"
+KISA_REPORTS = CACHE / "kisa_2022_reports.txt.gz"
+"""Per kept row of :data:`KISA_CACHE`, line by line: ``MONTH:REPORTS`` of its campaign."""
 PUBLIC_HAM = DATA / "ko_ham_public.tsv.gz"
 NSMC_SAMPLE = 9000
 CHATBOT_SAMPLE = 6000
@@ -131,17 +134,26 @@ def kisa_rows(path: Path) -> Iterator[tuple[str, Category, str, str]]:
 
 def write_kisa(directory: Path) -> tuple[int, int]:
     """Write the deduplicated reports (earliest of each campaign kept, see
-    :mod:`blocking.dedup`) to the cache; returns (rows read, rows kept)."""
-    from blocking.dedup import keep_first
+    :mod:`blocking.dedup`) to the cache, and beside it how often each kept campaign was
+    reported per month (:data:`KISA_REPORTS`); returns (rows read, rows kept)."""
+    from blocking.dedup import campaigns
 
     rows = [row for path in sorted(directory.glob("2022-*.xlsx")) for row in kisa_rows(path)]
     rows.sort(key=lambda row: row[2])  # by month, stable: the earliest report is kept
-    kept = keep_first([row[0] for row in rows])
+    first = campaigns([row[0] for row in rows])
+    reports: dict[int, Counter[str]] = {}
+    for i, j in enumerate(first):
+        reports.setdefault(j, Counter())[rows[i][2]] += 1
+    kept = sorted(reports)
     CACHE.mkdir(parents=True, exist_ok=True)
-    with gzip.open(KISA_CACHE, "wt", encoding="utf-8") as out:
+    with (
+        gzip.open(KISA_CACHE, "wt", encoding="utf-8") as out,
+        gzip.open(KISA_REPORTS, "wt", encoding="utf-8") as counts,
+    ):
         for i in kept:
             text, label, month, kind = rows[i]
             out.write(f"{label.value}\t{month}\t{kind}\t{_one_line(text)}\n")
+            counts.write(" ".join(f"{m}:{n}" for m, n in sorted(reports[i].items())) + "\n")
     return len(rows), len(kept)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from blocking.dedup import keep_first
+from blocking.dedup import campaigns, keep_first
 from blocking.sources import clean_report, strip_phones
 from blocking.urls import phone_kind
 
@@ -41,3 +41,5 @@ def test_near_duplicates_are_kept_once_the_earliest() -> None:
         "오늘 저녁에 비 온대요 창문 닫으세요",
     ]
     assert keep_first(texts) == [0, 1, 5]
+    # every repeat is credited to the earliest text of its own campaign
+    assert campaigns(texts) == [0, 1, 0, 0, 1, 5]
