@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from proxy.ami import AmiActionFailed, AmiClient, AmiProtocolError, AmiSettings, AmiTimeout
+from proxy.ami import AmiActionFailed, AmiClient, AmiProtocolError, AmiTimeout
 from proxy.ami.client import PIPELINE_CHUNK, PIPELINE_DEPTH
 from proxy.ami.testing import FakeAmi, default_book
 from proxy.ami.transport import decode_packet, decode_with_library, encode_action, encode_actions
@@ -17,20 +15,6 @@ MANY = PIPELINE_CHUNK * PIPELINE_DEPTH * 2 + 7  # more than the window, not a ch
 
 def rows(count: int) -> list[tuple[str, str]]:
     return [(f"0504{i:08d}", f"+8210{i:08d}") for i in range(count)]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeAmi]:
-    async with FakeAmi() as server:
-        yield server
-
-
-@pytest.fixture
-async def ami(fake: FakeAmi) -> AsyncIterator[AmiClient]:
-    settings = AmiSettings("127.0.0.1", fake.port, fake.username, fake.secret, 1.0, 1.0)
-    async with AmiClient(settings) as client:
-        await client.wait_connected()
-        yield client
 
 
 async def test_put_many_writes_every_row_once_with_its_own_action_id(

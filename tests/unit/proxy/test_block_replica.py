@@ -7,33 +7,15 @@ through ``safenum/blockindex/<number>``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from blocking.blocks import Blocks
 from numbering.types import SafeNumber
-from proxy.ami import AmiClient, AmiSettings
+from proxy.ami import AmiClient
 from proxy.ami.testing import FakeAmi
 from proxy.block_replica import INDEX_CHARS, INDEX_FAMILY, BlockReplica
 
 A = "050411110000"
 N = SafeNumber(A)
 R1, R2, R3 = "1" * 20, "2" * 20, "3" * 20
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeAmi]:
-    async with FakeAmi() as server:
-        yield server
-
-
-@pytest.fixture
-async def ami(fake: FakeAmi) -> AsyncIterator[AmiClient]:
-    settings = AmiSettings("127.0.0.1", fake.port, fake.username, fake.secret, 1.0, 1.0)
-    async with AmiClient(settings) as client:
-        await client.wait_connected()
-        yield client
 
 
 def replica(ami: AmiClient, blocks: Blocks | None = None) -> BlockReplica:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 
 import pytest
 
@@ -15,20 +15,6 @@ from proxy.preference_replica import NumberPrefs, PreferenceReplica
 from proxy.replica import InvalidRoute, RouteReplica
 
 A, B, C = "050411110000", "050422220000", "050433330000"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeAmi]:
-    async with FakeAmi() as server:
-        yield server
-
-
-@pytest.fixture
-async def ami(fake: FakeAmi) -> AsyncIterator[AmiClient]:
-    settings = AmiSettings("127.0.0.1", fake.port, fake.username, fake.secret, 1.0, 1.0)
-    async with AmiClient(settings) as client:
-        await client.wait_connected()
-        yield client
 
 
 def routes(mapping: Mapping[str, str]):  # type: ignore[no-untyped-def]
