@@ -48,7 +48,7 @@ from bench.calls import Ports, ami_settings, start_asterisk
 from bench.propagation import pct
 from numbering.types import OwnerPhone, Plate, SafeNumber
 from proxy.ami import AmiClient
-from proxy.bridge import TextRelay
+from proxy.bridge import Bridge, TextRelay
 from proxy.texts import CallerRefs
 from proxy.texts import send_text as ami_send_text
 from tests.conftest import start_redis
@@ -118,16 +118,22 @@ async def run(texts: int, levels: list[int], backlog: int, base: Path, redis_url
             number = SafeNumber.parse(
                 svc.issue(OwnerPhone(DRIVER), Plate.parse("12가3456")).safe_number
             )
-        ami = AmiClient(ami_settings(config))
-        relay = TextRelay(
-            core,
-            ami,
-            CallerRefs(*config.ref_keys()),
-            replace(relay_config(settings), trunk=trunk),
-            redis.Redis.from_url(redis_url),
-        )
-        bridge = make_bridge(core, ami, aioredis.from_url(redis_url), relay)
-        await bridge.start()
+
+        async def start_bridge() -> tuple[AmiClient, Bridge]:
+            """The bridge with its relay, as ``safenum serve`` runs them."""
+            ami = AmiClient(ami_settings(config))
+            relay = TextRelay(
+                core,
+                ami,
+                CallerRefs(*config.ref_keys()),
+                replace(relay_config(settings), trunk=trunk),
+                redis.Redis.from_url(redis_url),
+            )
+            bridge = make_bridge(core, ami, aioredis.from_url(redis_url), relay)
+            await bridge.start()
+            return ami, bridge
+
+        ami, bridge = await start_bridge()
         async with asyncio.timeout(10):
             while not bridge.ready:
                 await asyncio.sleep(0.01)
@@ -226,16 +232,7 @@ async def run(texts: int, levels: list[int], backlog: int, base: Path, redis_url
                     await texters.send(number.digits, f"0107{i:07d}", BODY.format(f"#{i}").encode())
 
             await asyncio.gather(*(texted(first + i) for i in range(count)))
-            ami = AmiClient(ami_settings(config))
-            relay = TextRelay(
-                core,
-                ami,
-                CallerRefs(*config.ref_keys()),
-                replace(relay_config(settings), trunk=trunk),
-                redis.Redis.from_url(redis_url),
-            )
-            bridge = make_bridge(core, ami, aioredis.from_url(redis_url), relay)
-            await bridge.start()
+            _, bridge = await start_bridge()
             times = await arrivals(first, count)
             rate = (count - 1) / (times[-1] - times[0])
             print(f"{'baseline':<10} {'drain':>4} {'':>8} {'':>8} {base_rate:8.0f}")
