@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import redis
@@ -25,20 +27,44 @@ AMI_USER = "safenum"
 
 
 def ensure_secret_file(path: Path) -> str:
-    """Read the generated AMI secret, creating it (mode 0600) on first use."""
+    """Read the generated secret at ``path``, creating it (mode 0600) on first use.
+
+    Race-safe: the new secret is written whole to a temporary file in the same directory,
+    then published with ``os.link``, which fails when ``path`` exists. So the first writer
+    wins, every caller returns what the file holds (the winner's secret), a reader never
+    sees a half-written file, and an existing secret is never overwritten."""
     try:
-        return path.read_text(encoding="ascii").strip()
+        return _read_secret(path)
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(32)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race; use its secret
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secret + "\n")
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_urlsafe(32) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process won: its secret stands
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+    _fsync_dir(path.parent)
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> str:
+    secret = path.read_text(encoding="ascii").strip()
+    if not secret:  # never a usable key; left by a crash of a version that wrote in place
+        raise RuntimeError(f"{path} is empty: delete it and a new secret is generated")
     return secret
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def ami_secret(settings: Settings) -> str:
