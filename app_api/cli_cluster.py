@@ -201,12 +201,9 @@ def up(
         # The nodes boot side by side: each is mostly its own prompt synthesis and
         # module loading. The plan is saved first: if a node fails, _down below stops
         # every node whose directory exists, started or half-started.
-        # The configs are made here, one after the other: each reads (the first one
-        # creates) the AMI secret file, which ensure_secret_file does not write atomically.
         _save(state_file, plan)
-        configs = [node_config(settings, node, settings.sip_port) for node in plan["nodes"]]
-        with ThreadPoolExecutor(len(configs)) as pool:
-            pids = list(pool.map(_node_up, configs))
+        with ThreadPoolExecutor(len(plan["nodes"])) as pool:
+            pids = list(pool.map(partial(_node_up, settings), plan["nodes"]))
         for node, pid in zip(plan["nodes"], pids, strict=True):
             node["asterisk_pid"] = pid
         _save(state_file, plan)
@@ -254,7 +251,8 @@ def up(
     typer.echo(json.dumps(_public(plan, edge)))
 
 
-def _node_up(config: AsteriskConfig) -> int | None:
+def _node_up(settings: Settings, node: dict[str, Any]) -> int | None:
+    config = node_config(settings, node, settings.sip_port)
     write_config(config)
     write_prompts(config)
     return AsteriskSupervisor(config).up(timeout=60).pid
