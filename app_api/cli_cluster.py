@@ -20,7 +20,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +39,7 @@ from app_api.wiring import Core
 from numbering.outbox import Outbox
 from proxy.asterisk.config import AsteriskConfig, write_config, write_prompts
 from proxy.asterisk.process import AsteriskSupervisor, wait_until
-from proxy.asterisk.procfs import alive
+from proxy.asterisk.procfs import alive, start_logged
 from proxy.bridge.edge import ACTIVE, META, EdgeBridge
 from proxy.bridge.gate import GATE_TABLE
 from proxy.kamailio.config import EdgeConfig, EdgeNode
@@ -119,17 +118,7 @@ def _bridge_env(settings: Settings, node: dict[str, Any], config: AsteriskConfig
 
 
 def _spawn(argv: list[str], env: dict[str, str], log_file: Path) -> int:
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, "ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            argv,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return proc.pid
+    return start_logged(argv, log_file, env=env).pid
 
 
 def _ours(pid: int) -> bool:

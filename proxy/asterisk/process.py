@@ -197,20 +197,14 @@ class AsteriskSupervisor:
                 raise AsteriskProcessError(str(exc)) from exc
             self._check_ports_free()
             use_wal(self._config.astdb_file)  # also a database deleted since write_config
-            self._config.console_log.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileNotFoundError):
-                self._config.ctl_socket.unlink()  # stale socket of a killed instance
-            with open(self._config.console_log, "ab") as log:
-                try:
-                    self._child = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                        self.command_line(),
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,  # a Ctrl-C in our terminal is not for it
-                    )
-                except OSError as exc:
-                    raise AsteriskProcessError(f"cannot run {self._binary}: {exc}") from exc
+            try:
+                self._child = procfs.start_logged(
+                    self.command_line(),
+                    self._config.console_log,
+                    stale_socket=self._config.ctl_socket,
+                )
+            except OSError as exc:
+                raise AsteriskProcessError(f"cannot run {self._binary}: {exc}") from exc
 
         def ready() -> bool:
             pid = self.pid()

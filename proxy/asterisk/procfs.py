@@ -4,10 +4,14 @@ The supervisor uses it to tell *its* Asterisk from another one: an AMI banner or
 a SIP answer on a port proves only that something listens there, not that the
 process we started bound it. Sockets are matched by inode (``/proc/net/udp``,
 ``/proc/net/tcp`` and their IPv6 twins against ``/proc/<pid>/fd``).
+
+The supervisors (Asterisk, Kamailio, ``cluster up``) also start their servers here, the
+one way: :func:`start_logged`; :func:`supervised_pid` finds them again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -125,6 +129,33 @@ def supervised_pid(
     except (OSError, ValueError):
         return None
     return pid if alive(pid) and is_ours(pid) else None
+
+
+def start_logged(
+    argv: list[str],
+    log_file: Path,
+    *,
+    stale_socket: Path | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a server we supervise: ``stale_socket`` (a killed instance's control socket)
+    removed first, stdout and stderr appended to ``log_file``, stdin closed, and in its
+    own session, so a Ctrl-C in our terminal is not for it. OSError when it cannot run."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    if stale_socket is not None:
+        with contextlib.suppress(FileNotFoundError):
+            stale_socket.unlink()
+    with open(log_file, "ab") as log:
+        return subprocess.Popen(  # noqa: S603 - the caller's fixed argv, no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+        )
 
 
 def cmdline(pid: int, proc: Path = PROC) -> list[str]:

@@ -84,21 +84,15 @@ class EdgeSupervisor:
     def up(self, timeout: float = 20.0) -> EdgeStatus:
         """Start Kamailio unless it runs already; return once its RPC answers."""
         if self.pid() is None:
-            self.config.log_file.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileNotFoundError):
-                self.config.rpc_socket.unlink()  # stale socket of a killed instance
-            with open(self.config.log_file, "ab") as log:
-                try:
-                    self._child = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                        self.command_line(),
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        cwd=self.config.config_dir,
-                        start_new_session=True,
-                    )
-                except OSError as exc:
-                    raise EdgeProcessError(f"cannot run {self.binary}: {exc}") from exc
+            try:
+                self._child = procfs.start_logged(
+                    self.command_line(),
+                    self.config.log_file,
+                    stale_socket=self.config.rpc_socket,
+                    cwd=self.config.config_dir,
+                )
+            except OSError as exc:
+                raise EdgeProcessError(f"cannot run {self.binary}: {exc}") from exc
 
         def ready() -> bool:
             if self.pid() is None:

@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from proxy.asterisk import procfs
 from proxy.asterisk.process import wait_until
 
@@ -91,3 +93,32 @@ def test_a_pid_file_names_our_server_only_while_it_runs_and_is_ours(tmp_path: Pa
         other.wait()
     pid_file.write_text("not a pid")
     assert procfs.supervised_pid(None, pid_file, lambda pid: True) is None
+
+
+def test_a_server_starts_in_its_own_session_logging_after_what_was_there(tmp_path: Path) -> None:
+    log_file = tmp_path / "log" / "server.log"  # the directory does not exist yet
+    stale = tmp_path / "ctl.sock"
+    stale.touch()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    script = 'echo "out $SERVER_ENV $(pwd) $(cut -d" " -f6 /proc/$$/stat)"; echo err >&2'
+    child = procfs.start_logged(
+        ["sh", "-c", script], log_file, stale_socket=stale, cwd=workdir,
+        env={"PATH": os.environ["PATH"], "SERVER_ENV": "set"},
+    )  # fmt: skip
+    try:
+        assert not stale.exists()
+        assert child.wait(10) == 0
+    finally:
+        child.kill()
+        child.wait()
+    out, err = log_file.read_text().splitlines()
+    assert out.split() == ["out", "set", str(workdir), str(child.pid)]  # its own session
+    assert err == "err"
+    procfs.start_logged(["sh", "-c", "echo again"], log_file).wait(10)
+    assert log_file.read_text().splitlines()[-3:] == [out, err, "again"]  # appended
+
+
+def test_a_server_that_cannot_run_is_an_oserror(tmp_path: Path) -> None:
+    with pytest.raises(OSError):  # the supervisors translate any OSError
+        procfs.start_logged([str(tmp_path / "missing")], tmp_path / "server.log")
