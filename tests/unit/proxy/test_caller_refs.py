@@ -16,26 +16,13 @@ from pathlib import Path
 
 from app_api.pbx_config import caller_ref_key
 from app_api.settings import Settings
-from proxy.asterisk.config import AsteriskConfig, render
+from proxy.asterisk.config import render
 from proxy.texts import CallerRefs
+from tests.unit.proxy.test_asterisk_config import make
 
 NUMBER = "050412345678"  # a safe number
 CALLER = "01012345678"  # fictitious; the attacker knows it is one of 010-1234-xxxx
 KEYED = "${SHA1(${REF_KEY_OUTER}${SHA1(${REF_KEY_INNER}"
-
-
-def config(tmp_path: Path, **overrides: object) -> AsteriskConfig:
-    values: dict[str, object] = {
-        "config_dir": tmp_path / "ast",
-        "sip_port": 15060,
-        "trunk_host": "192.0.2.10",
-        "trunk_port": 5070,
-        "ami_port": 15038,
-        "ami_secret": "s3cret-s3cret-s3cret",
-        "caller_ref_key": "ab" * 32,
-    }
-    values.update(overrides)
-    return AsteriskConfig(**values)  # type: ignore[arg-type]
 
 
 def sha1(text: str) -> str:
@@ -52,7 +39,7 @@ def dictionary_hit(ref: str, guess: Callable[[str], str]) -> str | None:
 def test_every_hash_of_a_number_in_the_dialplan_is_keyed_inside_and_outside(
     tmp_path: Path,
 ) -> None:
-    cfg = config(tmp_path)
+    cfg = make(tmp_path, caller_ref_key="ab" * 32)
     text = render(cfg)["extensions.conf"]
     inner, outer = cfg.ref_keys()
     assert f"REF_KEY_INNER = {inner}\n" in text
@@ -92,6 +79,6 @@ def test_production_keys_come_from_the_master_key_not_from_the_ami_secret(
     assert re.fullmatch(r"[0-9a-f]{64}", first)
     assert caller_ref_key(Settings(data_dir=tmp_path / "a")) == first  # stable: refs persist
     assert caller_ref_key(Settings(data_dir=tmp_path / "b")) != first  # another master key
-    with_key = config(tmp_path, caller_ref_key=first).ref_keys()
-    assert with_key != config(tmp_path, caller_ref_key="").ref_keys()
+    with_key = make(tmp_path, caller_ref_key=first).ref_keys()
+    assert with_key != make(tmp_path).ref_keys()
     assert first not in with_key  # the dialplan holds derived keys, not this one
