@@ -127,7 +127,7 @@ def load_parallel(
 
 
 def _default_sigterm() -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # main() turns it into Ctrl-C
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # pool workers die on SIGTERM
 
 
 # -- the database ------------------------------------------------------------------
