@@ -44,15 +44,14 @@ CPU per call: the Asterisk process's user + system CPU time over the step (from
 ``/proc/<pid>/stat``) divided by the step's calls. On a machine shared with other
 work it is steadier than PDD, which the other work's scheduling delays dominate.
 
-Route loads: 10^3 routes go through the production path (``RouteReplica.reconcile``,
-one DBPut round trip at a time over one AMI link). 10^6 go through the fastest way we
-found that keeps Asterisk online and uses only documented interfaces: ``DBPut`` through
-``AmiClient``, pipelined (``--load-procs`` processes x ``--load-connections`` links x
-``--load-window`` actions in flight; the client's packet parsing, not Asterisk, is the
-bottleneck), then counted with the CLI's ``database query`` and spot-checked with
-``DBGetTree``. Writing ``astdb.sqlite3`` while Asterisk is stopped would skip AMI but
-depends on AstDB's internal table layout, which Asterisk does not document, so it is
-not used.
+Route loads: up to 10^4 routes go through the production path
+(``RouteReplica.reconcile`` over one AMI link). Larger tables go through the fastest way
+found that keeps Asterisk online and uses only documented interfaces:
+``AmiClient.db_put_many``, ``DBPut`` pipelined on one link (``bench/routes.py`` measures
+it at ~1.1x the raw-socket floor, i.e. Asterisk's own cost), then counted with the CLI's
+``database query`` and spot-checked with ``DBGet``. Writing ``astdb.sqlite3`` while
+Asterisk is stopped would skip AMI but depends on AstDB's internal table layout, which
+Asterisk does not document, so it is not used.
 
 Ratios are service / baseline from the same run. Every Asterisk and SIPp started here
 is stopped on exit (also on Ctrl-C).
@@ -63,7 +62,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import random
 import shutil
@@ -74,7 +72,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 
@@ -107,6 +105,8 @@ class Step:
     placed_cps: float
     pdd_ms: tuple[float, ...]
     cpu_ms: float = float("nan")  # Asterisk's CPU time per call during the step
+    sent_at: tuple[float, ...] = ()  # wall-clock INVITE send time of each pdd_ms sample
+    unended: int = 0  # failed calls the caller's SIPp did not complete (timeout, abort)
 
     @property
     def failed_ratio(self) -> float:
@@ -168,56 +168,17 @@ async def load_by_reconcile(config: AsteriskConfig, routes: Sequence[tuple[str, 
     return elapsed
 
 
-async def load_pipelined(
-    config: AsteriskConfig, routes: Sequence[tuple[str, str]], connections: int, window: int
-) -> float:
-    """DBPut with ``window`` actions in flight on each of ``connections`` AMI links."""
-    clients = [AmiClient(ami_settings(config)) for _ in range(connections)]
-    async with contextlib.AsyncExitStack() as stack:
-        for client in clients:
-            await stack.enter_async_context(client)
-        await asyncio.gather(*(c.wait_connected(10) for c in clients))
-
-        async def lanes(client: AmiClient, part: Iterator[tuple[str, str]]) -> None:
-            async def lane() -> None:
-                for number, phone in part:  # the lanes of a link share one iterator
-                    await client.db_put(ROUTE_FAMILY, number, phone)
-
-            await asyncio.gather(*(lane() for _ in range(window)))
-
+async def load_pipelined(config: AsteriskConfig, routes: Sequence[tuple[str, str]]) -> float:
+    """``AmiClient.db_put_many`` on one AMI link (the fastest documented load,
+    ``bench/routes.py``). Returns seconds."""
+    async with AmiClient(ami_settings(config)) as ami:
+        await ami.wait_connected(10)
         started = time.perf_counter()
-        await asyncio.gather(
-            *(lanes(c, iter(routes[i::connections])) for i, c in enumerate(clients))
-        )
-        return time.perf_counter() - started
-
-
-def _load_part(job: tuple[AsteriskConfig, Sequence[tuple[str, str]], int, int]) -> float:
-    return asyncio.run(load_pipelined(*job))
-
-
-def load_parallel(
-    config: AsteriskConfig,
-    routes: Sequence[tuple[str, str]],
-    procs: int,
-    connections: int,
-    window: int,
-) -> float:
-    """:func:`load_pipelined` in ``procs`` processes (the client's parsing is the bottleneck)."""
-    jobs = [(config, routes[i::procs], connections, window) for i in range(procs)]
-    started = time.perf_counter()
-    pool = multiprocessing.get_context("fork").Pool(procs, initializer=_default_sigterm)
-    try:
-        pool.map(_load_part, jobs)
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
-    return time.perf_counter() - started
-
-
-def _default_sigterm() -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # main() turns it into Ctrl-C
+        count = await ami.db_put_many(ROUTE_FAMILY, routes)
+        elapsed = time.perf_counter() - started
+    if count != len(routes):
+        raise RuntimeError(f"db_put_many wrote {count} of {len(routes)} routes")
+    return elapsed
 
 
 def active_channels(supervisor: AsteriskSupervisor) -> int:
@@ -302,6 +263,7 @@ class Rig:
         self._args = args
         self._pbx_pid = pbx_pid
         self._callers = iter(range(10_000_000))
+        self._steps = iter(range(1_000_000))  # numbers the steps' files: repeats keep theirs
         self._procs: list[subprocess.Popen[bytes]] = []
 
     def _start(self, argv: list[str]) -> subprocess.Popen[bytes]:
@@ -345,7 +307,7 @@ class Rig:
         """Place ``rate * --seconds`` calls at ``rate`` calls/s on ``path``; measure them."""
         args, ports = self._args, self._ports
         calls = max(1, round(rate * args.seconds))
-        tag = f"{len(numbers)}-{rate}-{path}"
+        tag = f"{next(self._steps):03d}-{len(numbers)}-{rate}-{path}"
         inf = self._injection(tag, path, calls, numbers)
         files = {role: self._workdir / f"{tag}-{role}" for role in ("caller", "driver")}
         common = ["-i", "127.0.0.1", "-nostdin", "-trace_logs", "-trace_err"]
@@ -404,6 +366,7 @@ def analyse(
         elif fields[0] == "O" and len(fields) == 3:
             ended.add(fields[2])
     pdd: list[float] = []
+    sent_at: list[float] = []
     reached: set[str] = set()
     unmatched = 0
     for fields in driver_lines:
@@ -415,11 +378,23 @@ def analyse(
             continue
         at, caller = queue.popleft()
         reached.add(caller)
+        sent_at.append(at)
         pdd.append((stamp(fields[2], fields[3]) - at) * 1000)
     span = max(starts) - min(starts) if len(starts) > 1 else 0.0
     placed = (len(starts) - 1) / span if span > 0 else 0.0
     failed = calls - len(ended & reached)
-    return Step(routes, rate, path, calls, failed, unmatched, placed, tuple(pdd))
+    return Step(
+        routes,
+        rate,
+        path,
+        calls,
+        failed,
+        unmatched,
+        placed,
+        tuple(pdd),
+        sent_at=tuple(sent_at),
+        unended=calls - len(ended),
+    )
 
 
 # -- the run ---------------------------------------------------------------------
@@ -541,9 +516,6 @@ def main() -> None:
     ap.add_argument(
         "--pdd-limit-ms", type=float, default=500.0, help="second criterion for a held rate"
     )
-    ap.add_argument("--load-procs", type=int, default=2, help="loader processes")
-    ap.add_argument("--load-connections", type=int, default=2, help="AMI links per process")
-    ap.add_argument("--load-window", type=int, default=64, help="DBPuts in flight per link")
     ap.add_argument(
         "--whisper-baseline",
         action="store_true",
@@ -591,13 +563,8 @@ def main() -> None:
                 name = f"{size:,} routes, RouteReplica.reconcile (production, 1 link)"
                 loads[name] = asyncio.run(load_by_reconcile(config, routes))
             else:
-                name = (
-                    f"{size:,} routes, DBPut pipelined ({args.load_procs} processes x "
-                    f"{args.load_connections} links x {args.load_window} in flight)"
-                )
-                loads[name] = load_parallel(
-                    config, routes, args.load_procs, args.load_connections, args.load_window
-                )
+                name = f"{size:,} routes, DBPut pipelined (db_put_many, 1 link)"
+                loads[name] = asyncio.run(load_pipelined(config, routes))
             present = count_routes(supervisor)
             if present != size:
                 raise RuntimeError(f"AstDB holds {present} routes after loading {size}")
@@ -616,7 +583,9 @@ def main() -> None:
                     steps.append(step)
                     print(
                         f"  {size:>9,} routes {rate:>4} cps {path:>8}: "
-                        f"failed {step.failed}/{step.calls} unpaired {step.unmatched} "
+                        f"failed {step.failed}/{step.calls} ({step.unended} not completed "
+                        f"by the caller, the others never reached the driver) "
+                        f"unpaired {step.unmatched} "
                         f"placed {step.placed_cps:.1f} cps "
                         f"PDD p50 {step.pdd(50):.2f} p99 {step.pdd(99):.2f} ms "
                         f"CPU {step.cpu_ms:.2f} ms/call load {os.getloadavg()[0]:.1f}",

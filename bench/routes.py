@@ -13,7 +13,7 @@ Asterisk 22 (shipped configs, free ports). Steps, in one run:
 - floor: pre-encoded ``DBPut`` bytes on a raw socket, responses counted, never
   parsed: what Asterisk itself costs (the best any AMI client can do);
 - old: the previous fastest load, ``AmiClient.db_put`` awaited per action, 2
-  processes x 2 links x 64 in flight (``bench/calls.py --load-*``; ``--skip-old``);
+  processes x 2 links x 64 in flight (``load_parallel`` below; ``--skip-old``);
 - new: ``AmiClient.db_put_many`` on one link (pipelined), no database;
 - load: ``reconcile`` into an empty family (10^6 added); the database load (its
   worker thread, overlapping the ``DBGetTree`` read) is timed apart;
@@ -33,14 +33,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import multiprocessing
 import os
 import random
 import resource
+import signal
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,7 +54,7 @@ from sqlalchemy import insert
 from app_api.migrate import upgrade
 from app_api.settings import Settings
 from app_api.wiring import Core
-from bench.calls import Ports, ami_settings, load_parallel, make_routes, start_asterisk
+from bench.calls import Ports, ami_settings, make_routes, start_asterisk
 from numbering.models import NumberRecord, Owner, Pool, Route
 from proxy.ami import AmiClient
 from proxy.ami.transport import encode_action, encode_actions
@@ -70,6 +73,61 @@ def cpu_seconds() -> float:
 
 def uptime() -> str:
     return Path("/proc/loadavg").read_text().strip()
+
+
+# -- the old load (2 processes x 2 links x 64 awaited DBPuts), for comparison -----
+
+
+async def load_pipelined(
+    config: AsteriskConfig, routes: Sequence[tuple[str, str]], connections: int, window: int
+) -> float:
+    """DBPut with ``window`` actions in flight on each of ``connections`` AMI links."""
+    clients = [AmiClient(ami_settings(config)) for _ in range(connections)]
+    async with contextlib.AsyncExitStack() as stack:
+        for client in clients:
+            await stack.enter_async_context(client)
+        await asyncio.gather(*(c.wait_connected(10) for c in clients))
+
+        async def lanes(client: AmiClient, part: Iterator[tuple[str, str]]) -> None:
+            async def lane() -> None:
+                for number, phone in part:  # the lanes of a link share one iterator
+                    await client.db_put(ROUTE_FAMILY, number, phone)
+
+            await asyncio.gather(*(lane() for _ in range(window)))
+
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(lanes(c, iter(routes[i::connections])) for i, c in enumerate(clients))
+        )
+        return time.perf_counter() - started
+
+
+def _load_part(job: tuple[AsteriskConfig, Sequence[tuple[str, str]], int, int]) -> float:
+    return asyncio.run(load_pipelined(*job))
+
+
+def load_parallel(
+    config: AsteriskConfig,
+    routes: Sequence[tuple[str, str]],
+    procs: int,
+    connections: int,
+    window: int,
+) -> float:
+    """:func:`load_pipelined` in ``procs`` processes (the client's parsing is the bottleneck)."""
+    jobs = [(config, routes[i::procs], connections, window) for i in range(procs)]
+    started = time.perf_counter()
+    pool = multiprocessing.get_context("fork").Pool(procs, initializer=_default_sigterm)
+    try:
+        pool.map(_load_part, jobs)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+    return time.perf_counter() - started
+
+
+def _default_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # pool workers die on SIGTERM
 
 
 # -- the database ------------------------------------------------------------------

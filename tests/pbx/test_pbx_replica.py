@@ -121,6 +121,25 @@ async def test_astdb_commits_go_to_the_write_ahead_log(pbx: Pbx, ami: AmiClient)
     await wait_for(lambda: wal.is_file() and wal.stat().st_size > 0, 5)
 
 
+def astdb_pragma(pbx: Pbx, name: str) -> str:
+    """A pragma of Asterisk's own AstDB connection, read through the CLI."""
+    out = pbx.supervisor.cli(f'database query "PRAGMA {name}"')
+    values = [
+        v.strip() for k, _, v in (ln.partition(":") for ln in out.splitlines()) if k.strip() == name
+    ]
+    assert len(values) == 1, out
+    return values[0]
+
+
+def test_astdb_keeps_full_durability_in_wal_mode(pbx: Pbx) -> None:
+    # Asterisk's own connection, not a file check: WAL with synchronous=FULL (2) makes
+    # every once-a-second AstDB commit durable before the lock is released. The spool of
+    # texts already answered 202 lives only there, so a change to NORMAL (1), which
+    # syncs only at checkpoints, is a durability decision (docs/benchmarks.md, issue 15).
+    assert astdb_pragma(pbx, "journal_mode") == "wal"
+    assert astdb_pragma(pbx, "synchronous") == "2"
+
+
 class RecordingAmi(AmiClient):
     """The real client, noting the name of every list action (DBGet, DBGetTree) it sends."""
 

@@ -31,7 +31,9 @@ def test_a_service_call_that_never_reached_the_driver_failed() -> None:
     ]
     step = analyse(1000, 50, "service", 3, callers, drivers)
     assert step.failed == 2  # never reached, never ended
+    assert step.unended == 1  # the caller's SIPp did not complete the third
     assert step.pdd_ms == pytest.approx((4.0, 2.0))
+    assert step.sent_at == (1.0, 3.0)  # each PDD sample's INVITE, for bench/astdb_commits.py
     assert step.unmatched == 0
 
 
