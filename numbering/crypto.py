@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 import stat
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from numbering.atomic_files import publish_once
 from numbering.errors import KeyFileError
 
 KEY_BYTES: Final = 32
@@ -40,17 +40,13 @@ class DecryptionError(Exception):
 
 
 def load_or_create_master_key(path: Path) -> bytes:
-    """Read the master key, creating it (mode 0600, never overwritten) on first run."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode() + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+    """Read the master key, creating it (mode 0600, never overwritten) on first run.
+
+    Race-safe: a new key is published whole with :func:`atomic_files.publish_once`, so
+    processes starting at once all read the first writer's key, never an empty file."""
+    if not path.exists():
+        key_line = base64.b64encode(secrets.token_bytes(KEY_BYTES)) + b"\n"
+        publish_once(path, key_line)
     try:
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
