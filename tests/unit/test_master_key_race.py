@@ -32,7 +32,7 @@ def _race(path: str, barrier: Any, results: Any, pause: Any = None) -> None:
         os.fdopen = first_write_waits  # this forked child only
     barrier.wait()
     try:
-        results.put(load_or_create_master_key(Path(path)).hex())
+        results.put(load_or_create_master_key(Path(path)).wrap_roots[1].hex())
     except Exception as exc:  # reported, not lost: the parent asserts on it
         results.put(f"error: {exc!r}")
     if pause is not None:
@@ -60,6 +60,6 @@ def test_processes_racing_on_a_fresh_key_file_all_read_the_same_key(
         proc.join(timeout=30)
     assert not [s for s in seen if s.startswith("error")], seen
     assert len(set(seen)) == 1, seen
-    assert load_or_create_master_key(path).hex() == seen[0]
+    assert load_or_create_master_key(path).wrap_roots[1].hex() == seen[0]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert os.listdir(path.parent) == ["master.key"]  # no temporary file left behind
