@@ -37,7 +37,7 @@ def _rotation(batch: int = 500) -> Iterator[KeyRotation]:
             yield NumberRepository(session)
 
     try:
-        yield KeyRotation(settings.key_file, transaction, batch)
+        yield KeyRotation(settings.key_file, transaction, core.clock, batch)
     finally:
         core.close()
 

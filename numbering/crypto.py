@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from numbering import keyfile
 from numbering.atomic_files import publish_once
+from numbering.errors import KeyFileError
 from numbering.keyfile import KEY_BYTES, KeyMaterial
 
 NONCE_BYTES: Final = 12
@@ -126,7 +127,10 @@ class Keyring:
         """Re-read the key file if it changed since it was last read; True if re-read."""
         if self._path is None:
             return False
-        st = self._path.stat()  # before reading: a change in between is read next time
+        try:
+            st = self._path.stat()  # before reading: a change in between is read next time
+        except OSError as exc:  # never wrap under a key that lives in memory only
+            raise KeyFileError(f"cannot read master key file {self._path}: {exc.strerror}") from exc
         seen = (st.st_ino, st.st_mtime_ns, st.st_size)
         if seen == self._seen:
             return False

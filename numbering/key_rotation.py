@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -85,12 +86,25 @@ class KeyStatus:
 
 
 class KeyRotation:
-    def __init__(self, key_file: Path, transaction: Transaction, batch: int = 500) -> None:
+    def __init__(
+        self,
+        key_file: Path,
+        transaction: Transaction,
+        clock: Callable[[], datetime],
+        batch: int = 500,
+        actor: str = "cli",
+    ) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
         self.key_file = key_file
         self.transaction = transaction
+        self.clock = clock
         self.batch = batch
+        self.actor = actor
+
+    def _audit(self, action: str, version: int, detail: dict[str, object]) -> None:
+        with self.transaction() as repo:
+            repo.audit(self.clock(), self.actor, action, f"key-version:{version}", detail)
 
     def _in_use(self, material: KeyMaterial) -> dict[int, int]:
         with self.transaction() as repo:
@@ -124,7 +138,9 @@ class KeyRotation:
                 if not done:
                     break
             remaining = sum(n for v, n in self._in_use(material).items() if v != material.current)
-        return RotationReport(material.current, added, rewrapped, remaining)
+            report = RotationReport(material.current, added, rewrapped, remaining)
+            self._audit("keys.rotated", material.current, report.to_json())
+        return report
 
     def _rewrap_pass(self, keyring: Keyring) -> int:
         """One pass in id order, one transaction per ``batch`` owners."""
@@ -150,6 +166,8 @@ class KeyRotation:
                     f"{sorted(still)}: run `safenum keys rotate` to finish re-wrapping them"
                 )
             retired = sorted(v for v in material.wrap_roots if v != material.current)
+            report = RetireReport(retired, material.current, sum(in_use.values()))
             if retired:
                 keyfile.write(self.key_file, material.only_current())
-        return RetireReport(retired, material.current, sum(in_use.values()))
+                self._audit("keys.retired", material.current, report.to_json())
+        return report

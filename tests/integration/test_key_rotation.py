@@ -16,7 +16,7 @@ from app_api.wiring import Core
 from numbering import keyfile
 from numbering.crypto import DecryptionError, Keyring, load_or_create_master_key
 from numbering.key_rotation import KeyRotation
-from numbering.models import Owner
+from numbering.models import AuditEntry, Owner
 from numbering.repository import NumberRepository
 from numbering.types import OwnerPhone, Plate, SafeNumber
 from tests.integration.test_cli import ok, refused
@@ -89,6 +89,12 @@ def test_rotate_rewraps_every_owner_and_retire_removes_the_old_key(
         Keyring.from_file(settings.key_file).unwrap(before[after[0].id], after[0].id)
     assert_everyone_opens(core, numbers)
     assert ok(settings, "keys", "status")["data_keys_by_version"] == {"2": len(PHONES)}
+    with core.sessions() as session:
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.action.like("keys.%")))
+        assert [(a.action, a.subject) for a in audit] == [
+            ("keys.rotated", "key-version:2"),
+            ("keys.retired", "key-version:2"),
+        ]
 
 
 def test_an_interrupted_rotation_is_finished_by_a_rerun_and_blocks_retirement(
@@ -107,7 +113,7 @@ def test_an_interrupted_rotation_is_finished_by_a_rerun_and_blocks_retirement(
             yield NumberRepository(session)
 
     with pytest.raises(Interrupted):
-        KeyRotation(settings.key_file, dies_on_the_third_transaction, batch=2).rotate()
+        KeyRotation(settings.key_file, dies_on_the_third_transaction, core.clock, batch=2).rotate()
     versions = sorted(o.key_version for o in owners(core))
     assert versions == [1] * (len(PHONES) - 2) + [2, 2]  # each under one version, no other
     assert_everyone_opens(core, numbers)  # both versions open meanwhile
@@ -179,7 +185,7 @@ def test_an_owner_registered_under_the_old_version_mid_rotation_is_rewrapped_too
         with core.writing() as session:
             yield NumberRepository(session)
 
-    report = KeyRotation(settings.key_file, transaction, batch=2).rotate()
+    report = KeyRotation(settings.key_file, transaction, core.clock, batch=2).rotate()
     assert report.remaining == 0
     assert report.rewrapped == len(PHONES) + 1
     assert {o.key_version for o in owners(core)} == {2}

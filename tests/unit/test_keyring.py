@@ -128,3 +128,13 @@ def test_one_keys_command_at_a_time(tmp_path: Path) -> None:
         pass
     with keyfile.locked(path):  # released when the holder ends
         pass
+
+
+def test_a_vanished_key_file_stops_wrapping_instead_of_using_a_key_only_in_memory(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "master.key"
+    ring = Keyring.from_file(path)
+    path.unlink()
+    with pytest.raises(KeyFileError, match="cannot read"):
+        ring.wrap(ring.new_data_key(), "owner-a")
