@@ -22,6 +22,7 @@ from app_api.cli_cluster import app as cluster_app
 from app_api.cli_cluster import edge as edge_command
 from app_api.cli_filter import filter_app
 from app_api.cli_kamailio import app as kamailio_app
+from app_api.cli_keys import app as keys_app
 from app_api.cli_operators import app as operators_app
 from app_api.settings import Settings
 from app_api.wiring import Core
@@ -194,6 +195,7 @@ app.add_typer(cluster_app, name="cluster")
 app.add_typer(kamailio_app, name="kamailio")
 app.add_typer(asterisk_app, name="asterisk")
 app.add_typer(operators_app, name="operators")
+app.add_typer(keys_app, name="keys")
 
 
 def _fail(message: str) -> NoReturn:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
-import tempfile
 from pathlib import Path
 
 import redis
@@ -16,6 +13,7 @@ from redis.retry import Retry
 from app_api.settings import Settings
 from app_api.wiring import Core
 from blocking.filter import MessageFilter
+from numbering.atomic_files import publish_once
 from numbering.crypto import Keyring
 from proxy.ami import AmiClient, AmiSettings
 from proxy.asterisk.config import AsteriskConfig
@@ -29,26 +27,14 @@ AMI_USER = "safenum"
 def ensure_secret_file(path: Path) -> str:
     """Read the generated secret at ``path``, creating it (mode 0600) on first use.
 
-    Race-safe: the new secret is written whole to a temporary file in the same directory,
-    then published with ``os.link``, which fails when ``path`` exists. So the first writer
+    Race-safe through :func:`numbering.atomic_files.publish_once`: the first writer
     wins, every caller returns what the file holds (the winner's secret), a reader never
     sees a half-written file, and an existing secret is never overwritten."""
     try:
         return _read_secret(path)
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_urlsafe(32) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):  # another process won: its secret stands
-            os.link(tmp, path)
-    finally:
-        os.unlink(tmp)
-    _fsync_dir(path.parent)
+    publish_once(path, (secrets.token_urlsafe(32) + "\n").encode("ascii"))
     return _read_secret(path)
 
 
@@ -57,14 +43,6 @@ def _read_secret(path: Path) -> str:
     if not secret:  # never a usable key; left by a crash of a version that wrote in place
         raise RuntimeError(f"{path} is empty: delete it and a new secret is generated")
     return secret
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def ami_secret(settings: Settings) -> str:

@@ -156,13 +156,14 @@ def prefill(core: Core, routes: Sequence[tuple[str, str]]) -> None:
             for i, (number, phone) in enumerate(routes[start : start + CHUNK], start):
                 owner_id = f"{i:032x}"
                 dek = keyring.new_data_key()
+                wrapped = keyring.wrap(dek, owner_id)
                 owners.append(
                     {
                         "id": owner_id,
                         "phone_hash": keyring.lookup_hash("phone", phone),
                         "phone_ct": dek.seal(phone, f"owner-phone:{owner_id}"),
-                        "wrapped_key": keyring.wrap(dek, owner_id),
-                        "key_version": 1,
+                        "wrapped_key": wrapped.blob,
+                        "key_version": wrapped.version,
                         "created_at": now,
                     }
                 )

@@ -3,12 +3,14 @@
 Each owner gets a random 256-bit data key (DEK). Their phone, plates and routes are
 sealed with AES-GCM under that DEK, with associated data naming the row the value
 belongs to, so a ciphertext copied into another row does not open. The DEK is stored
-wrapped by the master key. Deleting the wrapped DEK is crypto-shredding: every
+wrapped by a wrapping key from the master key file (:mod:`numbering.keyfile`), with
+the wrapping key's version. Deleting the wrapped DEK is crypto-shredding: every
 ciphertext of that owner, in any backup or free page, becomes noise.
 
-Equality look-ups ("is this phone registered?") use an HMAC keyed from the master
-key, so the database never has to decrypt every row and never holds a plain hash
-that a dictionary of the 10^8 Korean mobile numbers could reverse.
+Equality look-ups ("is this phone registered?") use an HMAC under the index key, so
+the database never has to decrypt every row and never holds a plain hash that a
+dictionary of the 10^8 Korean mobile numbers could reverse. Rotation
+(:mod:`numbering.key_rotation`) replaces wrapping keys only; the index key is stable.
 """
 
 from __future__ import annotations
@@ -16,56 +18,35 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from numbering import keyfile
+from numbering.atomic_files import publish_once
 from numbering.errors import KeyFileError
+from numbering.keyfile import KEY_BYTES, KeyMaterial
 
-KEY_BYTES: Final = 32
 NONCE_BYTES: Final = 12
-KEY_VERSION: Final = 1
 
 
 class DecryptionError(Exception):
     """The ciphertext does not open: wrong key, wrong row, tampered, or shredded."""
 
 
-def load_or_create_master_key(path: Path) -> bytes:
-    """Read the master key, creating it (mode 0600, never overwritten) on first run."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode() + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-    try:
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyFileError(
-                f"master key file {path} is readable by others (mode {oct(mode & 0o777)});"
-                " run: chmod 600 on it"
-            )
-        key = base64.b64decode(path.read_text().strip(), validate=True)
-    except OSError as exc:
-        raise KeyFileError(f"cannot read master key file {path}: {exc.strerror}") from exc
-    except ValueError as exc:
-        raise KeyFileError(f"master key file {path} is not base64") from exc
-    if len(key) != KEY_BYTES:
-        raise KeyFileError(f"master key file {path} must hold {KEY_BYTES} bytes")
-    return key
+def load_or_create_master_key(path: Path) -> KeyMaterial:
+    """Read the key file, creating a master key (mode 0600, never overwritten) on first run.
+
+    Race-safe: a new key is published whole with :func:`atomic_files.publish_once`, so
+    processes starting at once all read the first writer's key, never an empty file."""
+    if not path.exists():
+        key_line = base64.b64encode(secrets.token_bytes(KEY_BYTES)) + b"\n"
+        publish_once(path, key_line)
+    return keyfile.load(path)
 
 
 def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
@@ -93,32 +74,108 @@ class DataKey:
         return _open(self.key, blob, context.encode()).decode()
 
 
+@dataclass(frozen=True, slots=True)
+class WrappedKey:
+    """A data key sealed under wrapping-key ``version`` (stored with it on the owner row)."""
+
+    blob: bytes
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    index: bytes
+    wrap: dict[int, bytes]  # version -> wrapping key
+    current: int
+
+    @classmethod
+    def of(cls, material: KeyMaterial) -> _Keys:
+        wrap = {
+            v: keyfile.derive(root, keyfile.WRAP_INFO) for v, root in material.wrap_roots.items()
+        }
+        return cls(material.index_key, wrap, material.current)
+
+
 class Keyring:
-    """Master-key operations: wrap and unwrap DEKs, keyed hashes for look-ups."""
+    """Master-key operations: wrap and unwrap DEKs, keyed hashes for look-ups.
 
-    def __init__(self, master_key: bytes) -> None:
-        if len(master_key) != KEY_BYTES:
-            raise ValueError("master key must be 32 bytes")
-        self._wrap_key = self._derive(master_key, b"safenum dek-wrap v1")
-        self._index_key = self._derive(master_key, b"safenum lookup-index v1")
+    Holds every wrapping-key version of the key file. New DEKs are wrapped under the
+    newest; a wrapped DEK opens under whichever version sealed it (AES-GCM tells: a
+    wrong key fails authentication, so trying the few versions in turn is sound). The
+    index key never changes across rotations.
 
-    @staticmethod
-    def _derive(master: bytes, info: bytes) -> bytes:
-        return HKDF(algorithm=SHA256(), length=KEY_BYTES, salt=None, info=info).derive(master)
+    Built from a file, the keyring follows it: before wrapping, and when a DEK opens
+    under none of the versions held, it re-reads the file if the file changed, so a
+    running server picks up a version ``safenum keys rotate`` added without a restart.
+    """
+
+    def __init__(self, master_key: bytes | KeyMaterial, path: Path | None = None) -> None:
+        material = (
+            master_key
+            if isinstance(master_key, KeyMaterial)
+            else KeyMaterial.from_master(master_key)
+        )
+        self._keys = _Keys.of(material)
+        self._path = path
+        self._seen: tuple[int, int, int] | None = None  # the file as last read: not yet
 
     @classmethod
     def from_file(cls, path: Path) -> Keyring:
-        return cls(load_or_create_master_key(path))
+        return cls(load_or_create_master_key(path), path)
+
+    def _refresh(self) -> bool:
+        """Re-read the key file if it changed since it was last read; True if re-read."""
+        if self._path is None:
+            return False
+        try:
+            st = self._path.stat()  # before reading: a change in between is read next time
+        except OSError as exc:  # never wrap under a key that lives in memory only
+            raise KeyFileError(f"cannot read master key file {self._path}: {exc.strerror}") from exc
+        seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if seen == self._seen:
+            return False
+        self._keys = _Keys.of(keyfile.load(self._path))  # one assignment: old or new keys
+        self._seen = seen
+        return True
+
+    @property
+    def current_version(self) -> int:
+        return self._keys.current
+
+    @property
+    def versions(self) -> tuple[int, ...]:
+        return tuple(sorted(self._keys.wrap))
 
     def new_data_key(self) -> DataKey:
         return DataKey(AESGCM.generate_key(bit_length=256))
 
-    def wrap(self, dek: DataKey, owner_id: str) -> bytes:
-        return _seal(self._wrap_key, dek.key, f"dek:{owner_id}".encode())
+    def wrap(self, dek: DataKey, owner_id: str) -> WrappedKey:
+        self._refresh()
+        keys = self._keys
+        blob = _seal(keys.wrap[keys.current], dek.key, f"dek:{owner_id}".encode())
+        return WrappedKey(blob, keys.current)
 
     def unwrap(self, wrapped: bytes, owner_id: str) -> DataKey:
-        return DataKey(_open(self._wrap_key, wrapped, f"dek:{owner_id}".encode()))
+        try:
+            return self._unwrap(wrapped, owner_id)
+        except DecryptionError:
+            if not self._refresh():
+                raise
+        return self._unwrap(wrapped, owner_id)
+
+    def _unwrap(self, wrapped: bytes, owner_id: str) -> DataKey:
+        keys, aad = self._keys, f"dek:{owner_id}".encode()
+        for version in sorted(keys.wrap, reverse=True):  # the newest first: most DEKs
+            try:
+                return DataKey(_open(keys.wrap[version], wrapped, aad))
+            except DecryptionError:
+                continue
+        raise DecryptionError("wrapped key opens under no wrapping-key version held")
+
+    def rewrap(self, wrapped: bytes, owner_id: str) -> WrappedKey:
+        """The same DEK, wrapped under the current version (rotation)."""
+        return self.wrap(self.unwrap(wrapped, owner_id), owner_id)
 
     def lookup_hash(self, kind: str, value: str) -> bytes:
         """A keyed hash for equality look-ups; ``kind`` keeps phones and plates apart."""
-        return hmac.new(self._index_key, f"{kind}:{value}".encode(), hashlib.sha256).digest()
+        return hmac.new(self._keys.index, f"{kind}:{value}".encode(), hashlib.sha256).digest()

@@ -74,3 +74,15 @@ class KeyFileError(DomainError):
 
     status = 500
     error_id = "key-file"
+
+
+class OldKeysInUse(Conflict):
+    """Retiring wrapping keys that some data key is still wrapped under would shred it."""
+
+    error_id = "old-keys-in-use"
+
+
+class KeyringBusy(Conflict):
+    """Another ``safenum keys`` command holds the key file."""
+
+    error_id = "keyring-busy"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from numbering.crypto import KEY_VERSION, DataKey
+from numbering.crypto import DataKey
 from numbering.errors import NotFound
 from numbering.models import Owner, Vehicle
 from numbering.service_base import ServiceBase
@@ -21,12 +21,13 @@ class OwnerOps(ServiceBase):
                 return owner, self.keyring.unwrap(owner.wrapped_key, owner.id)
             owner_id = secrets.token_hex(16)
             dek = self.keyring.new_data_key()
+            wrapped = self.keyring.wrap(dek, owner_id)
             owner = Owner(
                 id=owner_id,
                 phone_hash=phone_hash,
                 phone_ct=dek.seal(phone.e164, f"owner-phone:{owner_id}"),
-                wrapped_key=self.keyring.wrap(dek, owner_id),
-                key_version=KEY_VERSION,
+                wrapped_key=wrapped.blob,
+                key_version=wrapped.version,
                 created_at=self.clock(),
             )
             if self.repo.try_insert(owner):

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -212,6 +212,37 @@ class NumberRepository:
     def owner_by_hash(self, phone_hash: bytes) -> Owner | None:
         q = select(Owner).where(Owner.phone_hash == phone_hash).with_for_update()
         return self.session.scalars(q).first()
+
+    def wrapping_versions_in_use(self) -> dict[int, int]:
+        """How many owners' data keys are wrapped under each wrapping-key version."""
+        q = select(Owner.key_version, func.count()).group_by(Owner.key_version)
+        return {int(v): int(n) for v, n in self.session.execute(q)}
+
+    def wrapped_keys_not_under(
+        self, version: int, after_id: str, limit: int
+    ) -> Sequence[tuple[str, bytes, int]]:
+        """Owners (id, wrapped key, version) past ``after_id`` whose key is not under
+        ``version``, in id order: keyset pages over the primary key."""
+        q = (
+            select(Owner.id, Owner.wrapped_key, Owner.key_version)
+            .where(Owner.id > after_id, Owner.key_version != version)
+            .order_by(Owner.id)
+            .limit(limit)
+        )
+        return [(i, bytes(w), int(v)) for i, w, v in self.session.execute(q)]
+
+    def replace_wrapped_key(
+        self, owner_id: str, old_version: int, blob: bytes, version: int
+    ) -> bool:
+        """Swap one owner's wrapped key and its version in one row update; False if the
+        owner is gone or was re-wrapped meanwhile."""
+        stmt = (
+            update(Owner)
+            .where(Owner.id == owner_id, Owner.key_version == old_version)
+            .values(wrapped_key=blob, key_version=version)
+            .execution_options(synchronize_session=False)
+        )
+        return int(self.session.execute(stmt).rowcount) == 1  # type: ignore[attr-defined]
 
     def owner(self, owner_id: str, *, for_update: bool = False) -> Owner | None:
         if not for_update:

@@ -17,7 +17,8 @@ def test_key_file_is_created_0600_and_never_overwritten(tmp_path: Path) -> None:
     first = load_or_create_master_key(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert load_or_create_master_key(path) == first
-    assert len(first) == 32
+    assert len(first.wrap_roots[1]) == 32
+    assert first.current == 1
 
 
 def test_group_readable_key_file_is_refused(tmp_path: Path) -> None:
@@ -50,7 +51,7 @@ def test_ciphertext_is_bound_to_its_row() -> None:
 def test_wrapped_key_opens_only_for_its_owner_and_master() -> None:
     ring = Keyring(os.urandom(32))
     dek = ring.new_data_key()
-    wrapped = ring.wrap(dek, "owner-a")
+    wrapped = ring.wrap(dek, "owner-a").blob
     assert ring.unwrap(wrapped, "owner-a") == dek
     with pytest.raises(DecryptionError):
         ring.unwrap(wrapped, "owner-b")
