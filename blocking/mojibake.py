@@ -46,15 +46,15 @@ def repair(text: str) -> str:
     if len(ideographs) < MIN_IDEOGRAPHS or len(_HANGUL.findall(text)) >= len(ideographs):
         return text
     for encoding in _ENCODINGS:
-        table = {ch: _back(ch, encoding) for ch in set(_WIDE.findall(text))}
-        if sum(_korean(table[ch]) for ch in ideographs) >= MIN_SHARE * len(ideographs):
-            return _WIDE.sub(lambda m: table[m.group()], text)
+        table = {ord(ch): _back(ch, encoding) for ch in set(_WIDE.findall(text))}
+        if sum(_korean(table[ord(ch)]) for ch in ideographs) >= MIN_SHARE * len(ideographs):
+            return text.translate(table)
     return text
 
 
 def repair_batch(texts: list[str]) -> list[str]:
     """:func:`repair` of each text; a batch without an ideograph is returned as is
     (one regex scan of the batch: texts to a parking number rarely hold one)."""
-    if not any(map(_IDEOGRAPH.search, texts)):
+    if not _IDEOGRAPH.search("".join(texts)):
         return texts
     return [repair(t) if _IDEOGRAPH.search(t) else t for t in texts]

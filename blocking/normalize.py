@@ -538,7 +538,8 @@ def _dots_for_stand_ins(text: str) -> str:
             lead -= 1
         if lead > done and _is_latin_alnum(text[lead - 1]):
             found = m.group()
-            pieces += (text[done:lead], ".com" if found[-1] == "컴" else _KOREAN_TLDS.get(found, "."))
+            tld = ".com" if found[-1] == "컴" else _KOREAN_TLDS.get(found, ".")
+            pieces += (text[done:lead], tld)
             done = m.end()
     return "".join(pieces) + text[done:] if pieces else text
 

@@ -18,7 +18,7 @@ def _misread(text: str, encoding: str) -> str:
 def test_korean_read_as_chinese_is_read_back(encoding: str) -> None:
     korean = "[국제발신] 카지노 첫충 30% 지급 vip77.com"
     garbled = _misread(korean, encoding)
-    assert garbled != korean and "카지노" not in garbled
+    assert "카지노" not in garbled
     assert repair(garbled) == korean
 
 
