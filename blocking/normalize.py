@@ -500,9 +500,13 @@ _IS_MASK[[ord(c) for c in MASKS]] = True
 # A stand-in for the dot before a top-level domain ("abc ㆍcom", "abc닷컴"). Patterns
 # start at the stand-in, so the engine skips everything else in C; the letter or digit
 # before it (and one optional space) is checked in Python on the few matches.
-_STAND_IN = re.compile(r"(?:[。｡ㆍᆞ·•‧∙]|닷) ?(?=" + _TLD + r"(?![a-z]))|닷(?:컴|넷|케이알)")
+# "컴" spelled for "com" ("ga-lu.컴", "tj-825 쩜 컴", "rama4444컴"): only at a word's end.
+_STAND_IN = re.compile(
+    r"(?:[。｡ㆍᆞ·•‧∙]|닷) ?(?=" + _TLD + r"(?![a-z]))|닷(?:컴|넷|케이알)"
+    r"|[.쩜] ?컴(?![가-힣])|(?<=[a-z0-9])컴(?![가-힣])"
+)
 _KOREAN_TLDS = {"닷컴": ".com", "닷넷": ".net", "닷케이알": ".kr"}
-_STAND_INS = "。｡ㆍᆞ·•‧∙닷"
+_STAND_INS = "。｡ㆍᆞ·•‧∙닷컴"
 
 
 def _is_latin_alnum(ch: str) -> bool:
@@ -533,7 +537,9 @@ def _dots_for_stand_ins(text: str) -> str:
         if lead > done and text[lead - 1] == " ":
             lead -= 1
         if lead > done and _is_latin_alnum(text[lead - 1]):
-            pieces += (text[done:lead], _KOREAN_TLDS.get(m.group(), "."))
+            found = m.group()
+            tld = ".com" if found[-1] == "컴" else _KOREAN_TLDS.get(found, ".")
+            pieces += (text[done:lead], tld)
             done = m.end()
     return "".join(pieces) + text[done:] if pieces else text
 

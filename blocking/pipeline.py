@@ -12,6 +12,7 @@ import numpy as np
 
 from blocking.disguise import disguise_hits
 from blocking.features import NgramBatch, ngram_batch
+from blocking.mojibake import repair_batch
 from blocking.normalize import SEP, compact_of_codes, normalize_joined
 from blocking.rules import RuleHits, RuleSet
 
@@ -25,6 +26,7 @@ class Evidence:
 
 def analyse(texts: list[str], rules: RuleSet, bits: int) -> Evidence:
     """Normalise once over the joined batch, then scan rules and hash n-grams."""
+    texts = repair_batch(texts)  # Korean read as Chinese (blocking.mojibake)
     joined = SEP.join(texts)
     if joined.count(SEP) != len(texts) - 1:  # a text holds SEP itself: drop it there
         joined = SEP.join(t.replace(SEP, "") for t in texts)

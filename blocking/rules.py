@@ -70,7 +70,7 @@ _BRACKET_OR_CURRENCY = re.compile(
 _LINK_OR_HANDLE = re.compile(
     r"(?:\.(?:"
     + trie_regex(_TLDS.split("|"))
-    + r")(?![\w-])|://|@[a-z][a-z0-9_]{3,}|카톡|카카오|텔레|라인|위챗)"
+    + r")(?![a-z0-9_-])|://|@[a-z][a-z0-9_]{3,}|카톡|카카오|텔레|라인|위챗)"
 )
 _MESSENGER_ID = re.compile(
     r"(?:카톡|카카오톡|카카오|텔레그램|텔레|라인|위챗)\s*(?:id|아이디)?\s*[:：]?\s*@?[a-z][a-z0-9_.]{2,}"

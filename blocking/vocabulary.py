@@ -112,7 +112,7 @@ HANGUL_FAMILIES: Final[dict[str, tuple[Category, str, str]]] = {
         "advertising vocabulary",
         "특가 세일 할인 이벤트 쿠폰 혜택 오픈기념 선착순 무료체험 분양 모델하우스 회원모집 "
         "가입혜택 사은품 증정 당첨 경품 최저가 프로모션 적립 신규가입 상담문의 무료상담 "
-        "지금바로 한정수량 단독 행사 구독 수신동의 무료거부 수신거부",
+        "지금바로 한정수량 단독 행사 구독 수신동의 무료거부 수신거부 무사고",
     ),
     "car": (
         Category.HAM,

@@ -108,3 +108,20 @@ def test_spaced_latin_is_joined_on_the_hot_path():
         "a b c",
         "x-y",
     ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("이벤트 ga-lu.컴 텔레", "이벤트 ga-lu.com 텔레"),
+        ("도메인 tj-825 쩜 컴", "도메인 tj-825.com"),
+        ("가입바랍니다 rama4444컴", "가입바랍니다 rama4444.com"),
+    ],
+)
+def test_com_spelled_in_hangul_after_a_domain(raw, expected):
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize("text", ["lg컴퓨터 샀어요", "hp 컴 고쳤어", "오늘.컴퓨터 켜"])
+def test_words_starting_with_com_in_hangul_are_kept(text):
+    assert normalize(text) == text

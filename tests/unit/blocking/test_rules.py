@@ -164,3 +164,27 @@ def test_hangul_hash_collision_falls_back_to_the_plain_scan(rules):
     found = broken.scan(texts)
     assert [found.distinct(i) for i in range(3)] == [expected.distinct(i) for i in range(3)]
     assert (found.flags == expected.flags).all()
+
+
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [
+        ("양심은 팔지 않습니다sg876.com첫30%", "sg876.com"),
+        ("안전접속 URL avd643.com부담없이 접속!", "avd643.com"),
+        ("KH7A.COM코.드>G7", "kh7a.com"),
+    ],
+)
+def test_a_domain_glued_to_the_korean_word_after_it_is_a_link(rules, text, host):
+    assert ("url_other", host) in {
+        (h.rule, h.fragment) for h in rules.scan(normalize_batch([text])).for_text(0)
+    }
+
+
+def test_a_top_level_domain_inside_a_latin_word_is_no_link(rules):
+    assert not any(r.startswith("url") for r in fired(rules, "abc.comic 보셨어요 good.do2 하자"))
+
+
+def test_no_accident_boast_is_not_car_context(rules):
+    # "N년 무사고" sells gambling sites; a car text's 사고 (accident) still counts.
+    assert "car" not in fired(rules, "6년무사고 안전메이저 신규50% 배구농구.com")
+    assert "car" in fired(rules, "접촉 사고 났어요 연락주세요")

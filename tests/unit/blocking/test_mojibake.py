@@ -1,0 +1,54 @@
+"""Korean texts whose cp949 bytes were read as GBK or Big5 (blocking.mojibake)."""
+
+from __future__ import annotations
+
+import pytest
+
+from blocking.mojibake import repair, repair_batch
+from blocking.normalize import normalize_batch
+from blocking.pipeline import analyse
+from blocking.rules import RULE_NAMES, RuleSet
+
+
+def _misread(text: str, encoding: str) -> str:
+    return text.encode("cp949").decode(encoding, errors="replace").replace("\ufffd", "?")
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "big5"])
+def test_korean_read_as_chinese_is_read_back(encoding: str) -> None:
+    korean = "[국제발신] 카지노 첫충 30% 지급 vip77.com"
+    garbled = _misread(korean, encoding)
+    assert "카지노" not in garbled
+    assert repair(garbled) == korean
+
+
+def test_a_pair_the_wrong_table_lacks_stays_a_question_mark() -> None:
+    # As exported: "[국제발신]" read as GBK, two of its syllables lost.
+    assert repair("[?力?脚]雀?府? 款康雀?府? 免集45父老") == "[?제?신]회?리? 운영회?리? 출섞45만일"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "你好，你的车挡住我的车了，请挪一下车，谢谢",  # Chinese: please move your car
+        "您好,我是楼上的邻居,您的车停在消防通道上了,麻烦您尽快移车",
+        "車を移動してください。駐車場の前です",  # Japanese
+        "無事故 30年 운전했습니다 차 빼드릴게요",  # Korean with a few Hanja
+        "本人 確認",  # too few ideographs to judge
+    ],
+)
+def test_chinese_japanese_and_korean_with_hanja_stay_as_written(text: str) -> None:
+    assert repair(text) == text
+
+
+def test_a_batch_without_ideographs_is_returned_as_is() -> None:
+    texts = ["차 좀 빼주세요", "move your car please"]
+    assert repair_batch(texts) is texts
+
+
+def test_the_filter_reads_the_repaired_words() -> None:
+    garbled = _misread("(광고) 카지노 첫충 지급", "big5")
+    flags = analyse([garbled], RuleSet(), 18).rules.flags[0]
+    assert flags[RULE_NAMES.index("ad_marker")] == 1
+    assert flags[RULE_NAMES.index("gambling")] == 1
+    assert normalize_batch([garbled]) != normalize_batch([repair(garbled)])
