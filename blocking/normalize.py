@@ -259,7 +259,7 @@ def _fix_phones_and_repeats(text: str) -> str:
     kept = ~blank
     kept[firsts] = True
     kept[tripled] = False
-    out = codes[kept]
+    out: npt.NDArray[np.uint32] = codes[kept]
     if len(odd):
         out[np.cumsum(kept)[odd] - 1] = 32
     return out.tobytes().decode("utf-32-le")
