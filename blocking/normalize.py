@@ -527,10 +527,10 @@ mask character, a stand-in for a dot, a Latin letter or digit (what ``[a-z0-9]``
 _UNMASK_KIND[[ord(c) for c in MASKS]] |= _MASK
 _UNMASK_KIND[[ord(c) for c in "。｡ㆍᆞ·•‧∙닷"]] |= _STAND_IN_CHAR
 _UNMASK_KIND[[ord(c) for c in "abcdefghijklmnopqrstuvwxyz0123456789"]] |= _LATIN_ALNUM
-# A stand-in for the dot before a top-level domain ("abc ㆍcom", "abc닷컴"). The pattern
-# starts with a character class, so the engine skips everything else in C; the letter
-# or digit before it (and one optional space) is checked in Python on the few matches.
-# (The two alternatives after 닷 exclude each other: a Latin TLD or 컴, 넷, 케이알.)
+# A stand-in for the dot before a top-level domain ("abc ㆍcom", "abc닷컴"), matched only
+# at the stand-in characters _UNMASK_KIND finds; the letter or digit before it (and one
+# optional space) is checked in Python on the few matches. (The two alternatives after
+# 닷 exclude each other: a Latin TLD or 컴, 넷, 케이알.)
 _STAND_IN = re.compile(r"[。｡ㆍᆞ·•‧∙닷](?:(?<=닷)(?:컴|넷|케이알)| ?(?=" + _TLD + r"(?![a-z])))")
 _KOREAN_TLDS = {"닷컴": ".com", "닷넷": ".net", "닷케이알": ".kr"}
 
@@ -546,7 +546,7 @@ def unmask_words(text: str) -> str:
 
     One table look-up per character finds the mask characters, the stand-ins and the
     Latin letters and digits; the runs of masks to drop (:data:`_MASK_RUN`) are then
-    found with numpy, and the stand-in regex only runs when there is a stand-in.
+    found with numpy, and the stand-in pattern is only tried at stand-in characters.
     ``?`` at the end of a question stays.
     """
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
