@@ -153,13 +153,15 @@ _OTHER_BLANKS = re.compile(r"[\t\r\f\v]")
 _SPACES = re.compile(r"  +")
 # Bits of an ASCII character for _fix_phones_and_repeats (127 stands for any other):
 # _LOOKALIKE is _DIGIT shifted left once, so a digit next to a look-alike is one test.
-_DIGIT, _LOOKALIKE, _SPACE, _ODD_BLANK = 1, 2, 4, 8
+# _BLANK is what _squeeze_blanks turns into a space and squeezes, _NEWLINE what it
+# takes the spaces around away from.
+_DIGIT, _LOOKALIKE, _BLANK, _NEWLINE = 1, 2, 4, 8
 _PHONE_AND_BLANK = np.array(
     [
         (_DIGIT if "0" <= chr(c) <= "9" else 0)
         | (_LOOKALIKE if chr(c) in "oil|" else 0)
-        | (_SPACE if c == 32 else 0)
-        | (_ODD_BLANK if chr(c) in "\t\n\r\f\v" else 0)  # what _squeeze_blanks rewrites
+        | (_BLANK if chr(c) in " \t\r\f\v" else 0)
+        | (_NEWLINE if c == 10 else 0)
         for c in range(128)
     ],
     dtype=np.uint8,
@@ -213,45 +215,69 @@ def _twice(m: re.Match[str]) -> str:
 
 
 def _fix_phones_and_repeats(text: str) -> str:
-    """Rewrite ``O1O-l234-5678``, shorten ``!!!!!`` and squeeze blanks, only in the texts
-    that need it.
+    """Rewrite ``O1O-l234-5678``, shorten ``!!!!!`` and squeeze blanks, in one numpy pass.
 
-    One numpy pass finds the texts where a digit touches an o/i/l/|, those with a
-    character of the repeat class three times in a row and those with two spaces in a
-    row or another blank than a space; each fix then runs on those few texts alone
-    (over a whole batch of English the phone regex would test every o, i and l, and
-    rebuilding the whole batch to squeeze a few double spaces costs more than the
-    squeezing). Rewriting phone look-alikes changes neither lengths nor repeat-class
-    characters, and neither fix touches a blank, so all three sets come from the same
-    codes; each text gets the fixes in the order :func:`normalize_joined` lists them.
+    The phone regex runs only on the texts where a digit touches an o/i/l/| (over a
+    whole batch of English it would test every o, i and l). The other two fixes are
+    decided from the codes for the whole batch at once: a repeat-class character that
+    follows two of its own goes (what :data:`_REPEATS` does), and so does every blank
+    of a run but the first, and a whole run next to a newline, while a tab or other odd
+    blank left standing becomes a space (what :func:`_squeeze_blanks` does). Rewriting
+    phone look-alikes changes neither lengths nor repeat-class characters or blanks,
+    and no fix makes or parts two blanks, so all three come from the same codes.
     """
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     if len(codes) < 3:
         return _squeeze_blanks(_REPEATS.sub(_twice, _PHONEISH.sub(_phone_digits, text)))
-    # One look-up gives every character its bits (_DIGIT, _LOOKALIKE, _SPACE, _ODD_BLANK);
-    # neighbours are then combined byte-wise.
+    # One look-up gives every character its bits; neighbours are then combined byte-wise
+    # (and tested as bools: np.flatnonzero of a bool array is several times faster than
+    # of a uint8 one).
     kind = np.take(_PHONE_AND_BLANK, np.minimum(codes, 127))
     before, after = kind[:-1], kind[1:]
-    touching = np.flatnonzero(((before & (after >> 1)) | ((before >> 1) & after)) & _DIGIT)
+    touching = np.flatnonzero((((before & (after >> 1)) | ((before >> 1) & after)) & _DIGIT) != 0)
     same = codes[:-2] == codes[1:-1]
     same &= codes[1:-1] == codes[2:]
     tripled = np.flatnonzero(same)
-    tripled = tripled[np.isin(codes[tripled], _REPEAT_CODES)]
-    # Where a text needs _squeeze_blanks: an odd blank, or the second of two spaces.
-    blanks = np.flatnonzero((before & after & _SPACE) | (after & _ODD_BLANK)) + 1
-    if kind[0] & _ODD_BLANK:
-        blanks = np.append(blanks, 0)
-    if not len(touching) and not len(tripled) and not len(blanks):
-        return text
+    tripled = tripled[np.isin(codes[tripled], _REPEAT_CODES)] + 2  # the third and later
+    blank = (kind & _BLANK) != 0
+    newline = (kind & _NEWLINE) != 0
+    firsts = np.flatnonzero(blank[1:] & ~blank[:-1]) + 1
+    if blank[0]:
+        firsts = np.concatenate(([0], firsts))
+    if newline.any():  # runs next to a newline go whole: their first blank too
+        ends = np.flatnonzero(blank[:-1] & ~blank[1:]) + 1
+        if blank[-1]:
+            ends = np.append(ends, len(codes))
+        after_end = np.append(newline, False)[ends]
+        firsts = firsts[~((firsts > 0) & newline[firsts - 1]) & ~after_end]
+    odd = firsts[codes[firsts] != 32]  # a tab, CR, FF or VT that stays, as a space
+    if not (len(touching) or len(tripled) or len(odd)) and len(firsts) == blank.sum():
+        return text  # every blank stays as it is
+    if len(touching):
+        text = _fix_phones(text, codes, touching)
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    kept = ~blank
+    kept[firsts] = True
+    kept[tripled] = False
+    out: npt.NDArray[np.uint32] = codes[kept]
+    if len(odd):
+        out[np.cumsum(kept)[odd] - 1] = 32
+    return out.tobytes().decode("utf-32-le")
+
+
+def _fix_phones(text: str, codes: npt.NDArray[np.uint32], touching: npt.NDArray[np.intp]) -> str:
+    """``_PHONEISH.sub(_phone_digits, t)`` for each text ``t`` with a position in
+    ``touching`` (the rewrite keeps every length, so the batch keeps its positions)."""
     seps = np.flatnonzero(codes == 0)
-    parts = text.split(SEP)
-    for i in set(np.searchsorted(seps, touching).tolist()):
-        parts[i] = _PHONEISH.sub(_phone_digits, parts[i])
-    for i in set(np.searchsorted(seps, tripled).tolist()):
-        parts[i] = _REPEATS.sub(_twice, parts[i])
-    for i in set(np.searchsorted(seps, blanks).tolist()):
-        parts[i] = _squeeze_blanks(parts[i])
-    return SEP.join(parts)
+    bounds = np.concatenate(([-1], seps, [len(codes)]))
+    pieces: list[str] = []
+    done = 0
+    for part in np.unique(np.searchsorted(seps, touching)).tolist():
+        start, end = int(bounds[part]) + 1, int(bounds[part + 1])
+        pieces += (text[done:start], _PHONEISH.sub(_phone_digits, text[start:end]))
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 @cache
@@ -317,7 +343,7 @@ def _nfkc_lower(text: str) -> str:
         codes, flags, entries = codes[kept], flags[kept], entries[kept]
         text = codes.tobytes().decode("utf-32-le")
     lowered = np.take(lower_of, entries).tobytes().decode("utf-32-le")
-    unstable = np.flatnonzero(flags & _UNSTABLE)
+    unstable = np.flatnonzero((flags & _UNSTABLE) != 0)  # bool: nonzero's fast path
     if not len(unstable):
         return lowered
     gaps = np.flatnonzero(np.diff(unstable) > 1)
@@ -492,21 +518,26 @@ MASKS = "?*■□▣♣♧♠♤◆◇●○◎★☆♥♡※#^"
 """Characters spammers pad Latin words and addresses with (``T?el?egram``, ``na*ver``,
 ``b■et``); NFKC has already turned the full-width forms (``？``, ``＊``) into these."""
 _MASK_RUN = re.compile("(?<=[a-z0-9])[" + re.escape(MASKS) + "]+(?=[a-z0-9])")
-"""A run of masks between two Latin letters or digits: replaced by nothing in C, with
-no Python call per match (a run is never preceded or followed by a mask character, so
-the look-arounds see exactly the neighbours of the whole run)."""
-_IS_MASK = np.zeros(0x10000, dtype=np.bool_)
-_IS_MASK[[ord(c) for c in MASKS]] = True
-# A stand-in for the dot before a top-level domain ("abc ㆍcom", "abc닷컴"). Patterns
-# start at the stand-in, so the engine skips everything else in C; the letter or digit
-# before it (and one optional space) is checked in Python on the few matches.
-# "컴" spelled for "com" ("ga-lu.컴", "tj-825 쩜 컴", "rama4444컴"): only at a word's end.
+"""A run of masks between two Latin letters or digits: what :func:`unmask_words`
+removes (the reference; the hot path finds the same runs with numpy)."""
+_MASK, _STAND_IN_CHAR, _LATIN_ALNUM = 1, 2, 4
+_UNMASK_KIND = np.zeros(0x10000, dtype=np.uint8)
+"""Per code point of the BMP (the last entry also stands for every one beyond it): a
+mask character, a stand-in for a dot, a Latin letter or digit (what ``[a-z0-9]`` reads)."""
+_UNMASK_KIND[[ord(c) for c in MASKS]] |= _MASK
+_UNMASK_KIND[[ord(c) for c in "。｡ㆍᆞ·•‧∙닷컴"]] |= _STAND_IN_CHAR
+_UNMASK_KIND[[ord(c) for c in "abcdefghijklmnopqrstuvwxyz0123456789"]] |= _LATIN_ALNUM
+# A stand-in for the dot before a top-level domain ("abc ㆍcom", "abc닷컴"), matched only
+# at the stand-in characters _UNMASK_KIND finds; the letter or digit before it (and one
+# optional space) is checked in Python on the few matches. (The two alternatives after
+# 닷 exclude each other: a Latin TLD or 컴, 넷, 케이알.) "컴" spelled for "com"
+# ("ga-lu.컴", "tj-825 쩜 컴", "rama4444컴"), only at a word's end: its match starts at
+# the "." or "쩜" before it when there is one (see :func:`_dots_for_stand_ins`).
 _STAND_IN = re.compile(
-    r"(?:[。｡ㆍᆞ·•‧∙]|닷) ?(?=" + _TLD + r"(?![a-z]))|닷(?:컴|넷|케이알)"
+    r"[。｡ㆍᆞ·•‧∙닷](?:(?<=닷)(?:컴|넷|케이알)| ?(?=" + _TLD + r"(?![a-z])))"
     r"|[.쩜] ?컴(?![가-힣])|(?<=[a-z0-9])컴(?![가-힣])"
 )
 _KOREAN_TLDS = {"닷컴": ".com", "닷넷": ".net", "닷케이알": ".kr"}
-_STAND_INS = "。｡ㆍᆞ·•‧∙닷컴"
 
 
 def _is_latin_alnum(ch: str) -> bool:
@@ -518,21 +549,73 @@ def unmask_words(text: str) -> str:
     ``abc닷컴`` -> ``abc.com``: padding between two Latin letters or digits goes, and a
     stand-in for the dot before a top-level domain becomes a dot.
 
-    Padding is rare, so numpy finds the texts holding a mask character first and the
-    regex only runs where there is one; ``?`` at the end of a question stays.
+    One table look-up per character finds the mask characters, the stand-ins and the
+    Latin letters and digits; the runs of masks to drop (:data:`_MASK_RUN`) are then
+    found with numpy, and the stand-in pattern is only tried at stand-in characters.
+    ``?`` at the end of a question stays.
     """
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    if np.take(_IS_MASK, np.minimum(codes, 0xFFFF)).any():
-        text = _MASK_RUN.sub("", text)
-    if any(stand_in in text for stand_in in _STAND_INS):
-        text = _dots_for_stand_ins(text)
+    kind = np.take(_UNMASK_KIND, np.minimum(codes, 0xFFFF))
+    stand_in = (kind & _STAND_IN_CHAR) != 0
+    stand_ins = np.flatnonzero(stand_in) if stand_in.any() else None
+    if (kind & _MASK).any():
+        text, stand_ins = _drop_mask_runs(kind, text, stand_ins)
+    if stand_ins is not None:
+        text = _dots_for_stand_ins(text, stand_ins.tolist())
     return text
 
 
-def _dots_for_stand_ins(text: str) -> str:
+def _drop_mask_runs(
+    kind: npt.NDArray[np.uint8], text: str, stand_ins: npt.NDArray[np.intp] | None
+) -> tuple[str, npt.NDArray[np.intp] | None]:
+    """``_MASK_RUN.sub("", text)`` given the :data:`_UNMASK_KIND` of each character, and
+    where the stand-ins at ``stand_ins`` are afterwards (no run holds one).
+
+    The regex's matches are the maximal runs of mask characters with a Latin letter or
+    digit right before and right after (the run is never preceded or followed by a
+    mask, so its look-arounds see exactly the run's neighbours)."""
+    masks = np.flatnonzero((kind & _MASK) != 0)  # bool: nonzero's fast path
+    firsts = np.flatnonzero(np.diff(masks, prepend=-2) > 1)
+    begin = masks[firsts]
+    end = masks[np.append(firsts[1:], len(masks)) - 1] + 1
+    inside = (begin > 0) & (end < len(kind))
+    begin, end = begin[inside], end[inside]
+    padding = (kind[begin - 1] & kind[end] & _LATIN_ALNUM) != 0
+    if not padding.any():
+        return text, stand_ins
+    begin, end = begin[padding], end[padding]
+    if stand_ins is not None:
+        dropped = np.concatenate(([0], np.cumsum(end - begin)))
+        stand_ins = stand_ins - dropped[np.searchsorted(end, stand_ins, side="right")]
     pieces: list[str] = []
     done = 0
-    for m in _STAND_IN.finditer(text):
+    for first, stop in zip(begin.tolist(), end.tolist(), strict=True):
+        pieces.append(text[done:first])
+        done = stop
+    pieces.append(text[done:])
+    return "".join(pieces), stand_ins
+
+
+def _dots_for_stand_ins(text: str, places: list[int]) -> str:
+    """The dots for the stand-ins at ``places`` (every stand-in character of ``text``, in
+    order): what replacing the matches of ``_STAND_IN.finditer(text)`` gives, without
+    the regex engine testing every character for one (a match holds one stand-in)."""
+    pieces: list[str] = []
+    done = scanned = 0  # scanned: where finditer would look for the next match
+    match = _STAND_IN.match
+    for at in places:
+        if at < scanned:  # inside the last match ("닷컴")
+            continue
+        m = None
+        if text[at] == "컴":  # "[.쩜] ?컴" starts before it, and finditer tries that first
+            start = at - 2 if at >= 2 and text[at - 1] == " " else at - 1
+            if start >= scanned and text[start] in ".쩜":
+                m = match(text, start)
+        if m is None:
+            m = match(text, at)
+        if m is None:
+            continue
+        scanned = m.end()
         lead = m.start()
         if lead > done and text[lead - 1] == " ":
             lead -= 1

@@ -1,5 +1,6 @@
 """safenum filter: JSON Lines in, one verdict or error per line out, in order."""
 
+import gc
 import io
 import json
 
@@ -107,3 +108,36 @@ def test_command_uses_the_retrained_model_when_there_is_one(monkeypatch, capsys,
     monkeypatch.setattr("sys.stdin", io.StringIO('{"text": "차 좀 빼주세요"}\n'))
     filter_command()
     assert json.loads(capsys.readouterr().out)["model"] == version != shipped.version
+
+
+class _RecordingFilter:
+    """Judges like the real filter and notes whether the cyclic GC was on meanwhile."""
+
+    def __init__(self, real):
+        self.version = real.version
+        self._real = real
+        self.gc_was_on: list[bool] = []
+
+    def outcomes_of_texts(self, texts):
+        self.gc_was_on.append(gc.isenabled())
+        return self._real.outcomes_of_texts(texts)
+
+
+def test_cyclic_gc_is_paused_per_batch_and_restored(mf, monkeypatch):
+    monkeypatch.setattr("app_api.cli_filter.BATCH", 2)
+    recording = _RecordingFilter(mf)
+    lines = [json.dumps({"text": t}) for t in ["차 좀 빼주세요", "(광고) 특가", "hi"]]
+    assert gc.isenabled()
+    out = io.StringIO()
+    run(lines, out, recording)
+    assert recording.gc_was_on == [False, False]
+    assert gc.isenabled()
+    assert out.getvalue() == "".join(
+        dumps_verdict(v) + "\n" for v in mf.judge_many(["차 좀 빼주세요", "(광고) 특가", "hi"])
+    )
+    gc.disable()  # a caller that runs without it keeps it off
+    try:
+        run(lines, io.StringIO(), recording)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

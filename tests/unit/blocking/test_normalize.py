@@ -1,8 +1,20 @@
 """One test per disguise that blocking.normalize undoes."""
 
+import random
+import re
+
 import pytest
 
-from blocking.normalize import compact, normalize, normalize_batch
+from blocking.normalize import (
+    MASKS,
+    SEP,
+    _fix_phones_and_repeats,
+    compact,
+    normalize,
+    normalize_batch,
+    normalize_joined,
+    unmask_words,
+)
 
 
 @pytest.mark.parametrize(
@@ -125,3 +137,104 @@ def test_com_spelled_in_hangul_after_a_domain(raw, expected):
 @pytest.mark.parametrize("text", ["lg컴퓨터 샀어요", "hp 컴 고쳤어", "오늘.컴퓨터 켜"])
 def test_words_starting_with_com_in_hangul_are_kept(text):
     assert normalize(text) == text
+
+
+# The hot path finds mask runs, stand-ins for dots, repeats and blanks with numpy; these
+# pin what it must give (the readings of the regex passes it replaced).
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("t?el?egram", "telegram"),
+        ("b■■■et365", "bet365"),
+        ("a**b**c", "abc"),
+        ("2*5*", "25*"),  # only between two Latin letters or digits
+        ("*ab*", "*ab*"),
+        ("what?", "what?"),
+        ("ok? yes", "ok? yes"),
+        ("abc ㆍcom", "abc.com"),
+        ("abc 닷 com", "abc.com"),
+        ("abc닷컴", "abc.com"),
+        ("x닷케이알", "x.kr"),
+        ("가닷컴", "가닷컴"),  # a stand-in needs a Latin letter or digit before it
+        ("abc ㆍc*om", "abc.com"),  # unmasked first, then the stand-in is read
+        ("te★le ㆍ kr", "tele.kr"),
+    ],
+)
+def test_masks_and_stand_ins_for_dots(raw, expected):
+    assert unmask_words(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ㅋㅋㅋ  ㅋ!!!", "ㅋㅋ ㅋ!!"),
+        ("a\t\tb", "a b"),
+        ("a\vb", "a b"),
+        ("\tx y", " x y"),
+        ("a  \n  b", "a\nb"),
+        ("a \n\n b", "a\n\nb"),
+        ("hi\r\n there", "hi\nthere"),
+        ("O1O-l234-5678  !!!", "010-1234-5678 !!"),
+        ("010-llll-5678", "010-llll-5678"),  # no digit touches a look-alike: left alone
+    ],
+)
+def test_repeats_blanks_and_phone_lookalikes(raw, expected):
+    assert normalize_joined(raw) == expected
+
+
+def test_no_fix_reaches_across_texts_of_a_batch():
+    texts = ["ab*", "*cd", "x\t", "\ty", "ㅋㅋ", "ㅋ", "abc ", "ㆍcom", "!!", "!"]
+    assert normalize_joined(SEP.join(texts)).split(SEP) == [
+        "ab*", "*cd", "x ", " y", "ㅋㅋ", "ㅋ", "abc ", "ᆞcom", "!!", "!",
+    ]  # fmt: skip
+
+
+_MASK_RUN = re.compile("(?<=[a-z0-9])[" + re.escape(MASKS) + "]+(?=[a-z0-9])")
+_STAND_IN = re.compile(
+    r"(?:[。｡ㆍᆞ·•‧∙]|닷) ?(?=(?:com|net|org|kr|ly|gl|do|la|me|to|io|co|xyz|top|site|shop"
+    r"|info|biz|cc|gd|us|link|app|vip|bet|win|club|live|pro|fun|cyou|sbs|cfd|icu|buzz"
+    r"|online|store|kim|game|games)(?![a-z]))|닷(?:컴|넷|케이알)"
+    r"|[.쩜] ?컴(?![가-힣])|(?<=[a-z0-9])컴(?![가-힣])"
+)
+_TLDS = {"닷컴": ".com", "닷넷": ".net", "닷케이알": ".kr"}
+_REPEATS = re.compile(r"([!?.,~^*=+\-_♡♥★☆ㅋㅎㅠㅜ])\1{2,}")
+
+
+def _unmask_by_regex(text):
+    """What unmask_words did with two batch-wide regex passes (the reference)."""
+    text = _MASK_RUN.sub("", text)
+    pieces, done = [], 0
+    for m in _STAND_IN.finditer(text):
+        lead = m.start()
+        if lead > done and text[lead - 1] == " ":
+            lead -= 1
+        if lead > done and re.match("[a-z0-9]", text[lead - 1]):
+            found = m.group()
+            pieces += (text[done:lead], ".com" if found[-1] == "컴" else _TLDS.get(found, "."))
+            done = m.end()
+    return "".join(pieces) + text[done:]
+
+
+def _squeeze_by_regex(text):
+    """Repeats shortened and blanks squeezed text by text, with regexes (the reference)."""
+    out = []
+    for part in text.split(SEP):
+        part = re.sub(r"[\t\r\f\v]", " ", _REPEATS.sub(r"\1\1", part))
+        part = re.sub("  +", " ", part).replace(" \n", "\n").replace("\n ", "\n")
+        out.append(part)
+    return SEP.join(out)
+
+
+_ALPHABET = [*"abcz09 .-_?*■#^★♥ㅋ!~\t\n\r\v", *"。ㆍ·•닷컴넷가쩜퓨", "com", " kr", SEP, "  "]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_numpy_passes_read_like_the_regexes_they_replace(seed):
+    rng = random.Random(seed)
+    for _ in range(3000):
+        text = "".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 30)))
+        assert unmask_words(text) == _unmask_by_regex(text), text
+        if not re.search("[0-9][oil|]|[oil|][0-9]", text):  # phone look-alikes aside
+            assert _fix_phones_and_repeats(text) == _squeeze_by_regex(text), text
