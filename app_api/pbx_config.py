@@ -68,6 +68,7 @@ def asterisk_config(settings: Settings) -> AsteriskConfig:
         menu_timeout=settings.call_menu_timeout_seconds,
         callback_window=settings.callback_window_seconds,
         caller_ref_key=caller_ref_key(settings),
+        prompt_cache_dir=settings.prompt_cache_path.resolve(),
         install=AsteriskInstall.locate(settings.asterisk_binary),
     )
 
