@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
 import redis.asyncio as aioredis
@@ -13,13 +14,15 @@ from redis.retry import Retry
 
 from app_api.settings import Settings
 from app_api.wiring import Core
-from blocking.filter import MessageFilter
 from numbering.crypto import Keyring
 from proxy.ami import AmiClient, AmiSettings
 from proxy.asterisk.config import AsteriskConfig
 from proxy.asterisk.install import AsteriskInstall
 from proxy.bridge import Bridge, BridgeConfig, RelayConfig, TextRelay
 from proxy.texts import CallerRefs
+
+if TYPE_CHECKING:
+    from blocking.filter import MessageFilter
 
 AMI_USER = "safenum"
 
