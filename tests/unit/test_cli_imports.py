@@ -1,6 +1,7 @@
 """Every CLI start pays for what ``app_api.cli`` imports: the filter's numpy and model
 load only in the commands that judge texts (``safenum filter``, serve's and a bridge's
-relay), not in ``numbers issue`` and the like that the tests and operators run often."""
+relay), and uvicorn only in ``safenum serve``; not in ``numbers issue`` and the like that
+the tests and operators run often."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 
 import pytest
 
-HEAVY = ("numpy", "blocking.filter")
+HEAVY = ("numpy", "blocking.filter", "uvicorn")
 
 
 def test_the_cli_starts_without_the_filter() -> None:
