@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,19 +29,29 @@ AMI_USER = "safenum"
 
 
 def ensure_secret_file(path: Path) -> str:
-    """Read the generated AMI secret, creating it (mode 0600) on first use."""
+    """Read the generated secret (AMI, JWT), creating it (mode 0600) on first use.
+
+    The secret is written to a private file first and linked into place, so processes
+    that start together (two serves and a bridge on one data directory) all read the
+    one secret whole: with an exclusive create alone, the loser could read the file
+    before the winner had written it.
+    """
     try:
         return path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(32)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race; use its secret
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secret + "\n")
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secret + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another process won the race; use its secret
+            return path.read_text(encoding="ascii").strip()
+    finally:
+        os.unlink(tmp)
     return secret
 
 
