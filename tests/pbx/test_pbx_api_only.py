@@ -67,20 +67,22 @@ class Node:
             )
         # The registration read from the database here: a ``bridges list`` per poll
         # would start a CLI process every half second while the bridge starts.
+        # Read-only sessions, one per poll: on SQLite a writing one would hold the write
+        # turn the bridge needs to register.
         engine = make_engine(self.env["SAFENUM_DATABASE_URL"])
+        sessions = make_session_factory(engine, read_only=True)
+
+        def registered() -> bool:
+            with sessions() as session:
+                return NODE in {n.name for n in Outbox(session).nodes()}
+
         try:
-            with make_session_factory(engine)() as session:
-
-                def registered() -> bool:
-                    session.rollback()  # a fresh snapshot on each poll
-                    return NODE in {n.name for n in Outbox(session).nodes()}
-
-                wait_until(
-                    lambda: registered() or self.bridge.poll() is not None,  # type: ignore[union-attr]
-                    timeout=60,
-                    interval=0.2,
-                    what="safenum bridge registered",
-                )
+            wait_until(
+                lambda: registered() or self.bridge.poll() is not None,  # type: ignore[union-attr]
+                timeout=60,
+                interval=0.2,
+                what="safenum bridge registered",
+            )
         finally:
             engine.dispose()
         assert self.bridge.poll() is None, log.read_text()
