@@ -18,14 +18,15 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice, repeat
-from typing import IO, Any, NamedTuple, cast
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 import typer
 
 from app_api.settings import Settings
-from blocking.filter import MessageFilter
-from blocking.holder import load_active
-from blocking.jsonlines import verdict_line
+
+if TYPE_CHECKING:
+    # numpy and the model load with the command that judges, not with every CLI start.
+    from blocking.filter import MessageFilter
 
 BATCH = 2048
 
@@ -86,6 +87,8 @@ def _text(number: int, data: object) -> str | Malformed:
 
 def run(lines: Iterable[str], out: IO[str], message_filter: MessageFilter) -> int:
     """Judge every line; returns the number of malformed lines."""
+    from blocking.jsonlines import verdict_line
+
     bad = 0
     pending = iter(lines)
     first = 1
@@ -153,6 +156,8 @@ def keep_batch_memory() -> None:
 def filter_command() -> None:
     """Entry point for ``safenum filter``: the retrained model when there is one
     (``SAFENUM_FILTER_MODEL_FILE``), else the shipped one."""
+    from blocking.holder import load_active
+
     keep_batch_memory()
     bad = run(sys.stdin, sys.stdout, load_active(Settings().filter_model_path))
     sys.stdout.flush()

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import socket
 
-import uvicorn
-
 from app_api import datadir, logs
 from app_api.settings import Settings
 
 
 def serve() -> None:
     """Run the HTTP API on SAFENUM_HTTP_HOST:SAFENUM_HTTP_PORT."""
+    import uvicorn  # here, not at the top: every other command starts without it
+
     settings = Settings()
     datadir.secure(settings)
     logs.configure(settings.log_level)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
 import redis.asyncio as aioredis
@@ -12,7 +13,6 @@ from redis.retry import Retry
 
 from app_api.settings import Settings
 from app_api.wiring import Core
-from blocking.filter import MessageFilter
 from numbering.atomic_files import publish_once
 from numbering.crypto import Keyring
 from proxy.ami import AmiClient, AmiSettings
@@ -20,6 +20,9 @@ from proxy.asterisk.config import AsteriskConfig
 from proxy.asterisk.install import AsteriskInstall
 from proxy.bridge import Bridge, BridgeConfig, RelayConfig, TextRelay
 from proxy.texts import CallerRefs
+
+if TYPE_CHECKING:
+    from blocking.filter import MessageFilter
 
 AMI_USER = "safenum"
 
@@ -52,7 +55,8 @@ def ami_secret(settings: Settings) -> str:
 
 
 def caller_ref_key(settings: Settings) -> str:
-    """The dialplan's caller-reference key, derived from the master key (never stored)."""
+    """The dialplan's caller-reference key, derived from the master key; it is written only
+    into the rendered dialplan (0600), never logged (deploy/asterisk/README.md)."""
     return Keyring.from_file(settings.key_file).lookup_hash("asterisk", "caller-ref v1").hex()
 
 
@@ -72,6 +76,7 @@ def asterisk_config(settings: Settings) -> AsteriskConfig:
         menu_timeout=settings.call_menu_timeout_seconds,
         callback_window=settings.callback_window_seconds,
         caller_ref_key=caller_ref_key(settings),
+        prompt_cache_dir=settings.prompt_cache_path.resolve(),
         install=AsteriskInstall.locate(settings.asterisk_binary),
     )
 

@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         description="Filter model written by safenum filter retrain and read by serve "
         "(reloaded when it changes); empty means DATA_DIR/filter-model.npz.",
     )
+    prompt_cache_dir: Path | None = Field(
+        None,
+        description="Synthesised voice prompts, kept by hash of text, voice and speed and "
+        "shared by every Asterisk configured from here; empty means DATA_DIR/prompt-cache.",
+    )
     filter_spam_example_days: int = Field(
         365, ge=1, le=3650, description="Days a text marked as spam is kept for retraining."
     )
@@ -249,6 +254,10 @@ class Settings(BaseSettings):
     def filter_model_path(self) -> Path:
         """Where ``safenum filter retrain`` writes the active filter model."""
         return self.filter_model_file or self.data_dir / "filter-model.npz"
+
+    @property
+    def prompt_cache_path(self) -> Path:
+        return self.prompt_cache_dir or self.data_dir / "prompt-cache"
 
     @property
     def asterisk_dir(self) -> Path:

@@ -128,9 +128,9 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(template)
 
 
-@pytest.fixture
-def db_url(migrated_db: str, tmp_path: Path) -> str:
-    """A freshly migrated, empty database for this test."""
+def fresh_database(migrated_db: str, directory: Path) -> str:
+    """A freshly migrated, empty database: a copy of the template in ``directory`` on
+    SQLite, the one PostgreSQL database truncated (so one user at a time)."""
     if ON_POSTGRES:
         engine = make_engine(migrated_db)
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
@@ -138,9 +138,15 @@ def db_url(migrated_db: str, tmp_path: Path) -> str:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         engine.dispose()
         return migrated_db
-    target = tmp_path / "safenum.db"
+    target = directory / "safenum.db"
     shutil.copy(migrated_db, target)
     return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def db_url(migrated_db: str, tmp_path: Path) -> str:
+    """A freshly migrated, empty database for this test."""
+    return fresh_database(migrated_db, tmp_path)
 
 
 @pytest.fixture

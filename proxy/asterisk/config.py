@@ -88,6 +88,8 @@ class AsteriskConfig:
     """Bench only: a static one-line route ``bench`` -> this national number, and
     ``bench-whisper``, the same line playing the driver's whisper (``Dial`` option ``A``)."""
     prompts_file: Path = PROMPTS_FILE
+    prompt_cache_dir: Path | None = None
+    """Synthesised prompts shared with other configurations, by content hash."""
     install: AsteriskInstall = DEFAULT_INSTALL
     """Binary, modules and data of the Asterisk to run (``AsteriskInstall.locate``)."""
     templates_dir: Path = TEMPLATES_DIR
@@ -223,8 +225,10 @@ def render(config: AsteriskConfig) -> dict[str, str]:
 
 
 def write_prompts(config: AsteriskConfig) -> list[str]:
-    """Synthesise the announcements into ``config.sounds_dir``; returns what was (re)made."""
-    return _synthesise(config.sounds_dir, PromptBook.load(config.prompts_file))
+    """Synthesise the announcements into ``config.sounds_dir`` (or copy them from
+    ``config.prompt_cache_dir``); returns what was (re)made."""
+    book = PromptBook.load(config.prompts_file)
+    return _synthesise(config.sounds_dir, book, config.prompt_cache_dir)
 
 
 def write_config(config: AsteriskConfig) -> list[Path]:

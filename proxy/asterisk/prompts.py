@@ -4,13 +4,16 @@ The texts live in ``deploy/asterisk/prompts.ko.toml`` (operator-editable). Each
 prompt becomes ``<sounds_dir>/<name>.wav`` (8 kHz, mono, 16-bit: what
 ``format_wav`` plays without transcoding). A stamp file next to each WAV holds the
 hash of text, voice and speed, so a second ``safenum asterisk config`` only
-re-synthesises what changed.
+re-synthesises what changed. A cache directory shared by several configurations (the
+nodes of a cluster, the Asterisks of a test run) keeps each synthesised WAV under that
+same hash, so a prompt is synthesised once per text, voice and speed, not once per node.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import tempfile
 import tomllib
@@ -97,9 +100,16 @@ def _synthesise(text: str, voice: str, speed: int, out: Path) -> None:
                 raise PromptError(f"{argv[0]} failed: {exc}") from exc
 
 
-def write_prompts(sounds_dir: Path, book: PromptBook) -> list[str]:
-    """Synthesise every prompt whose stamp changed; return the names (re)generated."""
+def write_prompts(sounds_dir: Path, book: PromptBook, cache_dir: Path | None = None) -> list[str]:
+    """Write every prompt whose stamp changed; return the names (re)written.
+
+    A prompt is copied from ``cache_dir`` when the cache holds its stamp (the hash of
+    text, voice and speed: a changed text is a miss), else synthesised and then kept
+    there for the next configuration.
+    """
     sounds_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if cache_dir is not None:
+        cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     made = []
     for name in sorted(book.prompts):
         wav = sounds_dir / f"{name}.wav"
@@ -111,8 +121,27 @@ def write_prompts(sounds_dir: Path, book: PromptBook) -> list[str]:
         except OSError:
             pass
         tmp = sounds_dir / f".{name}.tmp.wav"
-        _synthesise(book.prompts[name], book.voice, book.speed, tmp)
+        cached = None if cache_dir is None else cache_dir / f"{stamp}.wav"
+        if cached is not None and cached.is_file():
+            shutil.copyfile(cached, tmp)
+        else:
+            _synthesise(book.prompts[name], book.voice, book.speed, tmp)
+            if cached is not None:
+                _keep(tmp, cached)
         os.replace(tmp, wav)
         stamp_file.write_text(stamp + "\n")
         made.append(name)
     return made
+
+
+def _keep(wav: Path, cached: Path) -> None:
+    """Copy into the cache under a private name, then rename: a configuration written
+    at the same time (cluster nodes start in parallel) never reads half a file."""
+    fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".", suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(wav, tmp)
+        os.replace(tmp, cached)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+        raise

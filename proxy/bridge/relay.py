@@ -46,11 +46,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
 
-from blocking.filter import Message, MessageFilter
-from blocking.holder import FilterHolder
 from blocking.review_examples import purge as purge_examples
 from blocking.sender_redis import RedisSenderHistory, SenderHistoryUnavailable
 from blocking.texts import InboundText, Send, TextService
@@ -60,6 +59,12 @@ from proxy.ami import AmiClient, AmiError, DbEntry, valid_key
 from proxy.bridge.database import Database
 from proxy.dialplan import SPOOL_FAMILY, TEXT_EVENT, TEXT_SPOOLED
 from proxy.texts import PART_BYTES, CallerRefs, SpooledText, parse_spooled, send_text
+
+if TYPE_CHECKING:
+    # The filter (numpy and the model) loads when a relay is built, not when the CLI
+    # imports the bridge for a command that never judges a text.
+    from blocking.filter import MessageFilter
+    from blocking.holder import FilterHolder
 
 log = logging.getLogger("safenum.relay")
 
@@ -92,6 +97,9 @@ class TextRelay:
         redis_client: redis.Redis,
         message_filter: MessageFilter | FilterHolder | None = None,
     ) -> None:
+        from blocking.filter import MessageFilter
+        from blocking.holder import FilterHolder
+
         s = config
         self.db = db
         self.config = config
@@ -342,6 +350,8 @@ class TextRelay:
 
     def _judge(self, items: Sequence[tuple[str, str | None, SafeNumber]]) -> list[Verdict]:
         """The filter on a batch, each text with its sender's history so far."""
+        from blocking.filter import Message  # loaded by __init__: a dictionary lookup
+
         known = [(sender, number.digits) for _, sender, number in items if sender is not None]
         stats = iter(self.history.record_many(known, self.db.clock()))
         return self.filter.judge_many(

@@ -31,7 +31,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.pbx)
 
 
-def _start(base: Path, menu: bool) -> Pbx:
+@pytest.fixture(scope="session")
+def prompt_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One prompt cache for the tier: the first Asterisk synthesises the prompts (about
+    1.5 s), every later one (the session's, the CLI's, a cluster's nodes) copies them.
+    Keyed by text, voice and speed (tests/unit/proxy/test_prompt_cache.py)."""
+    return tmp_path_factory.mktemp("prompt-cache")
+
+
+@pytest.fixture(autouse=True)
+def _prompt_cache_env(prompt_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``safenum asterisk up`` and ``cluster up`` read, in every env a test copies
+    from ``os.environ``; this tier's tests only."""
+    monkeypatch.setenv("SAFENUM_PROMPT_CACHE_DIR", str(prompt_cache))
+
+
+def _start(base: Path, menu: bool, prompt_cache: Path) -> Pbx:
     config = AsteriskConfig(
         config_dir=base / "asterisk",
         sip_port=free_port(socket.SOCK_DGRAM),
@@ -47,6 +62,7 @@ def _start(base: Path, menu: bool) -> Pbx:
         verbose=3,
         menu=menu,
         menu_timeout=MENU_TIMEOUT,
+        prompt_cache_dir=prompt_cache,
         install=AsteriskInstall.locate(),
     )
     write_config(config)
@@ -71,10 +87,10 @@ def _need_tools() -> None:
 
 
 @pytest.fixture(scope="session")
-def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
+def pbx(tmp_path_factory: pytest.TempPathFactory, prompt_cache: Path) -> Iterator[Pbx]:
     """The bridge with the menu skipped (SAFENUM_CALL_MENU=false): plain calls."""
     _need_tools()
-    started = _start(tmp_path_factory.mktemp("pbx"), menu=False)
+    started = _start(tmp_path_factory.mktemp("pbx"), menu=False, prompt_cache=prompt_cache)
     try:
         yield started
     finally:
@@ -82,10 +98,10 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
 
 
 @pytest.fixture(scope="session")
-def menu_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
+def menu_pbx(tmp_path_factory: pytest.TempPathFactory, prompt_cache: Path) -> Iterator[Pbx]:
     """The shipped default: every call is answered with the move-car menu."""
     _need_tools()
-    started = _start(tmp_path_factory.mktemp("menu-pbx"), menu=True)
+    started = _start(tmp_path_factory.mktemp("menu-pbx"), menu=True, prompt_cache=prompt_cache)
     try:
         yield started
     finally:

@@ -42,12 +42,19 @@ class Service:
         return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start serve without waiting for it (``wait_ready``): several start together."""
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from app_api.cli import main; main()", "serve"],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
+    def wait_ready(self) -> None:
         # A deadline, not a wait: ready returns as soon as /readyz says so. 20 s was
         # too short on a loaded 2-core machine (three outbox tests failed at load 15).
         wait_until(self.ready, timeout=60, what="safenum serve /readyz")

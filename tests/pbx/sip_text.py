@@ -47,6 +47,17 @@ def split_datagram(datagram: bytes) -> tuple[str, dict[str, str], bytes]:
     return lines[0], headers, body
 
 
+def via_values(datagram: bytes) -> list[str]:
+    """The values of every Via header of a request, top first."""
+    head = datagram.partition(b"\r\n\r\n")[0].decode("utf-8", "replace")
+    values = []
+    for line in head.split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() in ("via", "v"):
+            values.extend(v.strip() for v in value.split(","))
+    return values
+
+
 def message(
     sip_port: int, to: str, sender: str, body: bytes, source: str, port: int
 ) -> tuple[bytes, str]:
@@ -117,9 +128,13 @@ class Inbox:
                 with self._lock:
                     self._other.append(datagram)
                 continue
+            # Every Via, in order (RFC 3261 8.2.6.2): through the edge the 200 must go
+            # on to the node, or the node retransmits for 32 s and the edge, once its
+            # transaction is gone, relays the retransmissions here as new requests.
+            vias = "".join(f"Via: {v}\r\n" for v in via_values(datagram))
             reply = (
                 "SIP/2.0 200 OK\r\n"
-                f"Via: {headers.get('via', '')}\r\n"
+                f"{vias}"
                 f"From: {headers.get('from', '')}\r\n"
                 f"To: {headers.get('to', '')};tag={secrets.token_hex(4)}\r\n"
                 f"Call-ID: {headers.get('call-id', '')}\r\n"

@@ -29,7 +29,9 @@ from sip_text import Inbox, send_text, texts_before_marker
 from test_pbx_production_texts import card_token
 from test_pbx_serve import route_reaches
 
+from app_api.db import make_engine, make_session_factory
 from app_api.routers.public import MOVE_CAR_TEXT
+from numbering.outbox import Outbox
 from proxy.ami import AmiClient
 from tests.conftest import free_port, wait_until
 
@@ -63,12 +65,26 @@ class Node:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        wait_until(
-            lambda: NODE in self.bridges() or self.bridge.poll() is not None,  # type: ignore[union-attr]
-            timeout=60,
-            interval=0.5,
-            what="safenum bridge registered",
-        )
+        # The registration read from the database here: a ``bridges list`` per poll
+        # would start a CLI process every half second while the bridge starts.
+        # Read-only sessions, one per poll: on SQLite a writing one would hold the write
+        # turn the bridge needs to register.
+        engine = make_engine(self.env["SAFENUM_DATABASE_URL"])
+        sessions = make_session_factory(engine, read_only=True)
+
+        def registered() -> bool:
+            with sessions() as session:
+                return NODE in {n.name for n in Outbox(session).nodes()}
+
+        try:
+            wait_until(
+                lambda: registered() or self.bridge.poll() is not None,  # type: ignore[union-attr]
+                timeout=60,
+                interval=0.2,
+                what="safenum bridge registered",
+            )
+        finally:
+            engine.dispose()
         assert self.bridge.poll() is None, log.read_text()
 
     def stop(self) -> None:
@@ -113,12 +129,13 @@ def node(pbx: Pbx, db_url: str, redis_url: str, tmp_path: Path) -> Iterator[Node
         "SAFENUM_LOG_LEVEL": "INFO",
     }
     made = Node(pbx, env)
-    made.serves[0].cli("db", "upgrade")
     made.serves[0].cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
     try:
-        for serve in made.serves:
-            serve.start()
+        for serve in made.serves:  # the three processes start together
+            serve.launch()
         made.start_bridge(tmp_path / "bridge.log")
+        for serve in made.serves:
+            serve.wait_ready()
         yield made
     finally:
         made.stop()

@@ -21,7 +21,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -42,7 +43,7 @@ from proxy.kamailio.config import EdgeConfig, EdgeNode, find_module_dir
 from proxy.kamailio.config import write_config as write_edge_config
 from proxy.kamailio.process import EdgeSupervisor
 from proxy.kamailio.rpc import EdgeRpc, EdgeRpcError, EdgeUnavailable
-from tests.conftest import wait_until
+from tests.conftest import fresh_database, wait_until
 
 DRIVER = "010-1234-5678"  # fictitious
 EDGE_SERVER = "safenum-edge"  # the Server header of the edge's own answers
@@ -58,6 +59,10 @@ class Cluster:
     @property
     def edge_port(self) -> int:
         return int(self.ports["edge"]["sip_port"])  # type: ignore[index]
+
+    @property
+    def trunk_port(self) -> int:
+        return int(self.env["SAFENUM_TRUNK_ADDR"].rsplit(":", 1)[1])
 
     @property
     def rpc(self) -> EdgeRpc:
@@ -94,21 +99,20 @@ def udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def cluster(
-    request: pytest.FixtureRequest,
-    db_url: str,
-    redis_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Cluster]:
-    """``safenum cluster up --nodes 2``; settings a test passes (indirect parameter) win."""
+def _need_cluster_tools() -> None:
     try:
         AsteriskInstall.locate().verify()
     except AsteriskNotInstalled as exc:
         pytest.skip(f"the cluster needs Asterisk 22 ({exc})")
     if shutil.which("kamailio") is None or shutil.which("sipp") is None:
         pytest.skip("the cluster needs kamailio and sipp on PATH")
-    data_dir = tmp_path_factory.mktemp("cl")  # short: Asterisk's control socket path
+
+
+@contextmanager
+def running_cluster(
+    db_url: str, redis_url: str, data_dir: Path, settings: dict[str, str]
+) -> Iterator[Cluster]:
+    """``safenum cluster up --nodes 2`` on ``data_dir``; ``settings`` win over ours."""
     inbox_port = udp_port()
     env = {
         **os.environ,
@@ -126,7 +130,7 @@ def cluster(
         # Calls: dial at once (no menu), and one caller dials all the time.
         "SAFENUM_CALL_MENU": "false",
         "SAFENUM_CALLER_SWEEP_NUMBERS": "1000",
-        **getattr(request, "param", {}),
+        **settings,
     }
     inbox = Inbox(inbox_port)
     done = run_cli(env, "cluster", "up", "--nodes", "2")
@@ -138,8 +142,54 @@ def cluster(
         yield built
     finally:
         down = run_cli(env, "cluster", "down")
-        inbox.close()
+        built.inbox.close()
         assert down.returncode == 0, down.stderr
+
+
+@pytest.fixture
+def cluster(
+    request: pytest.FixtureRequest,
+    db_url: str,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cluster]:
+    """A cluster of this test's own (it may kill, restart or reconfigure any part of it);
+    settings a test passes (indirect parameter) win."""
+    _need_cluster_tools()
+    data_dir = tmp_path_factory.mktemp("cl")  # short: Asterisk's control socket path
+    with running_cluster(db_url, redis_url, data_dir, getattr(request, "param", {})) as built:
+        yield built
+
+
+@pytest.fixture(scope="class")
+def class_cluster(
+    migrated_db: str,
+    redis_url: str,
+    prompt_cache: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cluster]:
+    """One cluster, with a 0504 pool, for the tests of a class that only send texts and
+    calls through it: none kills, restarts or reconfigures a part of it (a cluster up
+    and down is the slowest step of the tier). Its own fresh database."""
+    _need_cluster_tools()
+    db_url = fresh_database(migrated_db, tmp_path_factory.mktemp("cldb"))
+    data_dir = tmp_path_factory.mktemp("cl")
+    # Set up before the tests' own environment (tests/pbx/conftest.py): the cache by name.
+    cache = {"SAFENUM_PROMPT_CACHE_DIR": str(prompt_cache)}
+    with running_cluster(db_url, redis_url, data_dir, cache) as built:
+        built.inbox.close()  # each test listens on the trunk with an inbox of its own
+        built.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
+        yield built
+
+
+@pytest.fixture
+def shared_cluster(class_cluster: Cluster) -> Iterator[Cluster]:
+    """The class's cluster, with an empty inbox of this test's own on the trunk."""
+    inbox = Inbox(class_cluster.trunk_port)
+    try:
+        yield replace(class_cluster, inbox=inbox)
+    finally:
+        inbox.close()
 
 
 # --- SIP as the carrier (or a stranger) ---------------------------------------------
@@ -225,6 +275,11 @@ def edge_has(cluster: Cluster, digits: str) -> bool | None:
     return rpc.table_get(f"num{active}", digits) is not None
 
 
+def unrouted(cluster: Cluster) -> str:
+    """A 0504 number the edge has no route for (none of the numbers issued so far)."""
+    return next(d for d in (f"0504{i:08d}" for i in range(100)) if edge_has(cluster, d) is False)
+
+
 def issue(cluster: Cluster, phone: str = DRIVER) -> str:
     issued = cluster.cli("numbers", "issue", "--owner-phone", phone, "--plate", "12가3456")
     return str(issued["safe_number"]).replace("-", "")
@@ -300,52 +355,76 @@ def test_cluster_up_starts_the_edge_and_two_nodes_and_down_stops_them(cluster: C
     # so that the fixture's own `down` finds nothing: it must still succeed
 
 
-def test_texts_to_numbers_without_a_route_get_404_from_the_edge(cluster: Cluster) -> None:
-    cluster.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
-    live = issue(cluster)
-    wait_until(lambda: edge_has(cluster, live), 10)
+class TestOneClusterForTextsAndCalls:
+    """Texts and calls through one cluster (``class_cluster``): each test issues a number
+    to a driver of its own and listens on the trunk with an inbox of its own."""
 
-    unknown = "050400000000" if live != "050400000000" else "050400000001"
-    refused = send_message(cluster.edge_port, unknown)
-    assert refused is not None
-    assert (refused.status, refused.headers.get("server")) == (404, EDGE_SERVER)
+    def test_texts_to_numbers_without_a_route_get_404_from_the_edge(
+        self, shared_cluster: Cluster
+    ) -> None:
+        cluster = shared_cluster
+        live = issue(cluster, "010-1111-0404")
+        wait_until(lambda: edge_has(cluster, live), 10)
 
-    accepted = send_message(cluster.edge_port, live)
-    assert accepted is not None
-    assert accepted.status == 202
-    assert accepted.headers.get("server") != EDGE_SERVER  # a node answered
-    relayed = cluster.inbox.wait(1)
-    assert "01012345678@" in relayed[0].request_line  # to the driver, via the edge
+        unknown = unrouted(cluster)
+        refused = send_message(cluster.edge_port, unknown)
+        assert refused is not None
+        assert (refused.status, refused.headers.get("server")) == (404, EDGE_SERVER)
 
-    cluster.cli("numbers", "pause", live)
-    wait_until(lambda: edge_has(cluster, live) is False, 10)
-    paused = send_message(cluster.edge_port, live)
-    assert paused is not None
-    assert (paused.status, paused.headers.get("server")) == (
-        404,
-        EDGE_SERVER,
-    )
-    assert len(cluster.inbox.texts()) == 1  # the one text was relayed once; nothing more
+        accepted = send_message(cluster.edge_port, live)
+        assert accepted is not None
+        assert accepted.status == 202
+        assert accepted.headers.get("server") != EDGE_SERVER  # a node answered
+        relayed = cluster.inbox.wait(1)
+        assert "01011110404@" in relayed[0].request_line  # to the driver, via the edge
 
+        cluster.cli("numbers", "pause", live)
+        wait_until(lambda: edge_has(cluster, live) is False, 10)
+        paused = send_message(cluster.edge_port, live)
+        assert paused is not None
+        assert (paused.status, paused.headers.get("server")) == (
+            404,
+            EDGE_SERVER,
+        )
+        assert len(cluster.inbox.texts()) == 1  # the one text was relayed once; nothing more
 
-def test_requests_from_outside_the_trunk_never_reach_a_node(cluster: Cluster) -> None:
-    cluster.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
-    live = issue(cluster)
-    wait_until(lambda: edge_has(cluster, live), 10)
-    log = cluster.data_dir / "kamailio" / "log" / "kamailio.log"
+    def test_requests_from_outside_the_trunk_never_reach_a_node(
+        self, shared_cluster: Cluster
+    ) -> None:
+        cluster = shared_cluster
+        live = issue(cluster, "010-1111-0127")
+        wait_until(lambda: edge_has(cluster, live), 10)
+        log = cluster.data_dir / "kamailio" / "log" / "kamailio.log"
+        drops = log.read_text().count("(not the trunk)")  # before this test's
 
-    assert send_message(cluster.edge_port, live, source="127.0.0.2", wait=3) is None
-    assert crafted_invite(cluster.edge_port, live, "127.0.0.2") is None
-    wait_until(lambda: log.read_text().count("(not the trunk)") >= 2, 10, what="the drops logged")
-    # The same MESSAGE from the trunk's address is relayed: the drop was the address.
-    ok = send_message(cluster.edge_port, live)
-    assert ok is not None
-    assert ok.status == 202
-    texts = cluster.inbox.wait(1)
-    time_limit = time.monotonic() + 2
-    while time.monotonic() < time_limit and len(cluster.inbox.texts()) == 1:
-        time.sleep(0.05)
-    assert len(texts) == len(cluster.inbox.texts()) == 1  # the stranger's text went nowhere
+        assert send_message(cluster.edge_port, live, source="127.0.0.2", wait=3) is None
+        assert crafted_invite(cluster.edge_port, live, "127.0.0.2") is None
+        wait_until(
+            lambda: log.read_text().count("(not the trunk)") >= drops + 2,
+            10,
+            what="the drops logged",
+        )
+        # The same MESSAGE from the trunk's address is relayed: the drop was the address.
+        ok = send_message(cluster.edge_port, live)
+        assert ok is not None
+        assert ok.status == 202
+        texts = cluster.inbox.wait(1)
+        time_limit = time.monotonic() + 2
+        while time.monotonic() < time_limit and len(cluster.inbox.texts()) == 1:
+            time.sleep(0.05)
+        assert len(texts) == len(cluster.inbox.texts()) == 1  # the stranger's text went nowhere
+
+    def test_calls_through_the_edge_reach_the_driver_on_both_nodes(
+        self, shared_cluster: Cluster
+    ) -> None:
+        cluster = shared_cluster
+        live = issue(cluster, "010-1111-0010")
+        run = place_calls(cluster, live, calls=10, rate=5)
+        assert run.failed == 0
+        assert set(run.nodes) == {"node-1", "node-2"}  # round robin over both
+        assert sum(run.nodes.values()) == 10  # every call rang the driver once
+        # No header the driver's phone received names the caller (who is in four of them).
+        assert leaks(run.driver_log.read_text(errors="replace"), "01099998888") == []
 
 
 def test_a_node_killed_loses_no_text_and_rejoins_only_caught_up(cluster: Cluster) -> None:
@@ -426,7 +505,7 @@ def place_calls(
     phones on the trunk; ``during`` (a callable) runs once a quarter of them are placed."""
     work = cluster.data_dir / f"sipp-{secrets.token_hex(3)}"
     work.mkdir()
-    trunk_port = int(cluster.env["SAFENUM_TRUNK_ADDR"].rsplit(":", 1)[1])
+    trunk_port = cluster.trunk_port
     cluster.inbox.close()  # the phones on the trunk port are SIPp's now
     phones = subprocess.Popen(
         sipp("edge_driver", trunk_port, work / "driver.log", "-m", str(calls), "-timeout", "120"),
@@ -501,24 +580,14 @@ def _tally(cluster: Cluster, work: Path) -> tuple[int, dict[str, int]]:
         if m.received and m.status == 200 and re.search(r"CSeq: *1 INVITE", m.text):
             answered.add(call_id.group(1))
     by_port = {int(n["sip_port"]): str(n["name"]) for n in cluster.nodes}
-    nodes: dict[str, int] = {}
+    rung: dict[str, set[str]] = {}  # by Call-ID: a retransmitted INVITE is the same ring
     for m in parse_messages(work / "driver.log"):
         if m.received and m.first_line.startswith("INVITE"):
+            leg = re.search(r"^Call-ID: *(\S+)", m.text, re.MULTILINE | re.IGNORECASE)
             for port in re.findall(r"Via: SIP/2.0/UDP 127\.0\.0\.1:(\d+)", m.text):
-                if int(port) in by_port:
-                    nodes[by_port[int(port)]] = nodes.get(by_port[int(port)], 0) + 1
-    return len(placed - answered), nodes
-
-
-def test_calls_through_the_edge_reach_the_driver_on_both_nodes(cluster: Cluster) -> None:
-    cluster.cli("numbers", "pool", "add", "0504", "--from", "00000000", "--to", "99999999")
-    live = issue(cluster)
-    run = place_calls(cluster, live, calls=10, rate=5)
-    assert run.failed == 0
-    assert set(run.nodes) == {"node-1", "node-2"}  # round robin over both
-    assert sum(run.nodes.values()) == 10  # every call rang the driver once
-    # No header the driver's phone received names the caller (who is in four of them).
-    assert leaks(run.driver_log.read_text(errors="replace"), "01099998888") == []
+                if int(port) in by_port and leg is not None:
+                    rung.setdefault(by_port[int(port)], set()).add(leg.group(1))
+    return len(placed - answered), {node: len(legs) for node, legs in rung.items()}
 
 
 def test_a_node_killed_under_calls_fails_under_one_percent_of_new_calls(cluster: Cluster) -> None:

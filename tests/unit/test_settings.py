@@ -26,6 +26,7 @@ def test_paths_default_under_the_data_dir(tmp_path: Path) -> None:
     assert s.database_url == f"sqlite:///{tmp_path / 'safenum.db'}"
     assert s.key_file == tmp_path / "master.key"
     assert s.asterisk_dir == tmp_path / "asterisk"
+    assert s.prompt_cache_path == tmp_path / "prompt-cache"
 
 
 def test_environment_variables_use_the_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
