@@ -337,8 +337,10 @@ class RuleSet:
         self._column = {n: i for i, n in enumerate(RULE_NAMES)}
         self._latin = re.compile(trie_regex(list(_LATIN_WORDS)) + r"(?![a-z0-9])")
         self._latin_starts = np.zeros(128**3, dtype=np.bool_)
+        self._latin_firsts = np.zeros(128, dtype=np.bool_)
         for word in _LATIN_WORDS:
             self._latin_starts[_ascii_key(*map(ord, word[:3]))] = True
+            self._latin_firsts[ord(word[0])] = True
         # The first four characters of a listed word, or a three-letter word and the
         # character after it (anything but a letter or digit; 127 stands for non-ASCII),
         # as ``three-letter key * 128 + fourth``: sorted, for np.isin.
@@ -529,14 +531,20 @@ class RuleSet:
         if len(codes) < 3:
             return
         ascii_codes = np.minimum(codes, 127)
-        keys = _ascii_key(ascii_codes[:-2], ascii_codes[1:-1], ascii_codes[2:])
-        start_ok = np.take(self._latin_starts, keys)
+        # First the word starts (no ASCII letter or digit before) at a character some
+        # listed word begins with, then the first three letters of those only.
+        start_ok = np.take(self._latin_firsts, ascii_codes[:-2])
         start_ok[1:] &= ~np.take(_ASCII_ALNUM, ascii_codes[:-3])
         candidates = np.flatnonzero(start_ok)
+        keys = _ascii_key(
+            ascii_codes[candidates], ascii_codes[candidates + 1], ascii_codes[candidates + 2]
+        )
+        listed = np.take(self._latin_starts, keys)
+        candidates, keys = candidates[listed], keys[listed]
         # Then the fourth character of those few positions (0 past the end).
         last = len(codes) - 1
         fourth = np.where(candidates + 3 <= last, ascii_codes[np.minimum(candidates + 3, last)], 0)
-        known = np.isin(keys[candidates].astype(np.int64) * 128 + fourth, self._latin_fours)
+        known = np.isin(keys.astype(np.int64) * 128 + fourth, self._latin_fours)
         candidates = candidates[known]
         owners: list[int] = (np.searchsorted(starts, candidates, side="right") - 1).tolist()
         taken_until = -1

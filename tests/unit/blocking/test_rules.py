@@ -234,3 +234,47 @@ def test_marks_and_links_are_tried_wherever_finditer_finds_them():
         sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
         gated, full = _gated_and_full(sample)
         assert gated == full, sample
+
+
+def test_latin_words_are_found_wherever_the_vocabulary_regex_matches_at_a_word_start(rules):
+    # The numpy gates (first letter, first three, fourth) against the vocabulary regex
+    # tried at every word start: random texts of listed words, their pieces, digits,
+    # separators and non-ASCII letters.
+    import random
+
+    import numpy as np
+
+    from blocking.normalize import SEP
+    from blocking.rules import _AMOUNT_BEFORE, _LATIN_WORDS, _starts
+
+    rng = random.Random(11)
+    words = sorted(_LATIN_WORDS)
+    pieces = [*words, *(w[:3] for w in words), *(w[1:] for w in words), "1", "x", "é", "한"]
+    seps = [" ", "", "-", ".", "_", "9", "\U0001f600"]
+    texts = [
+        "".join(rng.choice(pieces) + rng.choice(seps) for _ in range(rng.randint(0, 6)))
+        for _ in range(3000)
+    ]
+    joined = SEP.join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    found = [[] for _ in texts]
+    rules._scan_latin(joined, codes, _starts(texts), found)
+
+    expected = [[] for _ in texts]
+    owner, taken_until = 0, -1
+    for at, ch in enumerate(joined):
+        if ch == SEP:
+            owner += 1
+            continue
+        before = joined[at - 1] if at else " "
+        if at < taken_until or (before.isascii() and before.isalnum()):
+            continue
+        m = rules._latin.match(joined, at)
+        if m:
+            taken_until = m.end()
+            word = m.group()
+            if word == "won" and _AMOUNT_BEFORE.search(joined, max(at - 2, 0), at):
+                continue
+            expected[owner].append((_LATIN_WORDS[word], word))
+    assert found == expected
+    assert sum(map(len, expected)) > 1500
