@@ -55,9 +55,10 @@ def repair(text: str) -> str:
 
 
 def repair_batch(texts: list[str], joined: str | None = None) -> list[str]:
-    """:func:`repair` of each text holding an ideograph; the others, and a batch
-    without any (texts to a parking number rarely hold one, and then it is returned
-    as is), are left alone.
+    """:func:`repair` of each text holding an ideograph; the others are left alone. A
+    batch where no text changes (texts to a parking number rarely hold an ideograph,
+    and Chinese or Hanja stay as written) is returned as is, so the caller need not
+    join it again.
 
     One regex scan of the whole batch finds the ideographs (``[...]+`` would scan
     several times slower in ``re``), and the texts they fall in come from the texts'
@@ -72,7 +73,11 @@ def repair_batch(texts: list[str], joined: str | None = None) -> list[str]:
         return texts
     # ends[i]: the offset in ``joined`` just past text i and its separator.
     ends = list(accumulate(len(t) + 1 for t in texts))
-    repaired = texts.copy()
+    repaired = texts
     for i in sorted({bisect_right(ends, at) for at in found}):
-        repaired[i] = repair(texts[i])
+        text = repair(texts[i])
+        if text is not texts[i]:  # repair() returns the text itself when it keeps it
+            if repaired is texts:
+                repaired = texts.copy()
+            repaired[i] = text
     return repaired

@@ -44,6 +44,12 @@ def test_chinese_japanese_and_korean_with_hanja_stay_as_written(text: str) -> No
 def test_a_batch_without_ideographs_is_returned_as_is() -> None:
     texts = ["차 좀 빼주세요", "move your car please"]
     assert repair_batch(texts) is texts
+    # Ideographs that stay as written (Chinese, Hanja): nothing to join again either.
+    texts = ["你好，你的车挡住我的车了，请挪一下车，谢谢", "無事故 30年 운전했습니다", "本人 確認"]
+    assert repair_batch(texts) is texts
+    garbled = [*texts, _misread("(광고) 카지노 첫충 지급", "big5")]
+    assert repair_batch(garbled) is not garbled
+    assert repair_batch(garbled)[:3] == texts
 
 
 def test_the_filter_reads_the_repaired_words() -> None:
