@@ -52,10 +52,12 @@ def disguise_hits(joined: str, n_texts: int) -> list[list[tuple[str, str]]]:
         return hits
     kind = np.take(_KIND, np.minimum(codes, _OUTSIDE_BMP))
     styled = (kind & _STYLED) > 0
-    if kind[-1] & _STYLED or (codes > 0xFFFF).any():  # emoji, or mathematical letters
-        styled = np.zeros(len(codes), dtype=np.bool_)
+    beyond = np.flatnonzero(codes >= _OUTSIDE_BMP)  # emoji, or mathematical letters
+    if len(beyond):  # the table is exact below U+10000: check the others by range
+        wide = codes[beyond]
+        styled[beyond] = False
         for low, high in _STYLED_LATIN:
-            styled |= (codes - np.uint32(low)) < np.uint32(high - low)
+            styled[beyond] |= (wide - np.uint32(low)) < np.uint32(high - low)
     mask = (kind & _MASK) > 0
     found = np.flatnonzero(styled)
     if mask.any():

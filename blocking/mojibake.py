@@ -17,6 +17,8 @@ about two of five common Chinese characters fall in the byte range of Hangul in 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from itertools import accumulate
 
 MIN_IDEOGRAPHS = 3
 MIN_SHARE = 0.8
@@ -52,9 +54,30 @@ def repair(text: str) -> str:
     return text
 
 
-def repair_batch(texts: list[str]) -> list[str]:
-    """:func:`repair` of each text; a batch without an ideograph is returned as is
-    (one regex scan of the batch: texts to a parking number rarely hold one)."""
-    if not _IDEOGRAPH.search("".join(texts)):
+def repair_batch(texts: list[str], joined: str | None = None) -> list[str]:
+    """:func:`repair` of each text holding an ideograph; the others are left alone. A
+    batch where no text changes (texts to a parking number rarely hold an ideograph,
+    and Chinese or Hanja stay as written) is returned as is, so the caller need not
+    join it again.
+
+    One regex scan of the whole batch finds the ideographs (``[...]+`` would scan
+    several times slower in ``re``), and the texts they fall in come from the texts'
+    end offsets, not from a search per text. ``joined``, when the caller has it (the
+    pipeline's ``SEP.join(texts)``), is the texts joined by any one character, and
+    saves the join here.
+    """
+    if joined is None:
+        joined = "\x00".join(texts)
+    found = [m.start() for m in _IDEOGRAPH.finditer(joined)]
+    if not found:
         return texts
-    return [repair(t) if _IDEOGRAPH.search(t) else t for t in texts]
+    # ends[i]: the offset in ``joined`` just past text i and its separator.
+    ends = list(accumulate(len(t) + 1 for t in texts))
+    repaired = texts
+    for i in sorted({bisect_right(ends, at) for at in found}):
+        text = repair(texts[i])
+        if text is not texts[i]:  # repair() returns the text itself when it keeps it
+            if repaired is texts:
+                repaired = texts.copy()
+            repaired[i] = text
+    return repaired

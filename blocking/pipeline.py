@@ -26,8 +26,10 @@ class Evidence:
 
 def analyse(texts: list[str], rules: RuleSet, bits: int) -> Evidence:
     """Normalise once over the joined batch, then scan rules and hash n-grams."""
-    texts = repair_batch(texts)  # Korean read as Chinese (blocking.mojibake)
     joined = SEP.join(texts)
+    repaired = repair_batch(texts, joined)  # Korean read as Chinese (blocking.mojibake)
+    if repaired is not texts:
+        texts, joined = repaired, SEP.join(repaired)
     if joined.count(SEP) != len(texts) - 1:  # a text holds SEP itself: drop it there
         joined = SEP.join(t.replace(SEP, "") for t in texts)
     seed = disguise_hits(joined, len(texts))

@@ -111,6 +111,32 @@ _ZERO, _ONE = np.uint32(ord("0")), np.uint32(ord("1"))
 _REP_SECOND = _bmp_table("56789")
 """Second digit of a company number (1588-, 1644-, ...)."""
 
+# Where a match of _BRACKET_OR_CURRENCY or _LINK_OR_HANDLE can begin, for numpy to
+# find before either regex is tried: each alternative's first character (its id here)
+# and what its second may be. ``finditer`` over the whole batch spent most of these two
+# scans stepping through characters no match begins at.
+_MARK_ID = 8
+_PAIR_FIRSTS = ".@:카텔라위"
+_PAIR_SECONDS = (
+    string.ascii_lowercase,  # . then a TLD
+    string.ascii_lowercase,  # @ then a handle
+    "/",  # ://
+    "톡카",  # 카톡, 카카오
+    "레",  # 텔레
+    "인",  # 라인
+    "챗",  # 위챗
+)
+_FIRST_ID = np.zeros(0x10000, dtype=np.uint8)
+_SECOND_OK = np.zeros((_MARK_ID + 1, 0x10000), dtype=np.bool_)
+for _id, (_lead, _nexts) in enumerate(zip(_PAIR_FIRSTS, _PAIR_SECONDS, strict=True), 1):
+    _FIRST_ID[ord(_lead)] = _id
+    _SECOND_OK[_id] = _bmp_table(_nexts)
+_FIRST_ID[[ord(c) for c in "([<{【£$€"]] = _MARK_ID
+_IS_FIRST = _FIRST_ID > 0
+# After a mark's opening character: space (\s), a digit (\d) or the first letter of
+# 광고, 국외/국제 or 해외; U+FFFF stands for every code point above the BMP.
+_SECOND_OK[_MARK_ID] = _BLANK | (_DIGIT_OR_SEPARATOR == _DIGIT) | _bmp_table("광국해\uffff")
+
 _HANGUL_WORDS: Final[dict[str, str]] = {
     w: fam for fam, (_c, _l, words) in reversed(HANGUL_FAMILIES.items()) for w in words.split()
 }
@@ -312,8 +338,10 @@ class RuleSet:
         self._column = {n: i for i, n in enumerate(RULE_NAMES)}
         self._latin = re.compile(trie_regex(list(_LATIN_WORDS)) + r"(?![a-z0-9])")
         self._latin_starts = np.zeros(128**3, dtype=np.bool_)
+        self._latin_firsts = np.zeros(128, dtype=np.bool_)
         for word in _LATIN_WORDS:
             self._latin_starts[_ascii_key(*map(ord, word[:3]))] = True
+            self._latin_firsts[ord(word[0])] = True
         # The first four characters of a listed word, or a three-letter word and the
         # character after it (anything but a letter or digit; 127 stands for non-ASCII),
         # as ``three-letter key * 128 + fourth``: sorted, for np.isin.
@@ -351,9 +379,11 @@ class RuleSet:
         """
         hits = seed if seed is not None else [[] for _ in normalised]
         starts = _starts(normalised)
-        self._scan_numbers(joined, codes, starts, hits)
-        self._scan_marks(joined, starts, hits)
-        self._scan_links(joined, starts, hits)
+        bmp = np.minimum(codes, 0xFFFF)
+        self._scan_numbers(joined, codes, bmp, starts, hits)
+        marks, links = _mark_and_link_starts(bmp)
+        self._scan_marks(joined, starts, hits, marks)
+        self._scan_links(joined, starts, hits, links)
         self._scan_latin(joined, codes, starts, hits)
         squeezed = squeezed_codes.tobytes().decode("utf-32-le")
         seps = np.flatnonzero(squeezed_codes == 0)
@@ -373,6 +403,7 @@ class RuleSet:
         self,
         joined: str,
         codes: npt.NDArray[np.uint32],
+        bmp: npt.NDArray[np.uint32],
         starts: Starts,
         hits: list[list[tuple[str, str]]],
     ) -> None:
@@ -386,7 +417,6 @@ class RuleSet:
         n = len(codes)
         if not n:
             return
-        bmp = np.minimum(codes, 0xFFFF)
         kind = np.take(_DIGIT_OR_SEPARATOR, bmp)
         digit = kind == _DIGIT
         for at in np.flatnonzero(codes > 0xFFFF).tolist():  # emoji and other rare planes
@@ -453,8 +483,10 @@ class RuleSet:
             ):  # look back within this text only: never into its neighbour in the batch
                 hits[owner].append(("short_code", run))
 
-    def _scan_marks(self, joined: str, starts: Starts, hits: list[list[tuple[str, str]]]) -> None:
-        matches = list(_BRACKET_OR_CURRENCY.finditer(joined))
+    def _scan_marks(
+        self, joined: str, starts: Starts, hits: list[list[tuple[str, str]]], tries: list[int]
+    ) -> None:
+        matches = _matches_from(_BRACKET_OR_CURRENCY, joined, tries)
         for m, owner in zip(matches, _owners(starts, matches), strict=True):
             found = m.group()
             if found[0] in "£$€":
@@ -464,8 +496,10 @@ class RuleSet:
             elif "발신" in found:  # not a bracket before digits: "(6*8*)", "(17)"
                 hits[owner].append(("foreign_sender", found))
 
-    def _scan_links(self, joined: str, starts: Starts, hits: list[list[tuple[str, str]]]) -> None:
-        matches = list(_LINK_OR_HANDLE.finditer(joined))
+    def _scan_links(
+        self, joined: str, starts: Starts, hits: list[list[tuple[str, str]]], tries: list[int]
+    ) -> None:
+        matches = _matches_from(_LINK_OR_HANDLE, joined, tries)
         url_end = -1
         for m, owner in zip(matches, _owners(starts, matches), strict=True):
             at = m.start()
@@ -498,14 +532,20 @@ class RuleSet:
         if len(codes) < 3:
             return
         ascii_codes = np.minimum(codes, 127)
-        keys = _ascii_key(ascii_codes[:-2], ascii_codes[1:-1], ascii_codes[2:])
-        start_ok = np.take(self._latin_starts, keys)
+        # First the word starts (no ASCII letter or digit before) at a character some
+        # listed word begins with, then the first three letters of those only.
+        start_ok = np.take(self._latin_firsts, ascii_codes[:-2])
         start_ok[1:] &= ~np.take(_ASCII_ALNUM, ascii_codes[:-3])
         candidates = np.flatnonzero(start_ok)
+        keys = _ascii_key(
+            ascii_codes[candidates], ascii_codes[candidates + 1], ascii_codes[candidates + 2]
+        )
+        listed = np.take(self._latin_starts, keys)
+        candidates, keys = candidates[listed], keys[listed]
         # Then the fourth character of those few positions (0 past the end).
         last = len(codes) - 1
         fourth = np.where(candidates + 3 <= last, ascii_codes[np.minimum(candidates + 3, last)], 0)
-        known = np.isin(keys[candidates].astype(np.int64) * 128 + fourth, self._latin_fours)
+        known = np.isin(keys.astype(np.int64) * 128 + fourth, self._latin_fours)
         candidates = candidates[known]
         owners: list[int] = (np.searchsorted(starts, candidates, side="right") - 1).tolist()
         taken_until = -1
@@ -537,6 +577,38 @@ _ASCII_ALNUM = np.array([chr(c).isalnum() for c in range(128)], dtype=np.bool_)
 def _starts(parts: list[str]) -> Starts:
     lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)) + 1
     return np.concatenate(([0], np.cumsum(lengths)[:-1]))
+
+
+def _mark_and_link_starts(bmp: npt.NDArray[np.uint32]) -> tuple[list[int], list[int]]:
+    """Where a match of ``_BRACKET_OR_CURRENCY`` and of ``_LINK_OR_HANDLE`` can begin
+    (``bmp``: the code points, clamped to U+FFFF): each alternative's first two
+    characters, checked with two table look-ups. A superset of the matches' starts."""
+    if len(bmp) < 2:
+        return [], []
+    # A bool table and a bool array: np.flatnonzero of a uint8 one is several times slower.
+    at = np.flatnonzero(np.take(_IS_FIRST, bmp[:-1]))
+    at = at[_SECOND_OK[np.take(_FIRST_ID, bmp[at]), bmp[at + 1]]]
+    ids = np.take(_FIRST_ID, bmp[at])
+    is_mark = ids == _MARK_ID
+    marks: list[int] = at[is_mark].tolist()
+    links: list[int] = at[~is_mark].tolist()
+    return marks, links
+
+
+def _matches_from(pattern: re.Pattern[str], joined: str, starts: list[int]) -> list[re.Match[str]]:
+    """``list(pattern.finditer(joined))`` for a pattern whose matches are never empty
+    and can only begin at ``starts`` (ascending): tried there, left to right, each
+    after the end of the previous match, as ``finditer`` does."""
+    found = []
+    match = pattern.match
+    taken_until = 0
+    for at in starts:
+        if at >= taken_until:
+            m = match(joined, at)
+            if m:
+                found.append(m)
+                taken_until = m.end()
+    return found
 
 
 def _owners(starts: Starts, matches: list[re.Match[str]]) -> list[int]:

@@ -4,6 +4,7 @@ with readable reasons, and the genuine texts that must still be delivered."""
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import numpy as np
 import pytest
@@ -63,6 +64,32 @@ def test_disguise_is_recorded_before_normalisation_but_bank_masks_are_not() -> N
     texts = ["ⓝⓐⓥⓔⓡ", "b■et", "KB국민카드 2*5* 정*욱님 500***844", "move it? ok"]
     found = disguise_hits("\x00".join(texts), len(texts))
     assert [bool(h) for h in found] == [True, True, False, False]
+
+
+def test_styled_letters_are_found_on_every_plane_and_nowhere_else() -> None:
+    # Each styled range's first and last letter and the code points just outside it,
+    # in and beyond the BMP, among emoji and plain text; no mask characters, so a text
+    # is flagged exactly when it holds a styled letter, with the excerpt around the
+    # first one.
+    from blocking.disguise import _STYLED_LATIN
+
+    edges = [chr(c) for low, high in _STYLED_LATIN for c in (low - 1, low, high - 1, high)]
+    alphabet = [*edges, "a", "한", " ", "😀", "\U0001f600", "\U00010000", "\uffff"]
+    rng = random.Random(3)
+    texts = ["".join(rng.choices(alphabet, k=rng.randint(0, 20))) for _ in range(3000)]
+
+    def styled(ch: str) -> bool:
+        return any(low <= ord(ch) < high for low, high in _STYLED_LATIN)
+
+    expected = []
+    for text in texts:
+        first = next((i for i, ch in enumerate(text) if styled(ch)), None)
+        excerpt = None if first is None else text[max(first - 6, 0) : first + 6].strip()
+        expected.append([] if excerpt is None else [("disguise", excerpt)])
+    assert disguise_hits("\x00".join(texts), len(texts)) == expected
+    assert sum(map(bool, expected)) > 1000
+    plain = [t for t, e in zip(texts, expected, strict=True) if not e]
+    assert any(ord(max(t)) > 0xFFFF for t in plain)  # emoji alone are no disguise
 
 
 # --- campaign rules: blocked, with a reason a person can read --------------------------

@@ -44,6 +44,12 @@ def test_chinese_japanese_and_korean_with_hanja_stay_as_written(text: str) -> No
 def test_a_batch_without_ideographs_is_returned_as_is() -> None:
     texts = ["차 좀 빼주세요", "move your car please"]
     assert repair_batch(texts) is texts
+    # Ideographs that stay as written (Chinese, Hanja): nothing to join again either.
+    texts = ["你好，你的车挡住我的车了，请挪一下车，谢谢", "無事故 30年 운전했습니다", "本人 確認"]
+    assert repair_batch(texts) is texts
+    garbled = [*texts, _misread("(광고) 카지노 첫충 지급", "big5")]
+    assert repair_batch(garbled) is not garbled
+    assert repair_batch(garbled)[:3] == texts
 
 
 def test_the_filter_reads_the_repaired_words() -> None:
@@ -52,3 +58,29 @@ def test_the_filter_reads_the_repaired_words() -> None:
     assert flags[RULE_NAMES.index("ad_marker")] == 1
     assert flags[RULE_NAMES.index("gambling")] == 1
     assert normalize_batch([garbled]) != normalize_batch([repair(garbled)])
+
+
+def test_a_batch_repairs_exactly_the_texts_holding_ideographs() -> None:
+    # Garbled texts first, last, between empty texts and next to texts that keep their
+    # Hanja: the batch must give each text what repair() gives it alone, so a text
+    # found by its offset in the joined batch is never its neighbour.
+    garbled = [_misread("[국제발신] 카지노 첫충", "gbk"), _misread("(광고) 대출", "big5")]
+    texts = [
+        garbled[0],
+        "",
+        garbled[1],
+        "",
+        "無事故 30年 운전했습니다",
+        "차 좀 빼주세요",
+        "本人 確認",
+        garbled[1],
+        "你好，你的车挡住我的车了",
+        "a\x00b",
+        garbled[0],
+    ]
+    expected = [repair(t) for t in texts]
+    assert texts[0] not in expected
+    assert texts[2] not in expected
+    assert repair_batch(texts) == expected
+    assert repair_batch(texts, "\x00".join(texts)) == expected
+    assert repair_batch(texts, "|".join(texts)) == expected

@@ -188,3 +188,93 @@ def test_no_accident_boast_is_not_car_context(rules):
     # "N년 무사고" sells gambling sites; a car text's 사고 (accident) still counts.
     assert "car" not in fired(rules, "6년무사고 안전메이저 신규50% 배구농구.com")
     assert "car" in fired(rules, "접촉 사고 났어요 연락주세요")
+
+
+def _gated_and_full(text):
+    """The marks and links the rules try (gated by numpy) and ``finditer``'s."""
+    import numpy as np
+
+    from blocking.rules import (
+        _BRACKET_OR_CURRENCY,
+        _LINK_OR_HANDLE,
+        _mark_and_link_starts,
+        _matches_from,
+    )
+
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    marks, links = _mark_and_link_starts(np.minimum(codes, 0xFFFF))
+    return [
+        [(m.start(), m.group()) for m in _matches_from(pattern, text, at)]
+        for pattern, at in ((_BRACKET_OR_CURRENCY, marks), (_LINK_OR_HANDLE, links))
+    ], [
+        [(m.start(), m.group()) for m in pattern.finditer(text)]
+        for pattern in (_BRACKET_OR_CURRENCY, _LINK_OR_HANDLE)
+    ]
+
+
+def test_marks_and_links_are_tried_wherever_finditer_finds_them():
+    # Every alternative of both patterns, at the very start and end, next to the batch
+    # separator, overlapping candidates, and a digit above the BMP after a bracket.
+    text = (
+        "(광고)x[ 국외 발신 ]【해외발신】(국제발신)<광 고>{ 12,000 $5 £ 7 €1.5 (\U0001d7cf) "
+        "\x00a.com.kr b.xyz. c.do/ x.comx @abc_d e@abcd ::// http://t.ly 카톡 id: ab12 "
+        "카카오톡아이디:@qq1 카카오 텔레 텔레그램 @zz9z 라인 lineid 위챗 wx_123 라 카 위 텔 .k"
+        "\x00.com"
+    )
+    gated, full = _gated_and_full(text)
+    assert gated == full
+    assert len(full[0]) >= 8
+    assert len(full[1]) >= 15
+    # The same over random strings of the characters either pattern starts with.
+    import random
+
+    rng = random.Random(5)
+    alphabet = "([<{【£$€.@:/카톡텔레라인위챗광고국외제해발신 1a\x00\u3000\U0001d7cf"
+    for _ in range(2000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        gated, full = _gated_and_full(sample)
+        assert gated == full, sample
+
+
+def test_latin_words_are_found_wherever_the_vocabulary_regex_matches_at_a_word_start(rules):
+    # The numpy gates (first letter, first three, fourth) against the vocabulary regex
+    # tried at every word start: random texts of listed words, their pieces, digits,
+    # separators and non-ASCII letters.
+    import random
+
+    import numpy as np
+
+    from blocking.normalize import SEP
+    from blocking.rules import _AMOUNT_BEFORE, _LATIN_WORDS, _starts
+
+    rng = random.Random(11)
+    words = sorted(_LATIN_WORDS)
+    pieces = [*words, *(w[:3] for w in words), *(w[1:] for w in words), "1", "x", "é", "한"]
+    seps = [" ", "", "-", ".", "_", "9", "\U0001f600"]
+    texts = [
+        "".join(rng.choice(pieces) + rng.choice(seps) for _ in range(rng.randint(0, 6)))
+        for _ in range(3000)
+    ]
+    joined = SEP.join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    found = [[] for _ in texts]
+    rules._scan_latin(joined, codes, _starts(texts), found)
+
+    expected = [[] for _ in texts]
+    owner, taken_until = 0, -1
+    for at, ch in enumerate(joined):
+        if ch == SEP:
+            owner += 1
+            continue
+        before = joined[at - 1] if at else " "
+        if at < taken_until or (before.isascii() and before.isalnum()):
+            continue
+        m = rules._latin.match(joined, at)
+        if m:
+            taken_until = m.end()
+            word = m.group()
+            if word == "won" and _AMOUNT_BEFORE.search(joined, max(at - 2, 0), at):
+                continue
+            expected[owner].append((_LATIN_WORDS[word], word))
+    assert found == expected
+    assert sum(map(len, expected)) > 1500
