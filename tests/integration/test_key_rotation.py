@@ -19,6 +19,7 @@ from numbering.key_rotation import KeyRotation
 from numbering.models import AuditEntry, Owner
 from numbering.repository import NumberRepository
 from numbering.types import OwnerPhone, Plate, SafeNumber
+from tests.integration.owners import issue_numbers
 from tests.integration.test_cli import ok, refused
 
 PHONES = [f"010-{2000 + i:04d}-{5000 + i:04d}" for i in range(7)]
@@ -27,17 +28,6 @@ PLATES = [f"{10 + i}가{3000 + i:04d}" for i in range(7)]
 
 class Interrupted(Exception):
     pass
-
-
-def issue_all(core: Core) -> list[SafeNumber]:
-    with core.numbers() as svc:
-        svc.add_pool("0504", "00000000", "99999999")
-    numbers = []
-    for phone, plate in zip(PHONES, PLATES, strict=True):
-        with core.numbers() as svc:
-            view = svc.issue(OwnerPhone.parse(phone), Plate.parse(plate))
-        numbers.append(SafeNumber.parse(view.safe_number))
-    return numbers
 
 
 def owners(core: Core) -> list[Owner]:
@@ -61,7 +51,7 @@ def assert_everyone_opens(core: Core, numbers: list[SafeNumber]) -> None:
 def test_rotate_rewraps_every_owner_and_retire_removes_the_old_key(
     core: Core, settings: Settings
 ) -> None:
-    numbers = issue_all(core)
+    numbers = issue_numbers(core, PHONES, PLATES)
     master = load_or_create_master_key(settings.key_file).wrap_roots[1]
     before = {o.id: o.wrapped_key for o in owners(core)}
     assert {o.key_version for o in owners(core)} == {1}
@@ -100,7 +90,7 @@ def test_rotate_rewraps_every_owner_and_retire_removes_the_old_key(
 def test_an_interrupted_rotation_is_finished_by_a_rerun_and_blocks_retirement(
     core: Core, settings: Settings
 ) -> None:
-    numbers = issue_all(core)
+    numbers = issue_numbers(core, PHONES, PLATES)
     calls = 0
 
     @contextmanager
@@ -134,7 +124,7 @@ def test_an_interrupted_rotation_is_finished_by_a_rerun_and_blocks_retirement(
 def test_a_second_rotation_adds_version_3_and_the_look_ups_never_change(
     core: Core, settings: Settings
 ) -> None:
-    numbers = issue_all(core)
+    numbers = issue_numbers(core, PHONES, PLATES)
     hashes = {o.id: o.phone_hash for o in owners(core)}
     for version in (2, 3):
         assert ok(settings, "keys", "rotate")["current_version"] == version
@@ -144,7 +134,7 @@ def test_a_second_rotation_adds_version_3_and_the_look_ups_never_change(
 
 
 def test_a_key_file_missing_versions_in_use_is_refused(core: Core, settings: Settings) -> None:
-    issue_all(core)
+    issue_numbers(core, PHONES, PLATES)
     ok(settings, "keys", "rotate")
     material = keyfile.load(settings.key_file)
     keyfile.write(
@@ -160,7 +150,7 @@ def test_an_owner_registered_under_the_old_version_mid_rotation_is_rewrapped_too
 ) -> None:
     """A server that wrapped under version 1 just before the new version was written,
     and committed behind the rotation's cursor (ids are random): a later pass takes it."""
-    numbers = issue_all(core)
+    numbers = issue_numbers(core, PHONES, PLATES)
     lagging = Keyring(load_or_create_master_key(settings.key_file))  # version 1 only
     calls = 0
 

@@ -10,8 +10,9 @@ from sqlalchemy import inspect, select, text
 from app_api.wiring import Core
 from numbering.crypto import DecryptionError
 from numbering.models import Owner, Route, Vehicle
-from numbering.types import OwnerPhone, Plate, SafeNumber
+from numbering.types import OwnerPhone
 from tests.conftest import PostgresFiles, sqlite_path
+from tests.integration.owners import issue_numbers
 
 PHONES = ["010-2345-6789", "011-876-5432", "019-1357-2468"]
 PLATES = ["12가3456", "서울34나5678", "123가4567"]
@@ -59,19 +60,8 @@ def raw_bytes(core: Core) -> bytes:
     return b"\x00".join(chunks)
 
 
-def populate(core: Core) -> list[SafeNumber]:
-    with core.numbers() as svc:
-        svc.add_pool("0504", "00000000", "99999999")
-    numbers = []
-    for phone, plate in zip(PHONES, PLATES, strict=True):
-        with core.numbers() as svc:
-            view = svc.issue(OwnerPhone.parse(phone), Plate.parse(plate))
-        numbers.append(SafeNumber.parse(view.safe_number))
-    return numbers
-
-
 def test_no_phone_or_plate_in_clear_anywhere_in_the_database(core: Core) -> None:
-    numbers = populate(core)
+    numbers = issue_numbers(core, PHONES, PLATES)
     with core.numbers() as svc:
         svc.pause(numbers[1])
         svc.show(numbers[0])
@@ -85,7 +75,7 @@ def test_no_phone_or_plate_in_clear_anywhere_in_the_database(core: Core) -> None
 
 
 def test_after_owner_deletion_nothing_can_decrypt_their_data(core: Core) -> None:
-    populate(core)
+    issue_numbers(core, PHONES, PLATES)
     target = OwnerPhone.parse(PHONES[0])
     owner_hash = core.keyring.lookup_hash("phone", target.e164)
     with core.sessions() as s:
@@ -128,7 +118,7 @@ def test_on_postgresql_nothing_of_a_deleted_owner_is_left_in_the_files(core: Cor
     """What VACUUM leaves: every file of the database on disk (heap, TOAST, indexes,
     catalogs, statistics) after a checkpoint, not what SELECT shows."""
     files = PostgresFiles.of(core)
-    populate(core)
+    issue_numbers(core, PHONES, PLATES)
     target = OwnerPhone.parse(PHONES[0])
     owner_hash = core.keyring.lookup_hash("phone", target.e164)
     with core.sessions() as s:
