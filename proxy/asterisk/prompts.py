@@ -20,6 +20,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from numbering import atomic_files
+
 PROMPTS_FILE = Path(__file__).resolve().parents[2] / "deploy" / "asterisk" / "prompts.ko.toml"
 
 REQUIRED = (
@@ -127,21 +129,9 @@ def write_prompts(sounds_dir: Path, book: PromptBook, cache_dir: Path | None = N
         else:
             _synthesise(book.prompts[name], book.voice, book.speed, tmp)
             if cached is not None:
-                _keep(tmp, cached)
+                # whole or not at all: cluster nodes configure in parallel
+                atomic_files.replace(cached, tmp.read_bytes())
         os.replace(tmp, wav)
         stamp_file.write_text(stamp + "\n")
         made.append(name)
     return made
-
-
-def _keep(wav: Path, cached: Path) -> None:
-    """Copy into the cache under a private name, then rename: a configuration written
-    at the same time (cluster nodes start in parallel) never reads half a file."""
-    fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".", suffix=".tmp")
-    os.close(fd)
-    try:
-        shutil.copyfile(wav, tmp)
-        os.replace(tmp, cached)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-        raise
