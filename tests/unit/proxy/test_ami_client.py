@@ -41,13 +41,9 @@ async def until(predicate: Callable[[], bool], timeout: float = 2.0) -> None:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeAmi]:
-    async with FakeAmi() as server:
-        yield server
-
-
-@pytest.fixture
 async def ami(fake: FakeAmi) -> AsyncIterator[AmiClient]:
+    """conftest's client with this file's settings (fast reconnect back-off); the
+    ``fake`` server is conftest's."""
     async with AmiClient(settings(fake)) as client:
         await client.wait_connected()
         yield client
