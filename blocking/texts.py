@@ -400,7 +400,7 @@ class TextService:
         out: dict[SafeNumber, tuple[Owner, DataKey, OwnerPhone]] = {}
         keys: dict[str, DataKey] = {}
         for owner, route in found:
-            dek = keys.get(owner.id) or self.keyring.unwrap(owner.wrapped_key, owner.id)
+            dek = keys.get(owner.id) or self.keyring.unwrap(owner.wrapped, owner.id)
             keys[owner.id] = dek
             phone = OwnerPhone(dek.open(route.target_ct, f"route:{route.number}"))
             out[SafeNumber(route.number)] = (owner, dek, phone)
@@ -461,7 +461,7 @@ class TextService:
     def _view(self, row: TextRecord, with_key: bool) -> TextView:
         owner = self.session.get(Owner, row.owner_id)
         assert owner is not None  # the foreign key cascades
-        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        dek = self.keyring.unwrap(owner.wrapped, owner.id)
         return TextView(
             id=row.id,
             number=SafeNumber(row.number),

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from numbering import keyfile
 from numbering.atomic_files import publish_once
-from numbering.errors import KeyFileError
+from numbering.errors import KeyFileError, KeyVersionMissing
 from numbering.keyfile import KEY_BYTES, KeyMaterial
 
 NONCE_BYTES: Final = 12
@@ -100,13 +100,12 @@ class Keyring:
     """Master-key operations: wrap and unwrap DEKs, keyed hashes for look-ups.
 
     Holds every wrapping-key version of the key file. New DEKs are wrapped under the
-    newest; a wrapped DEK opens under whichever version sealed it (AES-GCM tells: a
-    wrong key fails authentication, so trying the few versions in turn is sound). The
-    index key never changes across rotations.
+    newest; a wrapped DEK opens under the version stored with it (``WrappedKey``), and
+    no other. The index key never changes across rotations.
 
-    Built from a file, the keyring follows it: before wrapping, and when a DEK opens
-    under none of the versions held, it re-reads the file if the file changed, so a
-    running server picks up a version ``safenum keys rotate`` added without a restart.
+    Built from a file, the keyring follows it: before wrapping, and when a DEK's version
+    is not among those held, it re-reads the file if the file changed, so a running
+    server picks up a version ``safenum keys rotate`` added without a restart.
     """
 
     def __init__(self, master_key: bytes | KeyMaterial, path: Path | None = None) -> None:
@@ -155,24 +154,23 @@ class Keyring:
         blob = _seal(keys.wrap[keys.current], dek.key, f"dek:{owner_id}".encode())
         return WrappedKey(blob, keys.current)
 
-    def unwrap(self, wrapped: bytes, owner_id: str) -> DataKey:
-        try:
-            return self._unwrap(wrapped, owner_id)
-        except DecryptionError:
-            if not self._refresh():
-                raise
-        return self._unwrap(wrapped, owner_id)
+    def unwrap(self, wrapped: WrappedKey, owner_id: str) -> DataKey:
+        """Open a data key under the version stored with it, and only that version.
 
-    def _unwrap(self, wrapped: bytes, owner_id: str) -> DataKey:
-        keys, aad = self._keys, f"dek:{owner_id}".encode()
-        for version in sorted(keys.wrap, reverse=True):  # the newest first: most DEKs
-            try:
-                return DataKey(_open(keys.wrap[version], wrapped, aad))
-            except DecryptionError:
-                continue
-        raise DecryptionError("wrapped key opens under no wrapping-key version held")
+        A version this keyring lacks sends it back to the file once (a rotation may have
+        added it since); still missing, the key cannot be opened: KeyVersionMissing."""
+        key = self._keys.wrap.get(wrapped.version)
+        if key is None and self._refresh():
+            key = self._keys.wrap.get(wrapped.version)
+        if key is None:
+            raise KeyVersionMissing(
+                f"the data key of owner {owner_id} is wrapped under key version "
+                f"{wrapped.version}, which the master key file does not hold (it holds "
+                f"{list(self.versions)}): retired, or SAFENUM_MASTER_KEY_FILE is the wrong file"
+            )
+        return DataKey(_open(key, wrapped.blob, f"dek:{owner_id}".encode()))
 
-    def rewrap(self, wrapped: bytes, owner_id: str) -> WrappedKey:
+    def rewrap(self, wrapped: WrappedKey, owner_id: str) -> WrappedKey:
         """The same DEK, wrapped under the current version (rotation)."""
         return self.wrap(self.unwrap(wrapped, owner_id), owner_id)
 

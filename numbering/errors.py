@@ -76,6 +76,16 @@ class KeyFileError(DomainError):
     error_id = "key-file"
 
 
+class KeyVersionMissing(KeyFileError):
+    """A data key is wrapped under a version the key file does not hold (retired, or the
+    wrong file): it cannot be opened, and no other version is tried."""
+
+
+class KeyVersionRetired(KeyFileError):
+    """This process would wrap a new data key under a version ``retire-old`` retired: its
+    key file is behind the database's, so nothing is written under a removed key."""
+
+
 class OldKeysInUse(Conflict):
     """Retiring wrapping keys that some data key is still wrapped under would shred it."""
 

@@ -10,7 +10,10 @@ transaction. Each owner's wrapped key and its version change together in one row
 update, so at every moment each data key is wrapped under exactly one version the
 key file holds, and a rerun after a crash simply continues. ``retire_old`` removes
 every version but the newest from the key file, and refuses while any data key is
-still wrapped under one of them.
+still wrapped under one of them. It records the retirement in the database in the same
+transaction as that count, and a server registering an owner checks the record in its
+own transaction (``OwnerOps._wrap_unretired``), so no owner commits under a version
+after it was counted as unused.
 
 Both hold the key file's lock, and run their transactions through ``transaction``,
 supplied by the job's edge: it yields a repository and commits when the block ends.
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Final
 
 from numbering import keyfile
-from numbering.crypto import Keyring, load_or_create_master_key
+from numbering.crypto import Keyring, WrappedKey, load_or_create_master_key
 from numbering.errors import KeyFileError, OldKeysInUse
 from numbering.keyfile import KEY_BYTES, KeyMaterial
 from numbering.repository import NumberRepository
@@ -108,7 +111,9 @@ class KeyRotation:
 
     def _in_use(self, material: KeyMaterial) -> dict[int, int]:
         with self.transaction() as repo:
-            in_use = repo.wrapping_versions_in_use()
+            return self._known(repo.wrapping_versions_in_use(), material)
+
+    def _known(self, in_use: dict[int, int], material: KeyMaterial) -> dict[int, int]:
         unknown = sorted(set(in_use) - set(material.wrap_roots))
         if unknown:  # the wrong key file: writing to it now would only make things worse
             raise KeyFileError(
@@ -149,22 +154,30 @@ class KeyRotation:
             with self.transaction() as repo:
                 rows = repo.wrapped_keys_not_under(keyring.current_version, after, self.batch)
                 for owner_id, blob, version in rows:
-                    new = keyring.rewrap(blob, owner_id)
+                    new = keyring.rewrap(WrappedKey(blob, version), owner_id)
                     done += repo.replace_wrapped_key(owner_id, version, new.blob, new.version)
             if len(rows) < self.batch:
                 return done
             after = rows[-1][0]
 
     def retire_old(self) -> RetireReport:
+        """Retire in the database first, in one transaction that marks the old versions
+        retired (an update lock writers' share locks conflict with) and only then counts
+        the data keys under them: a registration still in flight is waited for and
+        counted, a later one sees the mark. The key file loses the old versions after
+        that commit; a crash in between leaves them in the file, and a rerun removes them."""
         with keyfile.locked(self.key_file):
             material = keyfile.load(self.key_file)
-            in_use = self._in_use(material)
-            still = {v: n for v, n in in_use.items() if v != material.current}
-            if still:
-                raise OldKeysInUse(
-                    f"{sum(still.values())} data keys are still wrapped under key versions "
-                    f"{sorted(still)}: run `safenum keys rotate` to finish re-wrapping them"
-                )
+            with self.transaction() as repo:  # a refusal rolls the mark back
+                repo.retire_key_versions_below(material.current)
+                in_use = self._known(repo.wrapping_versions_in_use(), material)
+                still = {v: n for v, n in in_use.items() if v != material.current}
+                if still:
+                    raise OldKeysInUse(
+                        f"{sum(still.values())} data keys are still wrapped under key "
+                        f"versions {sorted(still)}: run `safenum keys rotate` to finish "
+                        "re-wrapping them"
+                    )
             retired = sorted(v for v in material.wrap_roots if v != material.current)
             report = RetireReport(retired, material.current, sum(in_use.values()))
             if retired:

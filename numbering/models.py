@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from numbering.crypto import WrappedKey
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -128,6 +130,25 @@ class Owner(Base):
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     key_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    @property
+    def wrapped(self) -> WrappedKey:
+        """The wrapped data key with the wrapping-key version that sealed it."""
+        return WrappedKey(self.wrapped_key, self.key_version)
+
+
+class KeyRetirement(Base):
+    """One row (id 1): wrapping-key versions below ``oldest_usable`` are retired.
+
+    A writer wrapping a new data key reads it with a share lock held to its commit, and
+    ``safenum keys retire-old`` raises it under an update lock before counting the data
+    keys left under old versions: so a registration either commits before the count
+    (and is counted) or sees the retirement (and wraps under a newer version)."""
+
+    __tablename__ = "key_retirement"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    oldest_usable: Mapped[int] = mapped_column(Integer)
 
 
 class Vehicle(Base):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-from numbering.crypto import DataKey
-from numbering.errors import NotFound
+from numbering.crypto import DataKey, WrappedKey
+from numbering.errors import KeyVersionRetired, NotFound
 from numbering.models import Owner, Vehicle
 from numbering.service_base import ServiceBase
 from numbering.types import OwnerPhone, Plate, SafeNumber
@@ -18,10 +18,10 @@ class OwnerOps(ServiceBase):
         for _ in range(2):
             owner = self.repo.owner_by_hash(phone_hash)
             if owner is not None:
-                return owner, self.keyring.unwrap(owner.wrapped_key, owner.id)
+                return owner, self.keyring.unwrap(owner.wrapped, owner.id)
             owner_id = secrets.token_hex(16)
             dek = self.keyring.new_data_key()
-            wrapped = self.keyring.wrap(dek, owner_id)
+            wrapped = self._wrap_unretired(dek, owner_id)
             owner = Owner(
                 id=owner_id,
                 phone_hash=phone_hash,
@@ -33,6 +33,22 @@ class OwnerOps(ServiceBase):
             if self.repo.try_insert(owner):
                 return owner, dek
         raise RuntimeError("owner row vanished during registration")  # pragma: no cover
+
+    def _wrap_unretired(self, dek: DataKey, owner_id: str) -> WrappedKey:
+        """Wrap under a version ``retire-old`` has not retired, checked in this transaction.
+
+        The retirement mark is read first, share-locked until the commit, and the key file
+        after it: ``retire-old`` either waits for this commit and counts the new owner, or
+        committed before, when the file already holds the newer version it kept."""
+        oldest = self.repo.oldest_usable_key_version()
+        wrapped = self.keyring.wrap(dek, owner_id)  # re-reads the key file if it changed
+        if wrapped.version < oldest:
+            raise KeyVersionRetired(
+                f"this server would wrap a new data key under key version {wrapped.version}, "
+                f"which is retired (the oldest usable is {oldest}): its master key file is "
+                "older than the database's; give it the current key file"
+            )
+        return wrapped
 
     def _vehicle_for(self, owner: Owner, dek: DataKey, plate: Plate) -> Vehicle:
         plate_hash = self.keyring.lookup_hash("plate", f"{owner.id}:{plate.text}")
@@ -63,12 +79,12 @@ class OwnerOps(ServiceBase):
 
     def add_vehicle(self, owner_id: str, plate: Plate) -> VehicleView:
         owner = self._owner(owner_id)
-        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        dek = self.keyring.unwrap(owner.wrapped, owner.id)
         return self._vehicle_view(self._vehicle_for(owner, dek, plate), plate)
 
     def vehicles(self, owner_id: str) -> list[VehicleView]:
         owner = self._owner(owner_id)
-        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        dek = self.keyring.unwrap(owner.wrapped, owner.id)
         return [
             self._vehicle_view(v, Plate(dek.open(v.plate_ct, f"plate:{owner.id}")))
             for v in self.repo.vehicles_of(owner.id)

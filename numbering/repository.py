@@ -12,9 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from numbering.allocation import Span
+from numbering.crypto import WrappedKey
 from numbering.models import (
     Agreement,
     AuditEntry,
+    KeyRetirement,
     NumberRecord,
     NumberStatus,
     Owner,
@@ -35,6 +37,11 @@ class SealedRoute(NamedTuple):
     target_ct: bytes
     owner_id: str
     wrapped_key: bytes
+    key_version: int
+
+    @property
+    def wrapped(self) -> WrappedKey:
+        return WrappedKey(self.wrapped_key, self.key_version)
 
 
 class NumberRepository:
@@ -132,7 +139,7 @@ class NumberRepository:
         q = select(NumberRecord.number).where(NumberRecord.number.in_(numbers))
         return set(self.session.scalars(q))
 
-    def try_insert(self, row: NumberRecord | Owner) -> bool:
+    def try_insert(self, row: NumberRecord | Owner | KeyRetirement) -> bool:
         """Insert in a savepoint; False when a unique key says a concurrent writer won."""
         try:
             with self.session.begin_nested():
@@ -213,6 +220,32 @@ class NumberRepository:
         q = select(Owner).where(Owner.phone_hash == phone_hash).with_for_update()
         return self.session.scalars(q).first()
 
+    def _key_retirement(self, *, exclusive: bool) -> KeyRetirement:
+        q = (
+            select(KeyRetirement)
+            .where(KeyRetirement.id == 1)
+            .with_for_update(read=not exclusive)  # SQLite: its write lock orders these
+            .execution_options(populate_existing=True)
+        )
+        row = self.session.scalars(q).first()
+        if row is None:  # emptied by hand: nothing retired is recorded, so nothing is
+            self.try_insert(KeyRetirement(id=1, oldest_usable=1))
+            row = self.session.scalars(q).one()
+        return row
+
+    def oldest_usable_key_version(self) -> int:
+        """Wrapping-key versions below this one are retired. Share-locked until the
+        transaction ends: ``retire_key_versions_below`` waits for this writer's commit."""
+        return self._key_retirement(exclusive=False).oldest_usable
+
+    def retire_key_versions_below(self, version: int) -> None:
+        """Record versions below ``version`` retired, under an update lock held until the
+        transaction ends: it waits for writers that read the old mark, and writers that
+        read it later wait for this commit and see the new one."""
+        row = self._key_retirement(exclusive=True)
+        row.oldest_usable = max(row.oldest_usable, version)
+        self.session.flush()
+
     def wrapping_versions_in_use(self) -> dict[int, int]:
         """How many owners' data keys are wrapped under each wrapping-key version."""
         q = select(Owner.key_version, func.count()).group_by(Owner.key_version)
@@ -277,7 +310,7 @@ class NumberRepository:
         # Columns, not entities: loading 10^6 Route and Owner objects into the
         # identity map was three quarters of a full reconcile's database time.
         q = (
-            select(Route.number, Route.target_ct, Owner.id, Owner.wrapped_key)
+            select(Route.number, Route.target_ct, Owner.id, Owner.wrapped_key, Owner.key_version)
             .join(NumberRecord, NumberRecord.number == Route.number)
             .join(Owner, Owner.id == Route.owner_id)
             .where(NumberRecord.status == NumberStatus.ACTIVE)

@@ -51,7 +51,7 @@ class NumberService(PoolOps, OwnerOps, CardOps):
         now = self.clock()
         record = self._claim(prefix, owner.id, vehicle.id, now)
         number = SafeNumber(record.number)
-        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        dek = self.keyring.unwrap(owner.wrapped, owner.id)
         self.repo.add(
             Route(
                 number=number.digits,
@@ -73,7 +73,7 @@ class NumberService(PoolOps, OwnerOps, CardOps):
         vehicle = self.repo.vehicle_by_id(vehicle_id)
         if vehicle is None or vehicle.owner_id != owner.id:
             raise NotFound(f"no vehicle {vehicle_id}", field="vehicle_id")
-        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        dek = self.keyring.unwrap(owner.wrapped, owner.id)
         phone = OwnerPhone(dek.open(owner.phone_ct, f"owner-phone:{owner.id}"))
         plate = Plate(dek.open(vehicle.plate_ct, f"plate:{owner.id}"))
         return self._issue(owner, vehicle, phone, plate, prefix)
@@ -149,7 +149,7 @@ class NumberService(PoolOps, OwnerOps, CardOps):
     def active_routes(self) -> Iterator[tuple[SafeNumber, OwnerPhone]]:
         """Every active route in clear, for the Asterisk replica only."""
         for route in self.repo.active_routes():
-            dek = self.keyring.unwrap(route.wrapped_key, route.owner_id)
+            dek = self.keyring.unwrap(route.wrapped, route.owner_id)
             yield (
                 SafeNumber(route.number),
                 OwnerPhone(dek.open(route.target_ct, f"route:{route.number}")),

@@ -103,7 +103,7 @@ class ServiceBase:
         owner = self.repo.owner(record.owner_id) if record.owner_id else None
         if route is None or owner is None:
             raise NotFound(f"{record.number} has no route")
-        dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+        dek = self.keyring.unwrap(owner.wrapped, owner.id)
         return OwnerPhone(dek.open(route.target_ct, f"route:{record.number}"))
 
     def _view(
@@ -112,7 +112,7 @@ class ServiceBase:
         if record.owner_id is not None and (phone is None or plate is None):
             owner = self.repo.owner(record.owner_id)
             if owner is not None:
-                dek = self.keyring.unwrap(owner.wrapped_key, owner.id)
+                dek = self.keyring.unwrap(owner.wrapped, owner.id)
                 phone = OwnerPhone(dek.open(owner.phone_ct, f"owner-phone:{owner.id}"))
                 vehicle = self.repo.vehicle_by_id(record.vehicle_id) if record.vehicle_id else None
                 if vehicle is not None:

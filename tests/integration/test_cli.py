@@ -15,24 +15,40 @@ from alembic.script import ScriptDirectory
 from app_api.migrate import MIGRATIONS
 from app_api.settings import Settings
 
+CLI = [sys.executable, "-c", "from app_api.cli import main; main()"]
 
-def run(
-    settings: Settings, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {
+
+def _environ(settings: Settings, env: dict[str, str] | None) -> dict[str, str]:
+    return {
         **os.environ,
         "SAFENUM_DATA_DIR": str(settings.data_dir),
         "SAFENUM_DATABASE_URL": settings.database_url,
         "SAFENUM_REDIS_URL": settings.redis_url,
         **(env or {}),
     }
+
+
+def run(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from app_api.cli import main; main()", *args],
+        [*CLI, *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=_environ(settings, env),
         timeout=60,
         check=False,
+    )
+
+
+def run_in_background(settings: Settings, *args: str) -> subprocess.Popen[str]:
+    """The command in another process, not waited for: the caller communicate()s."""
+    return subprocess.Popen(
+        [*CLI, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environ(settings, None),
     )
 
 

@@ -9,18 +9,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from app_api.db import make_engine, make_session_factory
 from app_api.settings import Settings
 from app_api.wiring import Core
 from numbering import keyfile
-from numbering.crypto import DecryptionError, Keyring, load_or_create_master_key
+from numbering.crypto import Keyring, WrappedKey, load_or_create_master_key
+from numbering.errors import KeyFileError, KeyVersionMissing
 from numbering.key_rotation import KeyRotation
 from numbering.models import AuditEntry, Owner
 from numbering.repository import NumberRepository
 from numbering.types import OwnerPhone, Plate, SafeNumber
+from tests.conftest import wait_until
 from tests.integration.owners import issue_numbers
-from tests.integration.test_cli import ok, refused
+from tests.integration.test_cli import ok, refused, run_in_background
 
 PHONES = [f"010-{2000 + i:04d}-{5000 + i:04d}" for i in range(7)]
 PLATES = [f"{10 + i}가{3000 + i:04d}" for i in range(7)]
@@ -75,8 +78,8 @@ def test_rotate_rewraps_every_owner_and_retire_removes_the_old_key(
     assert base64.b64encode(master) not in text
     assert base64.b64encode(keyfile.derive(master, keyfile.WRAP_INFO)) not in text
     assert Keyring.from_file(settings.key_file).versions == (2,)
-    with pytest.raises(DecryptionError):  # a backup's wrapped keys are shredded with it
-        Keyring.from_file(settings.key_file).unwrap(before[after[0].id], after[0].id)
+    with pytest.raises(KeyVersionMissing):  # a backup's wrapped keys are shredded with it
+        Keyring.from_file(settings.key_file).unwrap(WrappedKey(before[after[0].id], 1), after[0].id)
     assert_everyone_opens(core, numbers)
     assert ok(settings, "keys", "status")["data_keys_by_version"] == {"2": len(PHONES)}
     with core.sessions() as session:
@@ -181,6 +184,94 @@ def test_an_owner_registered_under_the_old_version_mid_rotation_is_rewrapped_too
     assert {o.key_version for o in owners(core)} == {2}
     ok(settings, "keys", "retire-old")
     late = next(o for o in owners(core) if o.id == "0" * 32)
-    dek = Keyring.from_file(settings.key_file).unwrap(late.wrapped_key, late.id)
+    dek = Keyring.from_file(settings.key_file).unwrap(late.wrapped, late.id)
     assert dek.open(late.phone_ct, f"owner-phone:{late.id}") == "+821099990000"
+    assert_everyone_opens(core, numbers)
+
+
+LATE = OwnerPhone.parse("010-9999-0000")
+
+
+def waiting_on_a_lock(core: Core) -> bool:
+    """PostgreSQL: some other session of this database waits for a row or transaction lock."""
+    with core.engine.connect() as conn:
+        waiting = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    return bool(waiting)
+
+
+def opens_after_a_restart(settings: Settings) -> str:
+    """The late owner's id, through a server started now (its keyring read from the
+    key file as it is, not the versions a running one still holds in memory): it
+    registers the same owner and opens its data key."""
+    fresh = Core.build(settings)
+    try:
+        with fresh.numbers() as svc:
+            owner_id = svc.register(LATE)
+            assert svc.vehicles(owner_id) == []  # unwraps the data key
+    finally:
+        fresh.close()
+    return owner_id
+
+
+@pytest.mark.postgres
+def test_retire_old_waits_for_a_registration_in_flight_and_refuses_instead_of_shredding_it(
+    core: Core, settings: Settings
+) -> None:
+    """Another server's registration wrapped its data key under version 1 and has not
+    committed when `rotate` and `retire-old` run in other processes. The rotation cannot
+    see the uncommitted owner; retire-old must wait for it and then refuse, never remove
+    version 1 from under it. (PostgreSQL only: on SQLite every write transaction begins
+    IMMEDIATE, so these never overlap; the next test covers SQLite.)"""
+    numbers = issue_numbers(core, PHONES, PLATES)
+    with core.numbers() as registering:  # session A: commits when the block ends
+        late_id = registering.register(LATE)
+        rotated = ok(settings, "keys", "rotate")  # session B: does not see A's owner
+        assert rotated["current_version"] == 2
+        assert rotated["remaining_under_old_versions"] == 0
+        retire = run_in_background(settings, "keys", "retire-old")  # session C
+        wait_until(
+            lambda: retire.poll() is not None or waiting_on_a_lock(core),
+            timeout=30,
+            what="retire-old to finish or to wait for the registration",
+        )
+    _, err = retire.communicate(timeout=60)
+    assert opens_after_a_restart(settings) == late_id
+    assert retire.returncode == 2, err
+    assert "1 data keys are still wrapped under key versions [1]" in err
+    assert Keyring.from_file(settings.key_file).versions == (1, 2)
+    assert ok(settings, "keys", "rotate")["rewrapped"] == 1
+    assert ok(settings, "keys", "retire-old")["retired_versions"] == [1]
+    assert_everyone_opens(core, numbers)
+
+
+def test_a_server_that_never_saw_the_rotation_cannot_commit_under_a_retired_key(
+    core: Core, settings: Settings
+) -> None:
+    """A second server (its own engine and connections) whose keyring still holds only
+    version 1 registers an owner after `rotate` and `retire-old`: the interleaving of a
+    registration that wrapped before the rotation and commits after the retirement, on
+    both databases. It must be refused, leaving nothing under the retired version."""
+    numbers = issue_numbers(core, PHONES, PLATES)
+    stale_keys = Keyring(keyfile.load(settings.key_file))  # no path: never re-reads it
+    engine = make_engine(settings.database_url)
+    stale = Core(settings, engine, make_session_factory(engine), stale_keys, core.clock)
+    try:
+        ok(settings, "keys", "rotate")
+        ok(settings, "keys", "retire-old")
+        refusal = ""
+        try:
+            with stale.numbers() as svc:
+                svc.register(LATE)
+        except KeyFileError as exc:
+            refusal = str(exc)
+    finally:
+        stale.close()
+    opens_after_a_restart(settings)  # whatever the stale server did
+    assert "key version 1, which is retired" in refusal
+    assert {o.key_version for o in owners(core)} == {2}
     assert_everyone_opens(core, numbers)

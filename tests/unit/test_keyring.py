@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from numbering import keyfile
-from numbering.crypto import DecryptionError, Keyring, load_or_create_master_key
-from numbering.errors import KeyFileError, KeyringBusy
+from numbering.crypto import DecryptionError, Keyring, WrappedKey, load_or_create_master_key
+from numbering.errors import KeyFileError, KeyringBusy, KeyVersionMissing
 from numbering.keyfile import KeyMaterial
 
 
@@ -28,7 +28,7 @@ def test_the_original_key_file_is_version_1_of_a_keyring(tmp_path: Path) -> None
     dek = from_bytes.new_data_key()
     wrapped = from_bytes.wrap(dek, "owner-a")
     assert wrapped.version == 1
-    assert from_file.unwrap(wrapped.blob, "owner-a") == dek
+    assert from_file.unwrap(wrapped, "owner-a") == dek
     assert from_file.lookup_hash("phone", "x") == from_bytes.lookup_hash("phone", "x")
 
 
@@ -41,14 +41,14 @@ def test_a_new_version_wraps_new_keys_and_old_ones_still_open() -> None:
     assert new.current_version == 2
     dek = old.new_data_key()
     under_1 = old.wrap(dek, "owner-a")
-    assert new.unwrap(under_1.blob, "owner-a") == dek
-    under_2 = new.rewrap(under_1.blob, "owner-a")
+    assert new.unwrap(under_1, "owner-a") == dek
+    under_2 = new.rewrap(under_1, "owner-a")
     assert under_2.version == 2
-    assert new.unwrap(under_2.blob, "owner-a") == dek
-    with pytest.raises(DecryptionError):  # version 1 alone cannot open version 2
-        old.unwrap(under_2.blob, "owner-a")
+    assert new.unwrap(under_2, "owner-a") == dek
+    with pytest.raises(KeyVersionMissing, match="key version 2, which the master key file"):
+        old.unwrap(under_2, "owner-a")  # version 1 alone cannot open version 2
     with pytest.raises(DecryptionError):  # still bound to its owner
-        new.unwrap(under_2.blob, "owner-b")
+        new.unwrap(under_2, "owner-b")
 
 
 def test_the_index_key_survives_rotation_and_retirement() -> None:
@@ -75,8 +75,8 @@ def test_retiring_drops_the_old_wrapping_key_and_the_original_master(tmp_path: P
     assert base64.b64encode(keyfile.derive(master, keyfile.WRAP_INFO)) not in text
     ring = Keyring.from_file(path)
     assert ring.versions == (2,)
-    with pytest.raises(DecryptionError):
-        ring.unwrap(under_1.blob, "owner-a")
+    with pytest.raises(KeyVersionMissing, match=r"holds \[2\]\): retired"):
+        ring.unwrap(under_1, "owner-a")
 
 
 def test_keyring_file_round_trips_and_is_written_0600(tmp_path: Path) -> None:
@@ -100,8 +100,36 @@ def test_a_keyring_built_from_the_file_follows_a_rotation_without_restart(
     keyfile.write(path, rotated)
     rotator = Keyring(rotated)
     dek = rotator.new_data_key()
-    assert running.unwrap(rotator.wrap(dek, "owner-a").blob, "owner-a") == dek
+    assert running.unwrap(rotator.wrap(dek, "owner-a"), "owner-a") == dek
     assert running.wrap(dek, "owner-a").version == 2
+
+
+def test_a_data_key_opens_under_its_stored_version_and_no_other() -> None:
+    """The version stored with a wrapped key chooses the wrapping key: one attempt, no
+    trying the others. Under a wrong version it does not open even though the keyring
+    holds the right one."""
+    ring = Keyring(KeyMaterial.from_master(os.urandom(32)).with_version(os.urandom(32)))
+    dek = ring.new_data_key()
+    under_2 = ring.wrap(dek, "owner-a")
+    assert ring.unwrap(under_2, "owner-a") == dek
+    with pytest.raises(DecryptionError):
+        ring.unwrap(WrappedKey(under_2.blob, 1), "owner-a")
+    with pytest.raises(KeyVersionMissing, match=r"owner owner-a .* key version 3, .* \[1, 2\]"):
+        ring.unwrap(WrappedKey(under_2.blob, 3), "owner-a")
+
+
+def test_a_missing_version_is_looked_for_in_the_key_file_once_before_refusing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "master.key"
+    running = Keyring.from_file(path)
+    rotated = keyfile.load(path).with_version(os.urandom(32))
+    dek = running.new_data_key()
+    under_2 = Keyring(rotated).wrap(dek, "owner-a")
+    keyfile.write(path, rotated)
+    assert running.unwrap(under_2, "owner-a") == dek  # re-read: version 2 is there now
+    with pytest.raises(KeyVersionMissing):
+        running.unwrap(WrappedKey(under_2.blob, 3), "owner-a")
 
 
 @pytest.mark.parametrize(
