@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from app_api.wiring import Core
-from numbering.crypto import DecryptionError
+from numbering.crypto import DecryptionError, WrappedKey
 from numbering.models import Owner, Route, Vehicle
 from numbering.types import OwnerPhone
 from tests.conftest import PostgresFiles, sqlite_path
@@ -80,7 +80,7 @@ def test_after_owner_deletion_nothing_can_decrypt_their_data(core: Core) -> None
     owner_hash = core.keyring.lookup_hash("phone", target.e164)
     with core.sessions() as s:
         owner = s.scalars(select(Owner).where(Owner.phone_hash == owner_hash)).one()
-        wrapped, phone_ct, owner_id = owner.wrapped_key, owner.phone_ct, owner.id
+        wrapped, phone_ct, owner_id = owner.wrapped, owner.phone_ct, owner.id
         number, route_ct = s.execute(
             select(Route.number, Route.target_ct).where(Route.owner_id == owner_id)
         ).one()
@@ -93,12 +93,12 @@ def test_after_owner_deletion_nothing_can_decrypt_their_data(core: Core) -> None
         svc.delete_owner(target)
 
     with core.sessions() as s:
-        remaining = s.execute(select(Owner.id, Owner.wrapped_key)).all()
-    assert owner_id not in {oid for oid, _ in remaining}
-    assert wrapped not in {w for _, w in remaining}
+        remaining = s.execute(select(Owner.id, Owner.wrapped_key, Owner.key_version)).all()
+    assert owner_id not in {oid for oid, _, _ in remaining}
+    assert wrapped.blob not in {w for _, w, _ in remaining}
     assert remaining  # the other owners' keys, tried below
-    for other_id, other_wrapped in remaining:  # no remaining key opens the old data
-        other = core.keyring.unwrap(other_wrapped, other_id)
+    for other_id, other_blob, other_version in remaining:  # none opens the old data
+        other = core.keyring.unwrap(WrappedKey(other_blob, other_version), other_id)
         for blob, ctx in sealed:
             with pytest.raises(DecryptionError):
                 other.open(blob, ctx)
@@ -106,7 +106,7 @@ def test_after_owner_deletion_nothing_can_decrypt_their_data(core: Core) -> None
     # reader now is that the key is gone, not a wrong context.
     assert [dek.open(blob, ctx) for blob, ctx in sealed] == [target.e164] * 2
     blob = raw_bytes(core)
-    assert wrapped not in blob, "the wrapped data key survives in the database"
+    assert wrapped.blob not in blob, "the wrapped data key survives in the database"
     assert phone_ct not in blob
     assert route_ct not in blob
     for form in spellings(PHONES[0]):

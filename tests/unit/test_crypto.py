@@ -51,7 +51,7 @@ def test_ciphertext_is_bound_to_its_row() -> None:
 def test_wrapped_key_opens_only_for_its_owner_and_master() -> None:
     ring = Keyring(os.urandom(32))
     dek = ring.new_data_key()
-    wrapped = ring.wrap(dek, "owner-a").blob
+    wrapped = ring.wrap(dek, "owner-a")
     assert ring.unwrap(wrapped, "owner-a") == dek
     with pytest.raises(DecryptionError):
         ring.unwrap(wrapped, "owner-b")
