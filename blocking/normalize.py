@@ -323,17 +323,20 @@ def _front_tables() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint32]]:
     return flags, lower
 
 
-def _nfkc_lower(text: str) -> str:
+def _nfkc_lower(text: str, codes: npt.NDArray[np.uint32] | None = None) -> str:
     """``NFKC(text).lower()`` per ``SEP``-joined text, with invisible characters removed.
 
     Most of a batch is stable (see :func:`_front_tables`): those code points are only
     lower-cased, through a table, and NFKC runs on the short stretches around the
     others (a compatibility jamo, a full-width letter, an emoji), each with the
     stable character before it. Normalising whole texts instead would decompose and
-    recompose every Hangul syllable of every text holding one ``ㅋ``.
+    recompose every Hangul syllable of every text holding one ``ㅋ``. ``codes``: the
+    code points of ``text`` when the caller has them (``encode("utf-32-le",
+    "surrogatepass")``).
     """
     flags_of, lower_of = _front_tables()
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if codes is None:
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     entries = np.minimum(codes, _OUTSIDE_BMP).astype(np.intp)  # for both tables
     flags = np.take(flags_of, entries)
     if (flags & _SIGMA).any():  # final sigma: lower() needs the whole text around it
@@ -385,9 +388,11 @@ def _nfkc_lower_slowly(text: str) -> str:
 def _fold_jamo(codes: npt.NDArray[np.uint32], jamo: npt.NDArray[np.intp]) -> npt.NDArray[np.uint32]:
     """The jamo steps of :func:`_fold_letters`, on the (few) jamo positions only."""
     codes = np.append(codes, np.uint32(0))  # a copy, with a stop after the last text
-    leads = jamo[(codes[jamo] - np.uint32(0x1100)) <= 0x12]
-    if (codes[leads + 1] == _LATIN_R).any():
-        return _fold_jamo_with_latin_r(codes[:-1])
+    is_lead = (codes[jamo] - np.uint32(0x1100)) <= 0x12
+    leads = jamo[is_lead]
+    with_r = codes[leads + 1] == _LATIN_R
+    if with_r.any():
+        return _fold_jamo_with_latin_r(codes[:-1], jamo, np.flatnonzero(is_lead)[with_r])
     leads = leads[leads > 0]
     syllable = codes[leads - 1] - np.uint32(0xAC00)
     tail = _TAIL_OF_LEAD[codes[leads] - np.uint32(0x1100)]
@@ -407,15 +412,22 @@ def _fold_jamo(codes: npt.NDArray[np.uint32], jamo: npt.NDArray[np.intp]) -> npt
     return np.delete(codes[:-1], dropped) if len(dropped) else codes[:-1]
 
 
-def _fold_jamo_with_latin_r(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+def _fold_jamo_with_latin_r(
+    codes: npt.NDArray[np.uint32], jamo: npt.NDArray[np.intp], read: npt.NDArray[np.intp]
+) -> npt.NDArray[np.uint32]:
     """:func:`_fold_jamo` when some consonant is followed by a Latin r ("ㅋr지노"):
-    the r is read as ㅏ first, then the same steps run over the whole array."""
+    the r is read as ㅏ first, then the same steps run on the other jamo. ``jamo``: the
+    jamo positions; ``read``: the indices in ``jamo`` of the consonants before an r.
+
+    An r is no jamo, and the syllable made of the consonant before it is none either,
+    so the other jamo only move left by the number of r's dropped before them (and no
+    consonant left has an r after it: the r's were all read)."""
+    with_r = jamo[read]
     codes = codes.copy()
-    offset = codes - np.uint32(0x1100)
-    with_r = np.flatnonzero((offset[:-1] <= 0x12) & (codes[1:] == _LATIN_R))
-    codes[with_r] = 0xAC00 + offset[with_r] * 588
+    codes[with_r] = 0xAC00 + (codes[with_r] - np.uint32(0x1100)) * 588
     codes = np.delete(codes, with_r + 1)
-    return _fold_jamo(codes, np.flatnonzero((codes - np.uint32(0x1100)) < 0x100))
+    rest = np.delete(jamo, read)
+    return _fold_jamo(codes, rest - np.searchsorted(with_r + 1, rest))
 
 
 def _fold_letters(text: str) -> str:
@@ -637,16 +649,18 @@ def _squeeze_blanks(text: str) -> str:
     return text
 
 
-def normalize_joined(text: str) -> str:
+def normalize_joined(text: str, codes: npt.NDArray[np.uint32] | None = None) -> str:
     """Normalise a text, or many texts joined with :data:`SEP`, in whole-string passes.
 
     This is the filter's hot path, so every regex starts with a literal or a character
     class (the engine then skips non-candidate positions in C) and rare obfuscations are
     gated by a cheap search. Separators inserted between letters (``대 출``, ``카.지.노``)
     are left in place here: the vocabulary rules and the model read :func:`compact`,
-    which deletes them anyway; :func:`normalize` joins them for display.
+    which deletes them anyway; :func:`normalize` joins them for display. ``codes``:
+    the code points of ``text`` when the caller has them (``encode("utf-32-le",
+    "surrogatepass")``), saving the first step an encoding.
     """
-    text = unmask_words(_fold_letters(_nfkc_lower(text)))
+    text = unmask_words(_fold_letters(_nfkc_lower(text, codes)))
     text = _undo_dot_words(text)
     text = _join_spaced_dots(text)
     return _join_spaced_latin_words(_fix_phones_and_repeats(text))
