@@ -14,7 +14,12 @@ import numpy.typing as npt
 from blocking.disguise import disguise_hits
 from blocking.features import NgramBatch, ngram_batch
 from blocking.mojibake import repair_batch
-from blocking.normalize import SEP, compact_of_codes, normalize_joined
+from blocking.normalize import (
+    SEP,
+    compact_of_codes,
+    ends_in_blanks,
+    normalize_joined_with_codes,
+)
 from blocking.rules import RuleHits, RuleSet
 
 
@@ -38,9 +43,13 @@ def analyse(texts: list[str], rules: RuleSet, bits: int) -> Evidence:
     if raw is None:
         raw = _codes(joined, "surrogatepass")
     seed = disguise_hits(joined, len(texts), raw)
-    normalised = [t.strip() for t in normalize_joined(joined, raw).split(SEP)]
-    joined = SEP.join(normalised)
-    codes = _codes(joined)
+    joined, codes = normalize_joined_with_codes(joined, raw)
+    if ends_in_blanks(codes):
+        normalised = [t.strip() for t in joined.split(SEP)]
+        joined = SEP.join(normalised)
+        codes = _codes(joined)
+    else:  # the usual batch: nothing to strip, and the codes are the ones at hand
+        normalised = joined.split(SEP)
     # compact() drops whitespace, so the stripped texts give the same n-grams as the
     # unstripped ones; one compact form serves the Hangul rules and the model.
     squeezed = compact_of_codes(codes)

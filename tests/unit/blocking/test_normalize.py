@@ -12,9 +12,11 @@ from blocking.normalize import (
     _fix_phones_and_repeats,
     _fold_jamo,
     compact,
+    ends_in_blanks,
     normalize,
     normalize_batch,
     normalize_joined,
+    normalize_joined_with_codes,
     unmask_words,
 )
 
@@ -282,3 +284,25 @@ def test_raw_codes_given_or_not_normalise_alike():
         joined = SEP.join(t.replace(SEP, "") for t in texts)
         codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         assert normalize_joined(joined, codes) == normalize_joined(joined), joined
+
+
+def test_code_points_handed_along_are_those_of_the_text():
+    # Every step that keeps the code points it was given must only do so when it left
+    # the text alone: the pipeline hashes n-grams and scans rules from them.
+    rng = random.Random(9)
+    alphabet = [*_ALPHABET, *"ＡａΑаᄏrㅋ😀\u200b\u3000", "T?el?egram", "bit[.]ly", "O1O-l234"]
+    for _ in range(1500):
+        joined = SEP.join("".join(rng.choices(alphabet, k=rng.randint(0, 12))) for _ in range(4))
+        text, codes = normalize_joined_with_codes(joined)
+        assert text == normalize_joined(joined)
+        assert codes.tolist() == [ord(c) for c in text], joined
+
+
+def test_blanks_at_the_ends_of_texts_are_found_from_the_code_points():
+    rng = random.Random(10)
+    alphabet = ["a", "가", " ", "\n", "\t", "\u3000", "\u00a0", "\u200b", "😀", "\x85", SEP]
+    for _ in range(5000):
+        joined = "".join(rng.choices(alphabet, k=rng.randint(0, 10)))
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        expected = any(t != t.strip() for t in joined.split(SEP))
+        assert ends_in_blanks(codes) == expected, repr(joined)
