@@ -27,6 +27,7 @@ _Codes = npt.NDArray[np.uint32] | None
 def _codes_of(text: str) -> npt.NDArray[np.uint32]:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
+
 _INVISIBLE = dict.fromkeys(
     [
         0x00AD,  # soft hyphen
