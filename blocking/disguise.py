@@ -40,14 +40,36 @@ def _ascii(table: npt.NDArray[np.bool_], codes: npt.NDArray[np.uint32]) -> npt.N
     return out
 
 
-def disguise_hits(joined: str, n_texts: int) -> list[list[tuple[str, str]]]:
+def _padding(codes: npt.NDArray[np.uint32], masks: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """Where padding begins: the first of one to three mask characters between two
+    Latin letters, given where the mask characters are (``masks``, ascending).
+
+    A letter is no mask character, so such padding is a whole run of masks; the runs
+    are found from the (few) mask positions, not from the whole batch.
+    """
+    firsts = np.flatnonzero(np.diff(masks, prepend=-2) > 1)
+    begin = masks[firsts]
+    end = masks[np.append(firsts[1:], len(masks)) - 1] + 1  # one past the run
+    fits = (end - begin <= 3) & (begin > 0) & (end < len(codes))
+    begin, end = begin[fits], end[fits]
+    padded: npt.NDArray[np.intp] = begin[
+        _ascii(_LETTER, codes[begin - 1]) & _ascii(_LETTER, codes[end])
+    ]
+    return padded
+
+
+def disguise_hits(
+    joined: str, n_texts: int, codes: npt.NDArray[np.uint32] | None = None
+) -> list[list[tuple[str, str]]]:
     """One list per text of ``\\x00``-joined ``joined``: ``[("disguise", excerpt)]`` for a
     text with styled Latin letters or a mask character padding a Latin word, else ``[]``.
 
     Padding counts between two Latin letters only: a bank's ``2*5*`` and ``500***844``
-    and a shop's ``1.8L*12`` are no disguise."""
+    and a shop's ``1.8L*12`` are no disguise. ``codes``: ``joined``'s code points, when
+    the caller has them (``encode("utf-32-le", "surrogatepass")``)."""
     hits: list[list[tuple[str, str]]] = [[] for _ in range(n_texts)]
-    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if codes is None:
+        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if not len(codes):
         return hits
     kind = np.take(_KIND, np.minimum(codes, _OUTSIDE_BMP))
@@ -58,22 +80,10 @@ def disguise_hits(joined: str, n_texts: int) -> list[list[tuple[str, str]]]:
         styled[beyond] = False
         for low, high in _STYLED_LATIN:
             styled[beyond] |= (wide - np.uint32(low)) < np.uint32(high - low)
-    mask = (kind & _MASK) > 0
     found = np.flatnonzero(styled)
-    if mask.any():
-        letter = _ascii(_LETTER, codes)
-        padded = np.zeros(len(codes), dtype=np.bool_)
-        # A letter, one to three mask characters, a letter.
-        for run in (1, 2, 3):
-            if len(codes) < run + 2:
-                break
-            inner = np.ones(len(codes) - run - 1, dtype=np.bool_)
-            for k in range(1, run + 1):
-                inner &= mask[k : len(codes) - run - 1 + k]
-            before, after = slice(None, -run - 1), slice(run + 1, None)
-            sides = letter[before] & letter[after]
-            padded[1 : len(codes) - run] |= sides & inner
-        found = np.union1d(found, np.flatnonzero(padded))
+    masks = np.flatnonzero((kind & _MASK) != 0)  # bool: nonzero's fast path
+    if len(masks):
+        found = np.union1d(found, _padding(codes, masks))
     if not len(found):
         return hits
     seps = np.flatnonzero(codes == 0)

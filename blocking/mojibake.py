@@ -20,10 +20,14 @@ import re
 from bisect import bisect_right
 from itertools import accumulate
 
+import numpy as np
+import numpy.typing as npt
+
 MIN_IDEOGRAPHS = 3
 MIN_SHARE = 0.8
 _ENCODINGS = ("gbk", "big5")
 _IDEOGRAPH = re.compile(r"[\u4e00-\u9fff]")
+_FIRST_IDEOGRAPH, _IDEOGRAPHS = np.uint32(0x4E00), 0x9FFF - 0x4E00 + 1
 _WIDE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 """What a wrong double-byte table makes of a syllable: an ideograph or a kana."""
 _HANGUL = re.compile(r"[가-힣]")
@@ -54,7 +58,9 @@ def repair(text: str) -> str:
     return text
 
 
-def repair_batch(texts: list[str], joined: str | None = None) -> list[str]:
+def repair_batch(
+    texts: list[str], joined: str | None = None, codes: npt.NDArray[np.uint32] | None = None
+) -> list[str]:
     """:func:`repair` of each text holding an ideograph; the others are left alone. A
     batch where no text changes (texts to a parking number rarely hold an ideograph,
     and Chinese or Hanja stay as written) is returned as is, so the caller need not
@@ -64,17 +70,27 @@ def repair_batch(texts: list[str], joined: str | None = None) -> list[str]:
     several times slower in ``re``), and the texts they fall in come from the texts'
     end offsets, not from a search per text. ``joined``, when the caller has it (the
     pipeline's ``SEP.join(texts)``), is the texts joined by any one character, and
-    saves the join here.
+    saves the join here. ``codes``, when the caller has them, are ``joined``'s code
+    points (one per character, as ``encode("utf-32-le", "surrogatepass")`` gives them),
+    and numpy finds the ideographs there several times faster than the regex.
     """
-    if joined is None:
-        joined = "\x00".join(texts)
-    found = [m.start() for m in _IDEOGRAPH.finditer(joined)]
-    if not found:
-        return texts
-    # ends[i]: the offset in ``joined`` just past text i and its separator.
-    ends = list(accumulate(len(t) + 1 for t in texts))
+    if codes is not None:
+        at = np.flatnonzero((codes - _FIRST_IDEOGRAPH) < _IDEOGRAPHS)  # wraps below U+4E00
+        if not len(at):
+            return texts
+        ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1)
+        owners: list[int] = np.unique(np.searchsorted(ends, at, side="right")).tolist()
+    else:
+        if joined is None:
+            joined = "\x00".join(texts)
+        found = [m.start() for m in _IDEOGRAPH.finditer(joined)]
+        if not found:
+            return texts
+        # ends[i]: the offset in ``joined`` just past text i and its separator.
+        bounds = list(accumulate(len(t) + 1 for t in texts))
+        owners = sorted({bisect_right(bounds, at) for at in found})
     repaired = texts
-    for i in sorted({bisect_right(ends, at) for at in found}):
+    for i in owners:
         text = repair(texts[i])
         if text is not texts[i]:  # repair() returns the text itself when it keeps it
             if repaired is texts:

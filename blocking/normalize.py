@@ -20,6 +20,14 @@ import numpy.typing as npt
 SEP = "\x00"
 """Batch separator: never produced by normalisation and stripped from inputs."""
 
+_Codes = npt.NDArray[np.uint32] | None
+"""A text's code points (one per character) when a step has them at hand, else None."""
+
+
+def _codes_of(text: str) -> npt.NDArray[np.uint32]:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
 _INVISIBLE = dict.fromkeys(
     [
         0x00AD,  # soft hyphen
@@ -215,6 +223,12 @@ def _twice(m: re.Match[str]) -> str:
 
 
 def _fix_phones_and_repeats(text: str) -> str:
+    return _fix_phones_and_repeats_with_codes(text)[0]
+
+
+def _fix_phones_and_repeats_with_codes(
+    text: str, given: _Codes = None
+) -> tuple[str, npt.NDArray[np.uint32]]:
     """Rewrite ``O1O-l234-5678``, shorten ``!!!!!`` and squeeze blanks, in one numpy pass.
 
     The phone regex runs only on the texts where a digit touches an o/i/l/| (over a
@@ -225,10 +239,13 @@ def _fix_phones_and_repeats(text: str) -> str:
     blank left standing becomes a space (what :func:`_squeeze_blanks` does). Rewriting
     phone look-alikes changes neither lengths nor repeat-class characters or blanks,
     and no fix makes or parts two blanks, so all three come from the same codes.
+    ``given``: the code points of ``text`` when the caller has them; the result's are
+    returned with it.
     """
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    codes = _codes_of(text) if given is None else given
     if len(codes) < 3:
-        return _squeeze_blanks(_REPEATS.sub(_twice, _PHONEISH.sub(_phone_digits, text)))
+        text = _squeeze_blanks(_REPEATS.sub(_twice, _PHONEISH.sub(_phone_digits, text)))
+        return text, _codes_of(text)
     # One look-up gives every character its bits; neighbours are then combined byte-wise
     # (and tested as bools: np.flatnonzero of a bool array is several times faster than
     # of a uint8 one).
@@ -252,17 +269,17 @@ def _fix_phones_and_repeats(text: str) -> str:
         firsts = firsts[~((firsts > 0) & newline[firsts - 1]) & ~after_end]
     odd = firsts[codes[firsts] != 32]  # a tab, CR, FF or VT that stays, as a space
     if not (len(touching) or len(tripled) or len(odd)) and len(firsts) == blank.sum():
-        return text  # every blank stays as it is
+        return text, codes  # every blank stays as it is
     if len(touching):
         text = _fix_phones(text, codes, touching)
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        codes = _codes_of(text)
     kept = ~blank
     kept[firsts] = True
     kept[tripled] = False
     out: npt.NDArray[np.uint32] = codes[kept]
     if len(odd):
         out[np.cumsum(kept)[odd] - 1] = 32
-    return out.tobytes().decode("utf-32-le")
+    return out.tobytes().decode("utf-32-le"), out
 
 
 def _fix_phones(text: str, codes: npt.NDArray[np.uint32], touching: npt.NDArray[np.intp]) -> str:
@@ -323,17 +340,20 @@ def _front_tables() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint32]]:
     return flags, lower
 
 
-def _nfkc_lower(text: str) -> str:
+def _nfkc_lower(text: str, codes: npt.NDArray[np.uint32] | None = None) -> str:
     """``NFKC(text).lower()`` per ``SEP``-joined text, with invisible characters removed.
 
     Most of a batch is stable (see :func:`_front_tables`): those code points are only
     lower-cased, through a table, and NFKC runs on the short stretches around the
     others (a compatibility jamo, a full-width letter, an emoji), each with the
     stable character before it. Normalising whole texts instead would decompose and
-    recompose every Hangul syllable of every text holding one ``ㅋ``.
+    recompose every Hangul syllable of every text holding one ``ㅋ``. ``codes``: the
+    code points of ``text`` when the caller has them (``encode("utf-32-le",
+    "surrogatepass")``).
     """
     flags_of, lower_of = _front_tables()
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if codes is None:
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     entries = np.minimum(codes, _OUTSIDE_BMP).astype(np.intp)  # for both tables
     flags = np.take(flags_of, entries)
     if (flags & _SIGMA).any():  # final sigma: lower() needs the whole text around it
@@ -385,9 +405,11 @@ def _nfkc_lower_slowly(text: str) -> str:
 def _fold_jamo(codes: npt.NDArray[np.uint32], jamo: npt.NDArray[np.intp]) -> npt.NDArray[np.uint32]:
     """The jamo steps of :func:`_fold_letters`, on the (few) jamo positions only."""
     codes = np.append(codes, np.uint32(0))  # a copy, with a stop after the last text
-    leads = jamo[(codes[jamo] - np.uint32(0x1100)) <= 0x12]
-    if (codes[leads + 1] == _LATIN_R).any():
-        return _fold_jamo_with_latin_r(codes[:-1])
+    is_lead = (codes[jamo] - np.uint32(0x1100)) <= 0x12
+    leads = jamo[is_lead]
+    with_r = codes[leads + 1] == _LATIN_R
+    if with_r.any():
+        return _fold_jamo_with_latin_r(codes[:-1], jamo, np.flatnonzero(is_lead)[with_r])
     leads = leads[leads > 0]
     syllable = codes[leads - 1] - np.uint32(0xAC00)
     tail = _TAIL_OF_LEAD[codes[leads] - np.uint32(0x1100)]
@@ -407,18 +429,29 @@ def _fold_jamo(codes: npt.NDArray[np.uint32], jamo: npt.NDArray[np.intp]) -> npt
     return np.delete(codes[:-1], dropped) if len(dropped) else codes[:-1]
 
 
-def _fold_jamo_with_latin_r(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+def _fold_jamo_with_latin_r(
+    codes: npt.NDArray[np.uint32], jamo: npt.NDArray[np.intp], read: npt.NDArray[np.intp]
+) -> npt.NDArray[np.uint32]:
     """:func:`_fold_jamo` when some consonant is followed by a Latin r ("ㅋr지노"):
-    the r is read as ㅏ first, then the same steps run over the whole array."""
+    the r is read as ㅏ first, then the same steps run on the other jamo. ``jamo``: the
+    jamo positions; ``read``: the indices in ``jamo`` of the consonants before an r.
+
+    An r is no jamo, and the syllable made of the consonant before it is none either,
+    so the other jamo only move left by the number of r's dropped before them (and no
+    consonant left has an r after it: the r's were all read)."""
+    with_r = jamo[read]
     codes = codes.copy()
-    offset = codes - np.uint32(0x1100)
-    with_r = np.flatnonzero((offset[:-1] <= 0x12) & (codes[1:] == _LATIN_R))
-    codes[with_r] = 0xAC00 + offset[with_r] * 588
+    codes[with_r] = 0xAC00 + (codes[with_r] - np.uint32(0x1100)) * 588
     codes = np.delete(codes, with_r + 1)
-    return _fold_jamo(codes, np.flatnonzero((codes - np.uint32(0x1100)) < 0x100))
+    rest = np.delete(jamo, read)
+    return _fold_jamo(codes, rest - np.searchsorted(with_r + 1, rest))
 
 
 def _fold_letters(text: str) -> str:
+    return _fold_letters_with_codes(text)[0]
+
+
+def _fold_letters_with_codes(text: str) -> tuple[str, _Codes]:
     """Recompose spelled-out jamo and latinise look-alike words, in one numpy pass.
 
     NFKC turns every compatibility jamo (the ㅋㅋ, ㅠㅠ of ordinary texts) into a
@@ -426,16 +459,17 @@ def _fold_letters(text: str) -> str:
     the batch would cost a dict look-up per character. Here a leading consonant that
     closes an open syllable (``대추ᄅ`` -> ``대출``) is merged, the other conjoining jamo
     map back through a table, and only the texts that hold a Cyrillic or Greek letter
-    (rare) are handed to the word-level regex.
+    (rare) are handed to the word-level regex. Returns the text and, unless that regex
+    changed it, its code points.
     """
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    codes = _codes_of(text)
     jamo = np.flatnonzero((codes - np.uint32(0x1100)) < 0x100)  # wraps around below U+1100
     if len(jamo):
         codes = _fold_jamo(codes, jamo)
         text = codes.tobytes().decode("utf-32-le")
     lookalikes = np.flatnonzero((codes - np.uint32(0x370)) < 0x1C0)
     if not len(lookalikes):
-        return text
+        return text, codes
     seps = np.flatnonzero(codes == 0)
     bounds = np.concatenate(([-1], seps, [len(codes)]))
     pieces: list[str] = []
@@ -444,7 +478,7 @@ def _fold_letters(text: str) -> str:
         start, end = int(bounds[part]) + 1, int(bounds[part + 1])
         pieces += (text[done:start], _LOOKALIKE_WORD.sub(_latinise_word, text[start:end]))
         done = end
-    return "".join(pieces) + text[done:]
+    return "".join(pieces) + text[done:], None
 
 
 def _undo_dot_words(text: str) -> str:
@@ -481,7 +515,7 @@ def _join_spaced_dots(text: str) -> str:
     return "".join(pieces) + text[done:] if pieces else text
 
 
-def _join_spaced_latin_words(text: str) -> str:
+def _join_spaced_latin_words(text: str, given: _Codes = None) -> str:
     """``c a s i n o`` -> ``casino`` in the texts of a batch that have such a chain.
 
     Latin vocabulary is matched on this (not the compact) form, so the joining has to
@@ -489,7 +523,7 @@ def _join_spaced_latin_words(text: str) -> str:
     numpy finds four single letters (no ASCII letter or digit either side) each one or
     two separators apart, which every match needs.
     """
-    codes = np.minimum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), 127)
+    codes = np.minimum(_codes_of(text) if given is None else given, 127)
     if len(codes) < 7:
         return text
     kind = np.take(_LOWER_ALNUM, codes)
@@ -554,15 +588,23 @@ def unmask_words(text: str) -> str:
     found with numpy, and the stand-in pattern is only tried at stand-in characters.
     ``?`` at the end of a question stays.
     """
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    return _unmask_words_with_codes(text)[0]
+
+
+def _unmask_words_with_codes(text: str, codes: _Codes = None) -> tuple[str, _Codes]:
+    """:func:`unmask_words` given the code points of ``text`` when the caller has them,
+    and returning them too when nothing changed."""
+    if codes is None:
+        codes = _codes_of(text)
     kind = np.take(_UNMASK_KIND, np.minimum(codes, 0xFFFF))
     stand_in = (kind & _STAND_IN_CHAR) != 0
     stand_ins = np.flatnonzero(stand_in) if stand_in.any() else None
+    found = text
     if (kind & _MASK).any():
         text, stand_ins = _drop_mask_runs(kind, text, stand_ins)
     if stand_ins is not None:
         text = _dots_for_stand_ins(text, stand_ins.tolist())
-    return text
+    return (text, codes) if text is found else (text, None)
 
 
 def _drop_mask_runs(
@@ -637,19 +679,32 @@ def _squeeze_blanks(text: str) -> str:
     return text
 
 
-def normalize_joined(text: str) -> str:
+def normalize_joined(text: str, codes: _Codes = None) -> str:
     """Normalise a text, or many texts joined with :data:`SEP`, in whole-string passes.
 
     This is the filter's hot path, so every regex starts with a literal or a character
     class (the engine then skips non-candidate positions in C) and rare obfuscations are
     gated by a cheap search. Separators inserted between letters (``대 출``, ``카.지.노``)
     are left in place here: the vocabulary rules and the model read :func:`compact`,
-    which deletes them anyway; :func:`normalize` joins them for display.
+    which deletes them anyway; :func:`normalize` joins them for display. ``codes``:
+    the code points of ``text`` when the caller has them (``encode("utf-32-le",
+    "surrogatepass")``), saving the first step an encoding.
     """
-    text = unmask_words(_fold_letters(_nfkc_lower(text)))
-    text = _undo_dot_words(text)
-    text = _join_spaced_dots(text)
-    return _join_spaced_latin_words(_fix_phones_and_repeats(text))
+    return normalize_joined_with_codes(text, codes)[0]
+
+
+def normalize_joined_with_codes(
+    text: str, codes: _Codes = None
+) -> tuple[str, npt.NDArray[np.uint32]]:
+    """:func:`normalize_joined` and the code points of the result: each step hands the
+    next the code points it has (the string steps keep them when they change nothing),
+    instead of the next encoding the text again."""
+    text, codes = _unmask_words_with_codes(*_fold_letters_with_codes(_nfkc_lower(text, codes)))
+    before = text
+    text = _join_spaced_dots(_undo_dot_words(text))
+    text, codes = _fix_phones_and_repeats_with_codes(text, codes if text is before else None)
+    joined = _join_spaced_latin_words(text, codes)
+    return (joined, codes) if joined is text else (joined, _codes_of(joined))
 
 
 def join_spaced_letters(text: str) -> str:
@@ -673,6 +728,22 @@ def normalize_batch(texts: list[str]) -> list[str]:
         return []
     joined = SEP.join(t.replace(SEP, "") for t in texts)
     return [t.strip() for t in normalize_joined(joined).split(SEP)]
+
+
+_STRIPPED = np.array([chr(c).isspace() for c in range(0x10000)], dtype=np.bool_)
+"""What ``str.strip()`` removes, per code point of the BMP (none lies beyond it)."""
+
+
+def ends_in_blanks(codes: npt.NDArray[np.uint32]) -> bool:
+    """Whether some ``SEP``-joined text of ``codes`` begins or ends with a character
+    ``str.strip()`` removes: only the characters next to a separator or at either end
+    are read."""
+    if not len(codes):
+        return False
+    seps = np.flatnonzero(codes == 0)
+    edges = np.concatenate(([0, len(codes) - 1], seps - 1, seps + 1))
+    edges = edges[(edges >= 0) & (edges < len(codes))]
+    return bool(np.take(_STRIPPED, np.minimum(codes[edges], 0xFFFF)).any())
 
 
 def compact_codes(text: str) -> npt.NDArray[np.uint32]:

@@ -418,14 +418,7 @@ class RuleSet:
         if not n:
             return
         kind = np.take(_DIGIT_OR_SEPARATOR, bmp)
-        digit = kind == _DIGIT
-        for at in np.flatnonzero(codes > 0xFFFF).tolist():  # emoji and other rare planes
-            digit[at] = joined[at].isdecimal()
-        in_run = digit.copy()
-        in_run[1:-1] |= (kind[1:-1] == _SEPARATOR) & (digit[:-2] & digit[2:])
-        edge = np.diff(in_run.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-        begin = np.flatnonzero(edge == 1)
-        end = np.flatnonzero(edge == -1)  # one past the run
+        begin, end, counted = _digit_runs(joined, codes, kind)
         # The characters around each run (a space before the first, ends after the last).
         last = n - 1
         after = np.where(end <= last, bmp[np.minimum(end, last)], 0)
@@ -441,8 +434,7 @@ class RuleSet:
         # What each run can be, decided here for all of them: only runs that may be
         # followed by a unit or that have a shape worth checking reach Python.
         size = end - begin
-        separators = np.flatnonzero(in_run & ~digit)
-        digits = size - (np.searchsorted(separators, end) - np.searchsorted(separators, begin))
+        digits = counted[useful]
         first = bmp[begin]
         second = np.where(begin + 1 <= last, bmp[np.minimum(begin + 1, last)], 0)
         checks = np.where(unit_next, _MAYBE_MONEY, 0)  # where _MONEY_UNIT can match
@@ -577,6 +569,32 @@ _ASCII_ALNUM = np.array([chr(c).isalnum() for c in range(128)], dtype=np.bool_)
 def _starts(parts: list[str]) -> Starts:
     lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)) + 1
     return np.concatenate(([0], np.cumsum(lengths)[:-1]))
+
+
+def _digit_runs(
+    joined: str, codes: npt.NDArray[np.uint32], kind: npt.NDArray[np.uint8]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Where each run of digits begins and ends (one past it) and how many digits it
+    holds. A run is digits with single separators between them (``kind``: the
+    :data:`_DIGIT_OR_SEPARATOR` class of each character, U+FFFF standing for the
+    planes beyond the BMP, whose digits are checked one by one).
+
+    Two digits are in one run when they are neighbours or one separator apart, so the
+    runs come from the digits' positions alone, not from passes over the whole batch.
+    """
+    digits = np.flatnonzero(kind == _DIGIT)
+    wide = np.flatnonzero(codes > 0xFFFF)  # emoji and other rare planes
+    if len(wide):
+        decimal = [at for at in wide.tolist() if joined[at].isdecimal()]
+        if decimal:
+            digits = np.union1d(digits, decimal)
+    if not len(digits):
+        return digits, digits, digits
+    gap = np.diff(digits)
+    linked = (gap == 1) | ((gap == 2) & (kind[digits[:-1] + 1] == _SEPARATOR))
+    firsts = np.flatnonzero(np.concatenate(([True], ~linked)))
+    lasts = np.flatnonzero(np.concatenate((~linked, [True])))
+    return digits[firsts], digits[lasts] + 1, lasts - firsts + 1
 
 
 def _mark_and_link_starts(bmp: npt.NDArray[np.uint32]) -> tuple[list[int], list[int]]:

@@ -12,7 +12,7 @@ import pytest
 from blocking.disguise import disguise_hits
 from blocking.filter import MessageFilter
 from blocking.model import DEFAULT_PATH, LinearModel
-from blocking.normalize import normalize
+from blocking.normalize import MASKS, normalize
 from blocking.rules import RULE_NAMES, RuleSet
 
 
@@ -90,6 +90,49 @@ def test_styled_letters_are_found_on_every_plane_and_nowhere_else() -> None:
     assert sum(map(bool, expected)) > 1000
     plain = [t for t, e in zip(texts, expected, strict=True) if not e]
     assert any(ord(max(t)) > 0xFFFF for t in plain)  # emoji alone are no disguise
+
+
+def _padding_by_shifts(text: str) -> list[int]:
+    """Where padding begins, by one shifted comparison of the whole text per run length
+    (what disguise_hits did before it read the runs of masks from their positions)."""
+    codes = np.array([ord(c) for c in text], dtype=np.int64)
+    mask = np.array([c in MASKS + "？＊＃" for c in text], dtype=np.bool_)
+    letter = np.array([c.isascii() and c.isalpha() for c in text], dtype=np.bool_)
+    padded = np.zeros(len(codes), dtype=np.bool_)
+    for run in (1, 2, 3):  # a letter, one to three mask characters, a letter
+        if len(codes) < run + 2:
+            break
+        inner = np.ones(len(codes) - run - 1, dtype=np.bool_)
+        for k in range(1, run + 1):
+            inner &= mask[k : len(codes) - run - 1 + k]
+        sides = letter[: -run - 1] & letter[run + 1 :]
+        padded[1 : len(codes) - run] |= sides & inner
+    return np.flatnonzero(padded).tolist()
+
+
+def test_padding_is_found_as_whole_runs_of_masks_between_letters() -> None:
+    from blocking.disguise import _padding
+
+    rng = random.Random(12)
+    alphabet = [*"aZ9 가?*■＊？#", "\x00", "😀", "\ud83d"]
+    found = 0
+    for _ in range(5000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 20)))
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        masks = np.flatnonzero([c in MASKS + "？＊＃" for c in text])
+        expected = _padding_by_shifts(text)
+        assert (_padding(codes, masks).tolist() if len(masks) else []) == expected, text
+        found += bool(expected)
+    assert found > 300
+
+
+def test_raw_codes_given_or_not_find_the_same_disguises() -> None:
+    rng = random.Random(13)
+    alphabet = [*"aZ9 가?*■＊？#ⓝｂ𝐚😀", "\ud83d"]
+    texts = ["".join(rng.choices(alphabet, k=rng.randint(0, 20))) for _ in range(3000)]
+    joined = "\x00".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    assert disguise_hits(joined, len(texts), codes) == disguise_hits(joined, len(texts))
 
 
 # --- campaign rules: blocked, with a reason a person can read --------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import pytest
 
 from blocking.mojibake import repair, repair_batch
@@ -84,3 +87,24 @@ def test_a_batch_repairs_exactly_the_texts_holding_ideographs() -> None:
     assert repair_batch(texts) == expected
     assert repair_batch(texts, "\x00".join(texts)) == expected
     assert repair_batch(texts, "|".join(texts)) == expected
+    joined = "\x00".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    assert repair_batch(texts, joined, codes) == expected
+
+
+def test_ideographs_found_in_code_points_pick_the_texts_the_regex_picks() -> None:
+    # Random texts of ideographs at the range's edges, Hangul, astral characters and lone
+    # surrogates (one code point each, so offsets agree): with and without the codes,
+    # each text is repaired or kept alike, and texts without an ideograph stay as they are.
+    garbled = _misread("카지노 대출 광고", "gbk")
+    alphabet = [*"\u4dff\u4e00\u9fff\ua000가a 😀", "\ud83d", garbled]
+    rng = random.Random(4)
+    changed = 0
+    for _ in range(300):
+        texts = ["".join(rng.choices(alphabet, k=rng.randint(0, 6))) for _ in range(10)]
+        joined = "\x00".join(texts)
+        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        expected = repair_batch(texts, joined)
+        assert repair_batch(texts, joined, codes) == expected
+        changed += expected is not texts
+    assert changed > 50

@@ -3,16 +3,20 @@
 import random
 import re
 
+import numpy as np
 import pytest
 
 from blocking.normalize import (
     MASKS,
     SEP,
     _fix_phones_and_repeats,
+    _fold_jamo,
     compact,
+    ends_in_blanks,
     normalize,
     normalize_batch,
     normalize_joined,
+    normalize_joined_with_codes,
     unmask_words,
 )
 
@@ -238,3 +242,67 @@ def test_numpy_passes_read_like_the_regexes_they_replace(seed):
         assert unmask_words(text) == _unmask_by_regex(text), text
         if not re.search("[0-9][oil|]|[oil|][0-9]", text):  # phone look-alikes aside
             assert _fix_phones_and_repeats(text) == _squeeze_by_regex(text), text
+
+
+def _fold_jamo_reference(codes):
+    """The jamo steps of _fold_letters as they were, scanning the whole batch again
+    after reading each r (the reference for the sparse _fold_jamo_with_latin_r)."""
+    codes = np.append(codes, np.uint32(0))
+    jamo = np.flatnonzero((codes[:-1] - np.uint32(0x1100)) < 0x100)
+    leads = jamo[(codes[jamo] - np.uint32(0x1100)) <= 0x12]
+    if (codes[leads + 1] == ord("r")).any():
+        codes = codes[:-1].copy()
+        offset = codes - np.uint32(0x1100)
+        with_r = np.flatnonzero((offset[:-1] <= 0x12) & (codes[1:] == ord("r")))
+        codes[with_r] = 0xAC00 + offset[with_r] * 588
+        return _fold_jamo_reference(np.delete(codes, with_r + 1))
+    return _fold_jamo(codes[:-1], jamo) if len(jamo) else codes[:-1]
+
+
+_JAMO_ALPHABET = [*"ᄀᄁᄂᄃ하ᅵᅳᆨᆯᇂ", *"rRa가나대추힣ㅡㅣ 0", SEP, "ᄏr", "ᄏᄏr"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_jamo_before_a_latin_r_fold_as_a_whole_scan_folds_them(seed):
+    rng = random.Random(seed)
+    read = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(_JAMO_ALPHABET) for _ in range(rng.randint(0, 25)))
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        jamo = np.flatnonzero((codes - np.uint32(0x1100)) < 0x100)
+        got = _fold_jamo(codes, jamo) if len(jamo) else codes
+        assert got.tolist() == _fold_jamo_reference(codes).tolist(), text
+        read += "ᄏr" in text
+    assert read > 1000  # the r path was taken
+
+
+def test_raw_codes_given_or_not_normalise_alike():
+    rng = random.Random(8)
+    alphabet = [*_ALPHABET, *"ＡＢａ？＊ⓝ①ΣσΑаеᄏrㅋㅠ😀\u200b\ud83d", "T?el?egram"]
+    for _ in range(300):
+        texts = ["".join(rng.choices(alphabet, k=rng.randint(0, 20))) for _ in range(8)]
+        joined = SEP.join(t.replace(SEP, "") for t in texts)
+        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        assert normalize_joined(joined, codes) == normalize_joined(joined), joined
+
+
+def test_code_points_handed_along_are_those_of_the_text():
+    # Every step that keeps the code points it was given must only do so when it left
+    # the text alone: the pipeline hashes n-grams and scans rules from them.
+    rng = random.Random(9)
+    alphabet = [*_ALPHABET, *"ＡａΑаᄏrㅋ😀\u200b\u3000", "T?el?egram", "bit[.]ly", "O1O-l234"]
+    for _ in range(1500):
+        joined = SEP.join("".join(rng.choices(alphabet, k=rng.randint(0, 12))) for _ in range(4))
+        text, codes = normalize_joined_with_codes(joined)
+        assert text == normalize_joined(joined)
+        assert codes.tolist() == [ord(c) for c in text], joined
+
+
+def test_blanks_at_the_ends_of_texts_are_found_from_the_code_points():
+    rng = random.Random(10)
+    alphabet = ["a", "가", " ", "\n", "\t", "\u3000", "\u00a0", "\u200b", "😀", "\x85", SEP]
+    for _ in range(5000):
+        joined = "".join(rng.choices(alphabet, k=rng.randint(0, 10)))
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        expected = any(t != t.strip() for t in joined.split(SEP))
+        assert ends_in_blanks(codes) == expected, repr(joined)

@@ -1,5 +1,8 @@
 """One test per rule family of blocking.rules."""
 
+import random
+
+import numpy as np
 import pytest
 
 from blocking.normalize import normalize_batch
@@ -278,3 +281,35 @@ def test_latin_words_are_found_wherever_the_vocabulary_regex_matches_at_a_word_s
             expected[owner].append((_LATIN_WORDS[word], word))
     assert found == expected
     assert sum(map(len, expected)) > 1500
+
+
+def _digit_runs_by_edges(joined, codes, kind):
+    """Runs of digits from the edges of a whole-batch in-run mask (the reference)."""
+    from blocking.rules import _DIGIT, _SEPARATOR
+
+    digit = kind == _DIGIT
+    for at in np.flatnonzero(codes > 0xFFFF).tolist():
+        digit[at] = joined[at].isdecimal()
+    in_run = digit.copy()
+    in_run[1:-1] |= (kind[1:-1] == _SEPARATOR) & (digit[:-2] & digit[2:])
+    edge = np.diff(in_run.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    begin, end = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+    separators = np.flatnonzero(in_run & ~digit)
+    counted = end - begin - (np.searchsorted(separators, end) - np.searchsorted(separators, begin))
+    return begin.tolist(), end.tolist(), counted.tolist()
+
+
+def test_digit_runs_are_read_from_the_digits_positions_as_from_the_whole_batch():
+    from blocking.rules import _DIGIT_OR_SEPARATOR, _digit_runs
+
+    rng = random.Random(21)
+    alphabet = [*"0123456789-., )a 가\x00", "𝟎", "😀", "٣"]
+    runs = 0
+    for _ in range(4000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 25)))
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        kind = np.take(_DIGIT_OR_SEPARATOR, np.minimum(codes, 0xFFFF))
+        got = [a.tolist() for a in _digit_runs(text, codes, kind)]
+        assert got == list(_digit_runs_by_edges(text, codes, kind)), text
+        runs += len(got[0])
+    assert runs > 10_000
