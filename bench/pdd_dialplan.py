@@ -48,6 +48,7 @@ from bench.calls import (
     make_routes,
     settle,
     start_asterisk,
+    warm,
 )
 from proxy.ami import AmiClient
 from proxy.asterisk.process import AsteriskSupervisor
@@ -158,17 +159,8 @@ def main() -> None:
             pbxs[name] = (supervisor, Rig(base, ports, args, pid))
             port_of[name] = ports
         if args.warmup:
-            warm = argparse.Namespace(**{**vars(args), "seconds": args.warmup / 10})
             for name in names:
-                supervisor, _ = pbxs[name]
-                (workdir / name / "warm").mkdir()
-                warm_rig = Rig(workdir / name / "warm", port_of[name], warm, supervisor.pid() or 0)
-                try:
-                    step = warm_rig.step(INSTANCES[name], 10, numbers)
-                finally:
-                    warm_rig.stop_all()
-                settle(supervisor)
-                print(f"  warm-up {name}: {step.calls} calls, failed {step.failed}", flush=True)
+                warm(pbxs[name][0], workdir / name, port_of[name], args, [INSTANCES[name]], numbers)
         done: list[tuple[int, str, Step, str]] = []
         for r in range(args.rounds):
             order = names[r % len(names) :] + names[: r % len(names)]
