@@ -22,6 +22,13 @@ Round by round (order rotated each round) every instance places one step of
 ``--warmup N`` every instance first places N calls on its path at 10 calls/s, unmeasured
 (the same for every path). Per step it prints PDD p50/p99, the p99 of the step's first
 20 calls against the rest, the Asterisk's CPU ms per call and the machine's load.
+
+``--loop N`` measures the dialplan alone instead, without SIP: one Asterisk, and per
+variant a context that runs the service's lines before ``Dial`` (from the caller
+reference to the quiet-hours check, the hang-up handler push left out) N times in one
+Local channel, the caller's number restored at each pass; ``empty`` is the loop with
+nothing in it. Rounds alternate the variants; it prints the Asterisk's CPU time per pass
+(user + system, so steady under other load) and checks every pass ran.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import argparse
 import asyncio
 import shutil
 import signal
+import socket
 import statistics
 import sys
 import tempfile
@@ -44,6 +52,7 @@ from bench.calls import (
     Step,
     ami_settings,
     clear_routes,
+    cpu_seconds,
     load_by_reconcile,
     make_routes,
     settle,
@@ -51,7 +60,7 @@ from bench.calls import (
     warm,
 )
 from proxy.ami import AmiClient
-from proxy.asterisk.process import AsteriskSupervisor
+from proxy.asterisk.process import AsteriskSupervisor, wait_until
 
 ONE_ROW = "safenum/r1"  # diagnostic family: <route>|<text>|<quiet>
 ROUTE_READ = "same => n,Set(TARGET=${DB(safenum/route/${EXTEN})})"
@@ -70,6 +79,10 @@ INSTANCES = {  # name -> (path dialled, dialplan variant)
     "whisper": "whisper",
 }
 HEAD = 20  # calls counted as "first" in a step
+LOOP_FIRST = " same => n,Set(SAFENUM_NUMBER=${EXTEN})\n"
+LOOP_LAST = ' same => n,GotoIf($["${QUIET}" = ""]?menu)\n'
+PUSH = " same => n,Set(CHANNEL(hangup_handler_push)=safenum-end,s,1)\n"
+LOOP_CALLER = "01099990000"
 
 
 def variant(text: str, name: str) -> str:
@@ -91,6 +104,104 @@ def variant(text: str, name: str) -> str:
             raise RuntimeError("the safenum/last write not found once in the rendered dialplan")
         out = out.replace(LAST_WRITE, "")
     return out
+
+
+def loop_contexts(text: str, passes: int) -> str:
+    """Contexts ``loop-<variant>`` running the service's lines before Dial ``passes`` times."""
+    start = text.index(LOOP_FIRST)
+    body = text[start : text.index(LOOP_LAST, start) + len(LOOP_LAST)].replace(PUSH, "")
+    out = []
+    for name in ("shipped", "onedb", "nolast", "lean", "empty"):
+        lines = "" if name == "empty" else variant(body, name).replace("?menu)", "?next)")
+        out.append(
+            f"[loop-{name}]\n"
+            "exten => _050XXXXXXXXX,1,Set(I=0)\n"
+            f" same => n(top),Set(CALLERID(num)={LOOP_CALLER})\n"
+            " same => n,Set(I=$[${I} + 1])\n"
+            f"{lines}"
+            f" same => n(next),GotoIf($[${{I}} < {passes}]?top)\n"
+            f" same => n,Set(DB(bench/loop/{name})=${{I}})\n"
+            " same => n,Hangup()\n"
+        )
+    return "\n".join(out)
+
+
+def loop_run(args: argparse.Namespace, workdir: Path) -> None:
+    """``--loop``: CPU per pass of each variant's pre-Dial dialplan, no SIP."""
+    routes = make_routes(args.routes)
+    supervisor = start_asterisk(workdir / "loop", Ports.free())
+    try:
+        pid = supervisor.pid() or 0
+        asyncio.run(clear_routes(supervisor.config))
+        asyncio.run(load_by_reconcile(supervisor.config, routes))
+        asyncio.run(load_rows(supervisor, routes))
+        conf = supervisor.config.config_dir / "extensions.conf"
+        conf.write_text(conf.read_text() + "\n" + loop_contexts(conf.read_text(), args.loop))
+        supervisor.cli("dialplan reload")
+        # Bench only: the bridge's AMI user may not originate; the loop's user may.
+        manager = supervisor.config.config_dir / "manager.conf"
+        manager.write_text(
+            manager.read_text().replace("write = system,", "write = originate,system,")
+        )
+        supervisor.cli("manager reload")
+        names = ["shipped", "onedb", "nolast", "lean", "empty"]
+        per_pass: dict[str, list[float]] = {n: [] for n in names}
+        for r in range(args.rounds):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                number = routes[r][0]
+                supervisor.cli(f"database del bench/loop {name}")
+                before = cpu_seconds(pid)
+                with originate(supervisor, f"Local/{number}@loop-{name}"):
+                    if not wait_until(
+                        lambda name=name: (
+                            f"Value: {args.loop}"
+                            in supervisor.cli(f"database get bench/loop {name}")
+                        ),
+                        600,
+                        interval=0.05,
+                    ):
+                        raise RuntimeError(f"loop-{name} did not run {args.loop} passes")
+                us = (cpu_seconds(pid) - before) * 1e6 / args.loop
+                settle(supervisor)
+                per_pass[name].append(us)
+                print(f"  round {r} {name:>7}: {us:.1f} us CPU per pass", flush=True)
+        print()
+        print("| variant | CPU us per pass, per round | median | median - empty |")
+        print("|---|---|---|---|")
+        empty = statistics.median(per_pass["empty"])
+        for name in names:
+            med = statistics.median(per_pass[name])
+            print(
+                f"| {name} | {', '.join(f'{u:.0f}' for u in per_pass[name])} "
+                f"| {med:.0f} | {med - empty:.0f} |"
+            )
+    finally:
+        supervisor.down()
+
+
+def originate(supervisor: AsteriskSupervisor, channel: str) -> socket.socket:
+    """AMI ``Originate`` of ``channel`` into ``Wait`` (raw socket: a bench-only action).
+
+    Returns the AMI session, to be closed once the channel has run.
+    """
+    config = supervisor.config
+    sock = socket.create_connection(("127.0.0.1", config.ami_port), timeout=10)
+    try:
+        login = f"Action: Login\r\nUsername: {config.ami_user}\r\nSecret: {config.ami_secret}"
+        action = f"Action: Originate\r\nChannel: {channel}\r\nApplication: Wait\r\nData: 600"
+        sock.sendall(f"{login}\r\nEvents: off\r\n\r\n{action}\r\nAsync: true\r\n\r\n".encode())
+        answer = b""
+        while answer.count(b"Response:") < 2:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        if b"Originate successfully queued" not in answer:
+            raise RuntimeError(f"Originate refused: {answer.decode(errors='replace')[:300]}")
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 async def load_rows(supervisor: AsteriskSupervisor, routes: list[tuple[str, str]]) -> None:
@@ -118,6 +229,7 @@ def main() -> None:
     ap.add_argument("--routes", type=int, default=1000)
     ap.add_argument("--warmup", type=int, default=0, help="unmeasured calls per path first")
     ap.add_argument("--only", default=",".join(INSTANCES), help="instances to run")
+    ap.add_argument("--loop", type=int, default=0, help="dialplan-only passes (no SIP)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     # What bench/calls.py's Rig reads from its arguments.
     ap.add_argument("--hold-ms", type=int, default=500)
@@ -136,6 +248,13 @@ def main() -> None:
     signal.signal(signal.SIGTERM, terminate)
     workdir = Path(tempfile.mkdtemp(prefix="safenum-pdd-dialplan-"))
     print(f"work dir {workdir}, load {Path('/proc/loadavg').read_text().strip()}", flush=True)
+    if args.loop:
+        try:
+            loop_run(args, workdir)
+        finally:
+            if not args.keep:
+                shutil.rmtree(workdir, ignore_errors=True)
+        return
     pbxs: dict[str, tuple[AsteriskSupervisor, Rig]] = {}
     port_of: dict[str, Ports] = {}
     routes = make_routes(args.routes)
