@@ -26,15 +26,17 @@ Round by round (order rotated each round) every instance places one step of
 ``--loop N`` measures the dialplan alone instead, without SIP: one Asterisk, and per
 variant a context that runs the service's lines before ``Dial`` (from the caller
 reference to the quiet-hours check, the hang-up handler push left out) N times in one
-Local channel, the caller's number restored at each pass; ``empty`` is the loop with
-nothing in it. Rounds alternate the variants; it prints the Asterisk's CPU time per pass
-(user + system, so steady under other load) and checks every pass ran.
+Local channel, the caller's number restored at each pass; ``noop`` has as many
+priorities as ``shipped``, each a ``NoOp()``; ``empty`` is the loop with nothing in it.
+Rounds alternate the variants; it prints the Asterisk's CPU time per pass (user +
+system) and checks every pass ran.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shutil
 import signal
 import socket
@@ -83,6 +85,7 @@ LOOP_FIRST = " same => n,Set(SAFENUM_NUMBER=${EXTEN})\n"
 LOOP_LAST = ' same => n,GotoIf($["${QUIET}" = ""]?menu)\n'
 PUSH = " same => n,Set(CHANNEL(hangup_handler_push)=safenum-end,s,1)\n"
 LOOP_CALLER = "01099990000"
+LOOPS = ("shipped", "onedb", "nolast", "lean", "noop", "empty")
 
 
 def variant(text: str, name: str) -> str:
@@ -111,8 +114,13 @@ def loop_contexts(text: str, passes: int) -> str:
     start = text.index(LOOP_FIRST)
     body = text[start : text.index(LOOP_LAST, start) + len(LOOP_LAST)].replace(PUSH, "")
     out = []
-    for name in ("shipped", "onedb", "nolast", "lean", "empty"):
-        lines = "" if name == "empty" else variant(body, name).replace("?menu)", "?next)")
+    for name in LOOPS:
+        if name == "empty":
+            lines = ""
+        elif name == "noop":  # as many priorities as shipped, each doing nothing
+            lines = re.sub(r"(?m)^ same => n,.*$", " same => n,NoOp()", body)
+        else:
+            lines = variant(body, name).replace("?menu)", "?next)")
         out.append(
             f"[loop-{name}]\n"
             "exten => _050XXXXXXXXX,1,Set(I=0)\n"
@@ -144,7 +152,7 @@ def loop_run(args: argparse.Namespace, workdir: Path) -> None:
             manager.read_text().replace("write = system,", "write = originate,system,")
         )
         supervisor.cli("manager reload")
-        names = ["shipped", "onedb", "nolast", "lean", "empty"]
+        names = list(LOOPS)
         per_pass: dict[str, list[float]] = {n: [] for n in names}
         for r in range(args.rounds):
             for name in names[r % len(names) :] + names[: r % len(names)]:
@@ -210,9 +218,14 @@ async def load_rows(supervisor: AsteriskSupervisor, routes: list[tuple[str, str]
         await ami.db_put_many(ONE_ROW, [(n, f"{t}||") for n, t in routes])
 
 
+def in_order(step: Step) -> list[float]:
+    """The step's PDD samples in the order their INVITEs were sent."""
+    return [p for _, p in sorted(zip(step.sent_at, step.pdd_ms, strict=True))]
+
+
 def head_tail(step: Step) -> tuple[float, float]:
     """p99 PDD of the step's first HEAD calls (by send time) and of the rest."""
-    ordered = [p for _, p in sorted(zip(step.sent_at, step.pdd_ms, strict=True))]
+    ordered = in_order(step)
     return pct(ordered[:HEAD], 99), pct(ordered[HEAD:], 99)
 
 
@@ -298,7 +311,8 @@ def main() -> None:
                 print(
                     f"  round {r} {name:>7}: failed {step.failed}/{step.calls}, "
                     f"PDD p50 {step.pdd(50):.2f} p99 {step.pdd(99):.2f} "
-                    f"(first {HEAD} p99 {first:.2f}, rest {rest:.2f}), "
+                    f"(first {HEAD} p99 {first:.2f}, rest {rest:.2f}; first 3 calls "
+                    f"{', '.join(f'{p:.1f}' for p in in_order(step)[:3])}), "
                     f"CPU {step.cpu_ms:.2f} ms/call, threads {before} -> {after}, load {load}",
                     flush=True,
                 )
