@@ -42,13 +42,14 @@ def test_each_variant_removes_exactly_its_astdb_calls(tmp_path: Path) -> None:
     assert counts == {"shipped": 6, "onedb": 4, "nolast": 5, "lean": 3}
     onedb = route_context(variant(text, "onedb"))
     assert "DB(safenum/r1/${EXTEN})" in onedb
-    assert "safenum/text/" not in onedb and "safenum/quiet/" not in onedb
+    assert "safenum/text/" not in onedb
+    assert "safenum/quiet/" not in onedb
     assert "safenum/last/${EXTEN})=" not in route_context(variant(text, "nolast"))
 
 
 def test_loop_contexts_run_the_lines_before_dial(tmp_path: Path) -> None:
     loops = loop_contexts(shipped(tmp_path), 10)
-    assert [m for m in re.findall(r"^\[loop-(\w+)\]$", loops, re.M)] == list(LOOPS)
+    assert re.findall(r"^\[loop-(\w+)\]$", loops, re.M) == list(LOOPS)
     assert loops.count("Dial(") == 0
     assert loops.count("hangup_handler_push") == 0
     assert loops.count("GotoIf($[${I} < 10]?top)") == len(LOOPS)
