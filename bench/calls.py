@@ -1,7 +1,8 @@
 """Post-dial delay and call rate through the real Asterisk: the service vs a static route.
 
     .venv/bin/python bench/calls.py [--rates 25,50,100,150,200,250] [--seconds 6]
-                                    [--routes 1000,1000000] [--whisper-baseline] [--keep]
+                                    [--routes 1000,1000000] [--whisper-baseline]
+                                    [--warmup 0] [--keep]
 
 Starts one private Asterisk on free ports with the shipped configs (menu off, as
 ``SAFENUM_CALL_MENU=false`` does, so a call goes straight to Dial) plus the bench-only
@@ -52,6 +53,9 @@ it at ~1.1x the raw-socket floor, i.e. Asterisk's own cost), then counted with t
 ``database query`` and spot-checked with ``DBGet``. Writing ``astdb.sqlite3`` while
 Asterisk is stopped would skip AMI but depends on AstDB's internal table layout, which
 Asterisk does not document, so it is not used.
+
+With ``--warmup N`` every path first places N unmeasured calls at 10 calls/s, all paths
+alike, so the first step of the sweep does not carry the Asterisk's first calls.
 
 Ratios are service / baseline from the same run. Every Asterisk and SIPp started here
 is stopped on exit (also on Ctrl-C).
@@ -499,6 +503,27 @@ def report(steps: list[Step], loads: dict[str, float], pdd_limit_ms: float) -> s
     return "\n".join(out)
 
 
+def warm(
+    supervisor: AsteriskSupervisor,
+    workdir: Path,
+    ports: Ports,
+    args: argparse.Namespace,
+    paths: Sequence[str],
+    numbers: Sequence[str],
+) -> None:
+    """``--warmup`` calls on every path alike at 10 calls/s, not measured."""
+    (workdir / "warm").mkdir()
+    settings = argparse.Namespace(**{**vars(args), "seconds": args.warmup / 10})
+    rig = Rig(workdir / "warm", ports, settings, supervisor.pid() or 0)
+    try:
+        for path in paths:
+            step = rig.step(path, 10, numbers)
+            settle(supervisor)
+            print(f"  warm-up {path}: {step.calls} calls, failed {step.failed}", flush=True)
+    finally:
+        rig.stop_all()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--rates", default="25,50,100,150,200,250", help="calls/s, rising")
@@ -520,6 +545,12 @@ def main() -> None:
         "--whisper-baseline",
         action="store_true",
         help="a third path per rate: the static route playing the same whisper",
+    )
+    ap.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="unmeasured calls on every path alike (10 calls/s) before the first sweep",
     )
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = ap.parse_args()
@@ -571,8 +602,10 @@ def main() -> None:
             asyncio.run(spot_check(config, routes))
             print(f"  loaded {name}: {loads[name]:.1f}s", flush=True)
             numbers = [number for number, _ in routes]
+            paths = ["service", "baseline"] + (["whisper"] if args.whisper_baseline else [])
+            if args.warmup and size == sizes[0]:
+                warm(supervisor, workdir, ports, args, paths, numbers)
             for i, rate in enumerate(rates):
-                paths = ["service", "baseline"] + (["whisper"] if args.whisper_baseline else [])
                 order = paths[i % len(paths) :] + paths[: i % len(paths)]  # rotates per rate
                 pair = []
                 for path in order:
