@@ -6,6 +6,12 @@ PY    := $(VENV)/bin/python
 BIN   := $(VENV)/bin
 export SAFENUM_DATA_DIR ?= $(CURDIR)/var
 PYTEST_ARGS ?=
+# Two pytest-xdist workers, a test file each at a time: each worker has its own Redis,
+# Asterisks, RTP ports, temp dirs and PostgreSQL database (tests/conftest.py). The pbx
+# tier mostly waits (dial timeouts, tones), so two share the 2 cores well.
+# PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: run demo test test-db check lint types unit integration pbx browser bench screenshots system venv clean
 .DEFAULT_GOAL := run
@@ -41,21 +47,21 @@ types: venv
 	@$(BIN)/mypy
 
 test: system venv lint types
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q $(XDIST) $(PYTEST_ARGS)
 
 check: test
 
 # CI's second pass, on the database SAFENUM_DATABASE_URL names: every tier but the unit
 # tier, which never opens a database (lint and types do not depend on it either).
 test-db: system venv
-	$(BIN)/pytest -q --ignore=tests/unit $(PYTEST_ARGS)
+	$(BIN)/pytest -q $(XDIST) --ignore=tests/unit $(PYTEST_ARGS)
 
 unit: venv
 	$(BIN)/pytest -q tests/unit
 integration: system venv
-	$(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q $(XDIST) tests/integration
 pbx: system venv
-	$(BIN)/pytest -q tests/pbx
+	$(BIN)/pytest -q $(XDIST) tests/pbx
 
 browser: system venv
 	$(BIN)/pytest -q tests/browser

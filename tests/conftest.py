@@ -29,6 +29,37 @@ from app_api.wiring import Core
 
 EXTERNAL_DB = os.environ.get("SAFENUM_DATABASE_URL", "")
 ON_POSTGRES = EXTERNAL_DB.startswith("postgresql")
+# pytest-xdist's worker ("gw0", "gw1", ...; empty when the session runs alone). Each
+# worker is its own session: its own Redis, Asterisks, temp dirs and PostgreSQL database.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def worker_index() -> int:
+    """0 for the first xdist worker (or no xdist), 1 for the second, ..."""
+    return int(WORKER.removeprefix("gw")) if WORKER else 0
+
+
+def _worker_database(url: str) -> str:
+    """The xdist worker's own PostgreSQL database next to ``url``'s (``safenum_ci_gw0``),
+    created afresh: the tests truncate tables, so two sessions cannot share one. Needs
+    CREATEDB for the test role (deploy/scripts/pg-test-db.sh grants it)."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{WORKER}"
+    engine = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist on PostgreSQL, point this worker (and every subprocess it starts with
+    ``os.environ``) at its own database."""
+    global EXTERNAL_DB
+    if ON_POSTGRES and WORKER:
+        EXTERNAL_DB = _worker_database(EXTERNAL_DB)
+        os.environ["SAFENUM_DATABASE_URL"] = EXTERNAL_DB
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

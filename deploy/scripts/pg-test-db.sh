@@ -14,6 +14,9 @@ pg_isready -q -h 127.0.0.1 -p "$port" || { echo "pg-test-db: PostgreSQL did not 
 as_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -c "$*"; else sudo -u postgres sh -c "$*"; fi; }
 as_pg "psql -qtA -p $port -c \"SELECT 1 FROM pg_roles WHERE rolname='safenum_test'\"" | grep -q 1 \
   || as_pg "psql -q -p $port -c \"CREATE ROLE safenum_test LOGIN PASSWORD 'safenum_test'\""
+# CREATEDB: under pytest-xdist each worker creates its own database next to this one
+# (${db}_gw0, ${db}_gw1, ...: tests/conftest.py), as the tests truncate tables.
+as_pg "psql -q -p $port -c 'ALTER ROLE safenum_test CREATEDB'"
 as_pg "psql -q -p $port -v ON_ERROR_STOP=1 -c 'SET client_min_messages=warning' -c 'DROP DATABASE IF EXISTS $db WITH (FORCE)'"
 as_pg "createdb -p $port -O safenum_test $db"
 echo "postgresql+psycopg://safenum_test:safenum_test@127.0.0.1:$port/$db"

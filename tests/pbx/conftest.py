@@ -22,6 +22,7 @@ from proxy.asterisk.config import AsteriskConfig, write_config, write_prompts
 from proxy.asterisk.install import AsteriskInstall, AsteriskNotInstalled
 from proxy.asterisk.process import AsteriskSupervisor
 from proxy.replica import ROUTE_FAMILY
+from tests.conftest import worker_index
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,8 +58,10 @@ def _start(base: Path, menu: bool, prompt_cache: Path) -> Pbx:
         ami_secret="pbx-test-secret-0123456789",
         dial_timeout=DIAL_TIMEOUT,
         tone_seconds=TONE_SECONDS,
-        rtp_port_start=40000 if not menu else 41000,
-        rtp_port_end=40999 if not menu else 41999,
+        # Each xdist worker its own 2000 ports (40000-41999 for the first, 42000-... for the
+        # second), the menu Asterisk the upper half of them.
+        rtp_port_start=40000 + 2000 * worker_index() + 1000 * menu,
+        rtp_port_end=40999 + 2000 * worker_index() + 1000 * menu,
         verbose=3,
         menu=menu,
         menu_timeout=MENU_TIMEOUT,
