@@ -62,12 +62,19 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["SAFENUM_DATABASE_URL"] = EXTERNAL_DB
 
 
+# The longest test file (about a third of the pbx tier): handed out first, so that under
+# xdist's --dist loadfile one worker does not run it alone at the end while the other idles.
+LONGEST_FIRST = ("test_pbx_cluster.py",)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """``@pytest.mark.postgres`` tests run only when SAFENUM_DATABASE_URL is PostgreSQL."""
+    """``@pytest.mark.postgres`` tests run only when SAFENUM_DATABASE_URL is PostgreSQL;
+    the longest file runs first (a stable sort: every file keeps its own order)."""
     skip = pytest.mark.skip(reason="needs SAFENUM_DATABASE_URL=postgresql+psycopg://...")
     for item in items:
         if item.get_closest_marker("postgres") and not ON_POSTGRES:
             item.add_marker(skip)
+    items.sort(key=lambda item: Path(item.path).name not in LONGEST_FIRST)
 
 
 def free_port() -> int:
