@@ -8,7 +8,9 @@ cent. This script loads the filter twice, from this checkout and from ``OLD_DIR`
 texts of :func:`bench.filter.lines` in 2,048-text batches (``cli_filter.BATCH``),
 alternating old and new ``app_api.cli_filter.run`` per batch so both see the same
 load. Per round it prints the CPU time (``time.process_time``) of each and their ratio
-old/new (above 1: the new code is faster), then the median ratio and the load.
+old/new (above 1: the new code is faster), then the median of the rounds' ratios, the
+median of the per-batch ratios (less swayed by a burst of load on the other core) and
+the load.
 """
 
 from __future__ import annotations
@@ -73,15 +75,17 @@ def main() -> None:
 
     for side in (old, new):  # warm-up: caches of reasons, first-use costs
         judge(side, chunks[0])
-    ratios = []
+    ratios, pairs = [], []
     for number in range(1, args.rounds + 1):
         spent = {"old": 0.0, "new": 0.0}
         for i, chunk in enumerate(chunks):
             order = (
                 (("old", old), ("new", new)) if (i + number) % 2 else (("new", new), ("old", old))
             )
-            for label, side in order:
-                spent[label] += judge(side, chunk)
+            took = {label: judge(side, chunk) for label, side in order}
+            spent["old"] += took["old"]
+            spent["new"] += took["new"]
+            pairs.append(took["old"] / took["new"])
         ratio = spent["old"] / spent["new"]
         ratios.append(ratio)
         print(
@@ -93,7 +97,8 @@ def main() -> None:
     print(
         f"median old/new CPU time: {statistics.median(ratios):.3f} "
         f"(min {min(ratios):.3f}, max {max(ratios):.3f}; {args.rounds} rounds of "
-        f"{len(data)} texts); load {load[0]:.1f} {load[1]:.1f} ({os.cpu_count()} cores)"
+        f"{len(data)} texts); median of the {len(pairs)} per-batch ratios "
+        f"{statistics.median(pairs):.3f}; load {load[0]:.1f} {load[1]:.1f} ({os.cpu_count()} cores)"
     )
 
 
