@@ -17,7 +17,7 @@ import json.scanner
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import islice, repeat
+from itertools import islice
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 import typer
@@ -87,7 +87,7 @@ def _text(number: int, data: object) -> str | Malformed:
 
 def run(lines: Iterable[str], out: IO[str], message_filter: MessageFilter) -> int:
     """Judge every line; returns the number of malformed lines."""
-    from blocking.jsonlines import verdict_line
+    from blocking.jsonlines import verdict_lines
 
     bad = 0
     pending = iter(lines)
@@ -98,10 +98,9 @@ def run(lines: Iterable[str], out: IO[str], message_filter: MessageFilter) -> in
             first += len(batch)
             texts = [p for p in parsed if type(p) is str]
             outcomes = message_filter.outcomes_of_texts(texts)
-            verdicts = map(verdict_line, outcomes, repeat(message_filter.version, len(outcomes)))
-            if len(texts) == len(parsed):
-                rows = list(verdicts)
-            else:
+            rows = verdict_lines(outcomes, message_filter.version)
+            if len(texts) != len(parsed):
+                verdicts = iter(rows)
                 bad += len(parsed) - len(texts)
                 rows = [
                     _error_line(p.error) if type(p) is Malformed else next(verdicts) for p in parsed

@@ -38,7 +38,7 @@ import numpy.typing as npt
 from blocking.model import DEFAULT_PATH, LinearModel
 from blocking.pipeline import analyse
 from blocking.reasons import Reason, reason
-from blocking.rules import RULE_NAMES, RuleSet
+from blocking.rules import RULE_CATEGORY, RULE_NAMES, RuleSet
 from blocking.sender import BurstPolicy, SenderStats
 from blocking.types import CATEGORIES, Category, Decision, Verdict
 from blocking.vocabulary import PORTAL_DOMAINS
@@ -219,6 +219,9 @@ class MessageFilter:
         }
         self._family = col["family"]
         self._family_opener = col["family_opener"]
+        self._ham_rules = np.array(
+            [col[n] for n in rules.names if RULE_CATEGORY[n] is Category.HAM], dtype=np.intp
+        )
 
     @classmethod
     def default(cls) -> MessageFilter:
@@ -343,10 +346,14 @@ class MessageFilter:
         block, deliver, spam, ham = Decision.BLOCK, Decision.DELIVER, Category.SPAM, Category.HAM
         model_says = [f"n-gram model: {c.value} p=" for c in CATEGORIES]
         named = rules.reasons()
+        # A reason is evidence for delivery (``Reason.ham``) exactly when its rule is a
+        # ham rule, so a text with none of those flagged keeps its list whole when blocked.
+        has_ham = np.asarray(flags[:, self._ham_rules].any(axis=1), dtype=np.bool_)
+        no_ham: list[bool] = (~has_ham).tolist()
         for name, rows in campaigns.items():
             for i in np.flatnonzero(rows).tolist():
                 named[i].insert(0, CAMPAIGN_REASONS[name])
-        for score, kind, kind_prob, guard, hushed, sender, hits in zip(
+        for score, kind, kind_prob, guard, hushed, sender, hits, spam_only in zip(
             capped.tolist(),
             kinds.tolist(),
             kind_p,
@@ -354,13 +361,14 @@ class MessageFilter:
             quiet_applied,
             stats,
             named,
+            no_ham,
             strict=True,
         ):
             if sender is not None and self._burst.is_burst(sender):
                 reasons = [reason(sender.describe()), *hits]
                 out.append(Outcome(block, spam, max(score, 0.99), reasons))
             elif score >= threshold:
-                reasons = [r for r in hits if not r.ham]
+                reasons = hits if spam_only else [r for r in hits if not r.ham]
                 reasons.append(reason(f"{model_says[kind]}{kind_prob:.2f}"))
                 out.append(Outcome(block, CATEGORIES[kind], score, reasons))
             else:

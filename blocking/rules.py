@@ -234,7 +234,20 @@ class Hit:
         return f"{label}: {self.fragment}"
 
 
-_HIT_REASONS: dict[tuple[str, str], Reason] = {}
+class _HitReasons(dict[tuple[str, str], Reason]):
+    """``(rule, fragment)`` -> its :class:`~blocking.reasons.Reason`, formatted on first
+    use: ``__getitem__`` stays dict's own C look-up, and a miss (a new URL, phone number
+    or amount) costs one :meth:`__missing__` call, not a slower path for its batch."""
+
+    def __missing__(self, key: tuple[str, str]) -> Reason:
+        if len(self) >= CACHE_SIZE:
+            self.clear()
+        rule, fragment = key
+        found = self[key] = reason(Hit(rule, fragment).reason(), _IS_HAM[rule])
+        return found
+
+
+_HIT_REASONS = _HitReasons()
 _first = itemgetter(0)
 
 
@@ -244,13 +257,7 @@ def reason_of(rule: str, fragment: str) -> Reason:
     Vocabulary hits repeat endlessly ("car context: 주차"), so each distinct pair is
     formatted and escaped once.
     """
-    key = (rule, fragment)
-    found = _HIT_REASONS.get(key)
-    if found is None:
-        if len(_HIT_REASONS) >= CACHE_SIZE:
-            _HIT_REASONS.clear()
-        found = _HIT_REASONS[key] = reason(Hit(rule, fragment).reason(), _IS_HAM[rule])
-    return found
+    return _HIT_REASONS[rule, fragment]
 
 
 REPORTED_PER_RULE = 2
@@ -306,23 +313,16 @@ class RuleHits:
         ]
 
     def reasons(self) -> list[list[Reason]]:
-        """The :class:`Reason` of every :meth:`reported` hit, text by text.
-
-        A batch of texts whose fragments have all been seen before (the usual case) is
-        looked up with C-level iterators only; otherwise :func:`reason_of` formats the
-        new ones.
-        """
+        """The :class:`Reason` of every :meth:`reported` hit, text by text, looked up
+        with C-level iterators (new fragments are formatted by the cache on a miss)."""
         known = _HIT_REASONS.__getitem__
-        if self.crowded is not None:
-            fromkeys = dict.fromkeys
-            try:
-                return [
-                    list(map(known, distinct_hits(found) if crowd else fromkeys(found)))
-                    for found, crowd in zip(self.hits, self.crowded, strict=True)
-                ]
-            except KeyError:
-                pass
-        return [[reason_of(*pair) for pair in pairs] for pairs in self.reported()]
+        if self.crowded is None:
+            return [list(map(known, pairs)) for pairs in self.reported()]
+        fromkeys = dict.fromkeys
+        return [
+            list(map(known, distinct_hits(found) if crowd else fromkeys(found)))
+            for found, crowd in zip(self.hits, self.crowded, strict=True)
+        ]
 
     def for_text(self, index: int, per_rule: int = REPORTED_PER_RULE) -> list[Hit]:
         return [Hit(rule, fragment) for rule, fragment in self.distinct(index, per_rule)]

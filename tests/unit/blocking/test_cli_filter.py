@@ -141,3 +141,32 @@ def test_cyclic_gc_is_paused_per_batch_and_restored(mf, monkeypatch):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_verdict_lines_match_verdict_line_on_random_outcomes():
+    """The batch renderer writes what verdict_line writes, score forms included."""
+    import random
+
+    from blocking.filter import Outcome
+    from blocking.jsonlines import verdict_line, verdict_lines
+    from blocking.reasons import reason
+    from blocking.types import Category, Decision
+
+    rng = random.Random(8)
+    scores = [0.0, 1.0, 0.5, 0.99995, 0.00004, 0.12345, -0.25, 1.5, 2.0, 0.7]
+    reasons = [reason(t) for t in ["car context: 주차", 'a "quote"', "tab\t\\", "\u2028"]]
+    outcomes = [
+        Outcome(
+            rng.choice(list(Decision)),
+            rng.choice(list(Category)),
+            rng.choice(scores) if rng.random() < 0.3 else rng.random(),
+            rng.sample(reasons, rng.randrange(len(reasons) + 1)),
+        )
+        for _ in range(2000)
+    ]
+    lines = verdict_lines(outcomes, "m-2025.1")
+    assert lines == [verdict_line(o, "m-2025.1") for o in outcomes]
+    assert verdict_lines([], "m") == []
+    assert any('"score": 1.0,' in ln for ln in lines)  # the ".0" appended
+    assert any('"score": 1.5,' in ln for ln in lines)  # out of [0, 1]: repr(round())
+    assert any('"reasons": []' in ln for ln in lines)

@@ -313,3 +313,34 @@ def test_digit_runs_are_read_from_the_digits_positions_as_from_the_whole_batch()
         assert got == list(_digit_runs_by_edges(text, codes, kind)), text
         runs += len(got[0])
     assert runs > 10_000
+
+
+def test_reasons_format_new_fragments_as_reason_of_did(monkeypatch):
+    """RuleHits.reasons() looks hits up in a cache that formats a miss itself; every
+    reason must equal one formatted afresh, with a tiny cache emptied again and again."""
+    import blocking.rules as rules_module
+    from blocking.reasons import reason
+    from blocking.rules import _IS_HAM, RULE_NAMES, Hit, RuleHits
+
+    monkeypatch.setattr(rules_module, "CACHE_SIZE", 7)
+    rng = random.Random(3)
+    pool = ["주차", "bit.ly/x", "010-1234-5678", "300,000원", '"q"', "\\", "카지노", "a.kr"]
+    names = list(RULE_NAMES)
+    cleared = 0
+    for _ in range(200):
+        hits = [
+            [(rng.choice(names), rng.choice(pool) + str(rng.randrange(9))) for _ in range(k)]
+            for k in (rng.choice([0, 1, 2, 3, 6]) for _ in range(5))
+        ]
+        flags = np.zeros((len(hits), len(names)), dtype=np.float32)
+        for crowded in (None, [len(h) > 2 for h in hits]):
+            before = len(rules_module._HIT_REASONS)
+            found = RuleHits(flags, hits, crowded).reasons()
+            cleared += len(rules_module._HIT_REASONS) < before
+            expected = [
+                [reason(Hit(r, f).reason(), _IS_HAM[r]) for r, f in pairs]
+                for pairs in RuleHits(flags, hits).reported()
+            ]
+            assert found == expected
+            assert len(rules_module._HIT_REASONS) <= 7
+    assert cleared > 10  # the cache was emptied mid-batch many times
