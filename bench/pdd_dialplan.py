@@ -14,6 +14,10 @@ prints its thread count before and after every step: pools grow on first use):
   the routes), split with ``CUT``: 5 AstDB lock acquisitions per call instead of 7;
 - ``nolast`` (diagnostic): the ``safenum/last`` write before ``Dial`` removed: 6;
 - ``lean`` (diagnostic): both: 4;
+- ``awhisper`` (diagnostic): the whisper played with ``Dial``'s ``A()`` announcement, as
+  the static ``whisper`` path does, instead of the ``U(safenum-whisper)`` subroutine
+  (which also stamps the answer time and sends the whisper event: both lost here);
+- ``nowhisper`` (diagnostic): the service with no whisper at all;
 - ``static``: the bench-only static route ``bench`` (one ``Dial`` line);
 - ``whisper``: ``bench-whisper``, the static route playing the driver the whisper.
 
@@ -77,6 +81,8 @@ INSTANCES = {  # name -> (path dialled, dialplan variant)
     "onedb": "service",
     "nolast": "service",
     "lean": "service",
+    "awhisper": "service",
+    "nowhisper": "service",
     "static": "baseline",
     "whisper": "whisper",
 }
@@ -88,9 +94,17 @@ LOOP_CALLER = "01099990000"
 LOOPS = ("shipped", "onedb", "nolast", "lean", "noop", "empty")
 
 
+WHISPER_SUB = "U(safenum-whisper)"
+WHISPER_ANNOUNCE = "A(${SOUNDS}/whisper)"
+
+
 def variant(text: str, name: str) -> str:
     """The rendered extensions.conf with the diagnostic change ``name`` applied."""
     out = text
+    if name in ("awhisper", "nowhisper"):
+        if out.count(WHISPER_SUB) != 1:
+            raise RuntimeError(f"{WHISPER_SUB!r} not found once in the rendered dialplan")
+        out = out.replace(WHISPER_SUB, WHISPER_ANNOUNCE if name == "awhisper" else "")
     if name in ("onedb", "lean"):
         for old in (ROUTE_READ, TEXT_READ, QUIET_READ):
             if out.count(old) != 1:
@@ -281,11 +295,11 @@ def main() -> None:
             assert pid is not None
             asyncio.run(clear_routes(supervisor.config))
             asyncio.run(load_by_reconcile(supervisor.config, routes))
-            if name in ("onedb", "lean", "nolast"):
+            if name in ("onedb", "lean", "nolast", "awhisper", "nowhisper"):
                 conf = supervisor.config.config_dir / "extensions.conf"
                 conf.write_text(variant(conf.read_text(), name))
                 supervisor.cli("dialplan reload")
-                if name != "nolast":
+                if name in ("onedb", "lean"):
                     asyncio.run(load_rows(supervisor, routes))
             print(f"{name}: pid {pid}", flush=True)
             pbxs[name] = (supervisor, Rig(base, ports, args, pid))

@@ -53,3 +53,15 @@ def test_loop_contexts_run_the_lines_before_dial(tmp_path: Path) -> None:
     assert loops.count("Dial(") == 0
     assert loops.count("hangup_handler_push") == 0
     assert loops.count("GotoIf($[${I} < 10]?top)") == len(LOOPS)
+
+
+def test_whisper_variants_change_only_how_the_driver_hears_the_whisper(tmp_path: Path) -> None:
+    text = shipped(tmp_path)
+    dial = re.compile(r"^ same => n,Dial\(.*$", re.M)
+    shipped_dials = dial.findall(text)
+    assert sum("U(safenum-whisper)" in line for line in shipped_dials) == 1
+    for name, played in (("awhisper", "A(${SOUNDS}/whisper)"), ("nowhisper", "")):
+        changed = variant(text, name)
+        expected = [line.replace("U(safenum-whisper)", played) for line in shipped_dials]
+        assert dial.findall(changed) == expected
+        assert dial.sub("", changed) == dial.sub("", text)  # nothing else differs
