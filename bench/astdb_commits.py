@@ -59,6 +59,7 @@ from bench.calls import (
     make_routes,
     settle,
     start_asterisk,
+    tear_down,
 )
 from proxy.asterisk.install import AsteriskInstall
 from proxy.asterisk.process import AsteriskSupervisor
@@ -297,11 +298,7 @@ def main() -> None:
             perf.kill()
             perf.wait()
         delete_probes(probes)
-        for supervisor, rig in pbxs.values():
-            rig.stop_all()
-            supervisor.down()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(pbxs.values(), workdir, args.keep)
 
 
 if __name__ == "__main__":

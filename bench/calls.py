@@ -76,7 +76,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 
@@ -428,6 +428,16 @@ def start_asterisk(base: Path, ports: Ports) -> AsteriskSupervisor:
     supervisor = AsteriskSupervisor(config)
     supervisor.up(timeout=60)
     return supervisor
+
+
+def tear_down(pbxs: Iterable[tuple[AsteriskSupervisor, Rig]], workdir: Path, keep: bool) -> None:
+    """Stop each rig's SIPps, then its Asterisk, and remove the work directory unless it is
+    kept: the end of every bench that runs several Asterisks side by side."""
+    for supervisor, rig in pbxs:
+        rig.stop_all()
+        supervisor.down()
+    if not keep:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def held_rate(steps: list[Step], path: str, pdd_limit_ms: float) -> tuple[int, bool]:

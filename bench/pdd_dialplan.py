@@ -63,6 +63,7 @@ from bench.calls import (
     make_routes,
     settle,
     start_asterisk,
+    tear_down,
     warm,
 )
 from proxy.ami import AmiClient
@@ -350,11 +351,7 @@ def main() -> None:
                 f"| {sum(s.failed for _, s in steps)} |"
             )
     finally:
-        for supervisor, rig in pbxs.values():
-            rig.stop_all()
-            supervisor.down()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(pbxs.values(), workdir, args.keep)
 
 
 if __name__ == "__main__":
