@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from blocking.normalize import MASKS
+from blocking.normalize import MASKS, code_points
 
 _STYLED_LATIN = (
     (0x249C, 0x24EA),  # parenthesised and circled Latin letters
@@ -69,7 +69,7 @@ def disguise_hits(
     the caller has them (``encode("utf-32-le", "surrogatepass")``)."""
     hits: list[list[tuple[str, str]]] = [[] for _ in range(n_texts)]
     if codes is None:
-        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        codes = code_points(joined, "surrogatepass")
     if not len(codes):
         return hits
     kind = np.take(_KIND, np.minimum(codes, _OUTSIDE_BMP))

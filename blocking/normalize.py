@@ -24,8 +24,10 @@ _Codes = npt.NDArray[np.uint32] | None
 """A text's code points (one per character) when a step has them at hand, else None."""
 
 
-def _codes_of(text: str) -> npt.NDArray[np.uint32]:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+def code_points(text: str, errors: str = "strict") -> npt.NDArray[np.uint32]:
+    """The code points of ``text``, one per character (``errors="surrogatepass"`` for raw
+    input, which may hold lone surrogates), handed between the batch steps."""
+    return np.frombuffer(text.encode("utf-32-le", errors), dtype=np.uint32)
 
 
 _INVISIBLE = dict.fromkeys(
@@ -242,10 +244,10 @@ def _fix_phones_and_repeats_with_codes(
     ``given``: the code points of ``text`` when the caller has them; the result's are
     returned with it.
     """
-    codes = _codes_of(text) if given is None else given
+    codes = code_points(text) if given is None else given
     if len(codes) < 3:
         text = _squeeze_blanks(_REPEATS.sub(_twice, _PHONEISH.sub(_phone_digits, text)))
-        return text, _codes_of(text)
+        return text, code_points(text)
     # One look-up gives every character its bits; neighbours are then combined byte-wise
     # (and tested as bools: np.flatnonzero of a bool array is several times faster than
     # of a uint8 one).
@@ -272,7 +274,7 @@ def _fix_phones_and_repeats_with_codes(
         return text, codes  # every blank stays as it is
     if len(touching):
         text = _fix_phones(text, codes, touching)
-        codes = _codes_of(text)
+        codes = code_points(text)
     kept = ~blank
     kept[firsts] = True
     kept[tripled] = False
@@ -353,7 +355,7 @@ def _nfkc_lower(text: str, codes: npt.NDArray[np.uint32] | None = None) -> str:
     """
     flags_of, lower_of = _front_tables()
     if codes is None:
-        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        codes = code_points(text, "surrogatepass")
     entries = np.minimum(codes, _OUTSIDE_BMP).astype(np.intp)  # for both tables
     flags = np.take(flags_of, entries)
     if (flags & _SIGMA).any():  # final sigma: lower() needs the whole text around it
@@ -462,7 +464,7 @@ def _fold_letters_with_codes(text: str) -> tuple[str, _Codes]:
     (rare) are handed to the word-level regex. Returns the text and, unless that regex
     changed it, its code points.
     """
-    codes = _codes_of(text)
+    codes = code_points(text)
     jamo = np.flatnonzero((codes - np.uint32(0x1100)) < 0x100)  # wraps around below U+1100
     if len(jamo):
         codes = _fold_jamo(codes, jamo)
@@ -523,7 +525,7 @@ def _join_spaced_latin_words(text: str, given: _Codes = None) -> str:
     numpy finds four single letters (no ASCII letter or digit either side) each one or
     two separators apart, which every match needs.
     """
-    codes = np.minimum(_codes_of(text) if given is None else given, 127)
+    codes = np.minimum(code_points(text) if given is None else given, 127)
     if len(codes) < 7:
         return text
     kind = np.take(_LOWER_ALNUM, codes)
@@ -595,7 +597,7 @@ def _unmask_words_with_codes(text: str, codes: _Codes = None) -> tuple[str, _Cod
     """:func:`unmask_words` given the code points of ``text`` when the caller has them,
     and returning them too when nothing changed."""
     if codes is None:
-        codes = _codes_of(text)
+        codes = code_points(text)
     kind = np.take(_UNMASK_KIND, np.minimum(codes, 0xFFFF))
     stand_in = (kind & _STAND_IN_CHAR) != 0
     stand_ins = np.flatnonzero(stand_in) if stand_in.any() else None
@@ -704,7 +706,7 @@ def normalize_joined_with_codes(
     text = _join_spaced_dots(_undo_dot_words(text))
     text, codes = _fix_phones_and_repeats_with_codes(text, codes if text is before else None)
     joined = _join_spaced_latin_words(text, codes)
-    return (joined, codes) if joined is text else (joined, _codes_of(joined))
+    return (joined, codes) if joined is text else (joined, code_points(joined))
 
 
 def join_spaced_letters(text: str) -> str:

@@ -16,6 +16,7 @@ from blocking.features import NgramBatch, ngram_batch
 from blocking.mojibake import repair_batch
 from blocking.normalize import (
     SEP,
+    code_points,
     compact_of_codes,
     ends_in_blanks,
     normalize_joined_with_codes,
@@ -34,20 +35,20 @@ def analyse(texts: list[str], rules: RuleSet, bits: int) -> Evidence:
     """Normalise once over the joined batch, then scan rules and hash n-grams."""
     joined = SEP.join(texts)
     # The raw batch's code points, encoded once for the three steps that read them.
-    raw: npt.NDArray[np.uint32] | None = _codes(joined, "surrogatepass")
+    raw: npt.NDArray[np.uint32] | None = code_points(joined, "surrogatepass")
     repaired = repair_batch(texts, joined, raw)  # Korean read as Chinese (blocking.mojibake)
     if repaired is not texts:
         texts, joined, raw = repaired, SEP.join(repaired), None
     if joined.count(SEP) != len(texts) - 1:  # a text holds SEP itself: drop it there
         joined, raw = SEP.join(t.replace(SEP, "") for t in texts), None
     if raw is None:
-        raw = _codes(joined, "surrogatepass")
+        raw = code_points(joined, "surrogatepass")
     seed = disguise_hits(joined, len(texts), raw)
     joined, codes = normalize_joined_with_codes(joined, raw)
     if ends_in_blanks(codes):
         normalised = [t.strip() for t in joined.split(SEP)]
         joined = SEP.join(normalised)
-        codes = _codes(joined)
+        codes = code_points(joined)
     else:  # the usual batch: nothing to strip, and the codes are the ones at hand
         normalised = joined.split(SEP)
     # compact() drops whitespace, so the stripped texts give the same n-grams as the
@@ -57,8 +58,3 @@ def analyse(texts: list[str], rules: RuleSet, bits: int) -> Evidence:
     return Evidence(
         normalised, rules.scan_joined(normalised, joined, codes, squeezed, ngrams, seed), ngrams
     )
-
-
-def _codes(text: str, errors: str = "strict") -> npt.NDArray[np.uint32]:
-    """The code points of ``text``, one per character."""
-    return np.frombuffer(text.encode("utf-32-le", errors), dtype=np.uint32)

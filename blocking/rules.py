@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from blocking.features import NgramBatch
 from blocking.hangul import HangulVocabulary
-from blocking.normalize import SEP, compact_codes
+from blocking.normalize import SEP, code_points, compact_codes
 from blocking.reasons import CACHE_SIZE, Reason, reason
 from blocking.types import Category
 from blocking.urls import (
@@ -359,7 +359,7 @@ class RuleSet:
     def scan(self, normalised: list[str]) -> RuleHits:
         """Flags and hits for each already-normalised text, in order."""
         joined = SEP.join(normalised)
-        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        codes = code_points(joined)
         return self.scan_joined(normalised, joined, codes, compact_codes(joined))
 
     def scan_joined(
