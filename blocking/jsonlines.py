@@ -36,21 +36,13 @@ def verdict_line(outcome: Outcome, model: str = "") -> str:
 
 
 def verdict_lines(outcomes: list[Outcome], model: str = "") -> list[str]:
-    """:func:`verdict_line` of every outcome, in order: one loop with the model's tail,
-    the heads and ``_rounded`` of a score in [0, 1] taken out of the per-text calls."""
-    heads, tail, join, json_of = _HEADS, _tail(model), ", ".join, _JSON_OF
-    out = []
-    for decision, category, score, reasons in outcomes:
-        if 0.0 <= score <= 1.0:
-            fixed = f"{score:.4f}".rstrip("0")
-            if fixed[-1] == ".":
-                fixed += "0"
-        else:
-            fixed = repr(round(score, 4))
-        out.append(
-            f'{heads[decision, category]}{fixed}, "reasons": [{join(map(json_of, reasons))}]{tail}'
-        )
-    return out
+    """:func:`verdict_line` of every outcome, in order: one loop, with the model's tail
+    looked up once per batch instead of once per text."""
+    heads, tail, join, json_of, rounded = _HEADS, _tail(model), ", ".join, _JSON_OF, _rounded
+    return [
+        f'{heads[d, c]}{rounded(score)}, "reasons": [{join(map(json_of, reasons))}]{tail}'
+        for d, c, score, reasons in outcomes
+    ]
 
 
 @cache
