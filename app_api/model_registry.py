@@ -9,7 +9,7 @@ from __future__ import annotations
 import app_api.models
 import blocking.models
 import blocking.review_examples
-import blocking.texts
+import blocking.text_records
 import calls.models
 import numbering.models
 import numbering.outbox

@@ -19,7 +19,7 @@ from proxy.ami import AmiClient, AmiSettings
 from proxy.asterisk.config import AsteriskConfig
 from proxy.asterisk.install import AsteriskInstall
 from proxy.bridge import Bridge, BridgeConfig, RelayConfig, TextRelay
-from proxy.texts import CallerRefs
+from proxy.messaging import CallerRefs
 
 if TYPE_CHECKING:
     from blocking.filter import MessageFilter

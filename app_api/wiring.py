@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app_api.db import make_engine, make_session_factory, purge_residue
 from app_api.settings import Settings
-from blocking.texts import TextService
+from blocking.text_records import TextService
 from calls.records import CallRecords
 from numbering.crypto import Keyring
 from numbering.outbox import Outbox, forget_recorded, recorded

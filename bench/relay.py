@@ -49,8 +49,8 @@ from bench.propagation import pct
 from numbering.types import OwnerPhone, Plate, SafeNumber
 from proxy.ami import AmiClient
 from proxy.bridge import Bridge, TextRelay
-from proxy.texts import CallerRefs
-from proxy.texts import send_text as ami_send_text
+from proxy.messaging import CallerRefs
+from proxy.messaging import send_text as ami_send_text
 from tests.conftest import start_redis
 
 DRIVER = "+821023456789"

@@ -1,6 +1,6 @@
 """Tables of call blocking: a driver's blocks (one caller on one number) and the
 operators' global blocklist (one caller on every number); and the text records
-(``blocking.texts``).
+(``blocking.text_records``).
 
 Neither holds a phone number. A driver's block stores the caller's per-number
 reference (as in ``call_records.caller_ref``); a global block stores the

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from blocking.blocks import BlockService, CallerNotBlockable, GlobalBlockView
 from blocking.review_examples import keep_example
-from blocking.texts import TextService
+from blocking.text_records import TextService
 from numbering.crypto import Keyring
 from numbering.repository import NumberRepository
 

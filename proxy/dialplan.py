@@ -19,7 +19,7 @@ number unless said otherwise:
 - ``safenum/cdr/<call tag>`` -> the hangup handler's call summary
 - ``safenum/block/<number>/<caller ref>`` and ``safenum/block/all/<caller key>`` ->
   ``1``: calls (and texts) from that caller are refused
-- ``safenum/msg/<spool id>`` -> an inbound text, see :mod:`proxy.texts`
+- ``safenum/msg/<spool id>`` -> an inbound text, see :mod:`proxy.messaging`
 
 UserEvents: ``SafenumCall`` (headers ``Call``, ``Phase``, ``Number``, ``Ref``,
 ``Key``, ``At``, ``Choice``, ``Status``, ``Reason``, ``Summary``; see

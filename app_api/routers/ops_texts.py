@@ -29,7 +29,7 @@ from app_api.routers.schemas import (
 from app_api.routers.texts import release
 from blocking.blocks import GlobalBlockView
 from blocking.review import TextReview
-from blocking.texts import TextService, TextView
+from blocking.text_records import TextService, TextView
 from numbering.agreements import SEOUL
 from numbering.errors import InvalidValue
 from numbering.reports import MAX_DAYS, check_days, seoul_midnight

@@ -22,7 +22,7 @@ from app_api.routers.schemas import BlockOut, Page, TextOut, TextReleasedOut, pr
 from app_api.state import ApiState
 from blocking.blocks import BlockService, BlockView
 from blocking.review import TextReview
-from blocking.texts import TextService, TextView
+from blocking.text_records import TextService, TextView
 
 router = APIRouter(prefix="/v1", tags=["drivers"], responses=problems(401, 403, 503))
 

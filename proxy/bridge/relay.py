@@ -1,7 +1,7 @@
 """The text relay of one node: Asterisk's spool -> filter -> store -> send.
 
 The dialplan spools every text to a routed 050 number in AstDB and announces it
-(``proxy.texts``). Each announcement wakes the relay, which reads the announced
+(``proxy.messaging``). Each announcement wakes the relay, which reads the announced
 entries (one indexed ``DBGet`` each) and takes them in the order their events came;
 it also scans the whole spool (one ``DBGetTree``, which in Asterisk scans all of
 AstDB) on every AMI (re)connect and every ``SCAN_SECONDS``, so texts that arrived
@@ -10,7 +10,7 @@ Entries are taken in batches of up to ``RelayConfig.batch`` (whatever arrived wh
 the previous batch ran: one text alone when texts come one at a time). Per batch, in this order:
 
 1. judge and store its texts in one transaction
-   (``blocking.texts.TextService.receive_many``; idempotent by spool id, so a retry
+   (``blocking.text_records.TextService.receive_many``; idempotent by spool id, so a retry
    never stores or judges twice; the sender history is one Redis pipeline and the
    filter one vectorised call);
 2. send the ones to be delivered with AMI MessageSend, pipelined on the one link in
@@ -32,7 +32,7 @@ to deduplicate on). Batching widens that window from one MessageSend and one com
 to the batch's pipelined MessageSends and one commit, so a death there repeats at
 most the texts of one batch (``batch``) that Asterisk had taken. A death at any
 other step sends every text once. Each relay claims a pending text for
-``blocking.texts.CLAIM_LEASE`` before it sends it, so the relays of several nodes
+``blocking.text_records.CLAIM_LEASE`` before it sends it, so the relays of several nodes
 never send one text at once; a dead relay's claim lapses and another node sends it
 (``tests/pbx/test_pbx_relay_crash.py`` kills the relay at each step, and mid-batch,
 and counts what the phone receives).
@@ -52,13 +52,13 @@ import redis
 
 from blocking.review_examples import purge as purge_examples
 from blocking.sender_redis import RedisSenderHistory, SenderHistoryUnavailable
-from blocking.texts import InboundText, Send, TextService
+from blocking.text_records import InboundText, Send, TextService
 from blocking.types import Verdict
 from numbering.types import SafeNumber
 from proxy.ami import AmiClient, AmiError, DbEntry, valid_key
 from proxy.bridge.database import Database
 from proxy.dialplan import SPOOL_FAMILY, TEXT_EVENT, TEXT_SPOOLED
-from proxy.texts import PART_BYTES, CallerRefs, SpooledText, parse_spooled, send_text
+from proxy.messaging import PART_BYTES, CallerRefs, SpooledText, parse_spooled, send_text
 
 if TYPE_CHECKING:
     # The filter (numpy and the model) loads when a relay is built, not when the CLI

@@ -16,7 +16,7 @@ from typing import Protocol
 from numbering.types import OwnerPhone, SafeNumber
 from proxy.ami import AmiClient, AmiError
 from proxy.errors import PbxUnavailable
-from proxy.texts import SERVICE_USER, send_text
+from proxy.messaging import SERVICE_USER, send_text
 
 log = logging.getLogger("safenum.texts")
 

@@ -13,10 +13,10 @@ from datetime import timedelta
 from playwright.sync_api import Page, expect
 
 from blocking.blocks import BlockService
-from blocking.texts import InboundText, TextService
+from blocking.text_records import InboundText, TextService
 from blocking.types import Category, Decision, Verdict
 from numbering.types import SafeNumber
-from proxy.texts import CallerRefs
+from proxy.messaging import CallerRefs
 from tests.browser.conftest import Server
 from tests.browser.test_app import sign_in as driver_sign_in
 from tests.browser.test_console import sign_in as operator_sign_in

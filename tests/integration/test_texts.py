@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app_api.wiring import Core
 from blocking.models import GlobalBlock, NumberBlock
-from blocking.texts import (
+from blocking.text_records import (
     InboundText,
     TextNotBlocked,
     TextNotFound,
@@ -20,7 +20,7 @@ from blocking.texts import (
 )
 from blocking.types import Category, Decision, Verdict
 from numbering.types import OwnerPhone, Plate, SafeNumber
-from proxy.texts import CallerRefs
+from proxy.messaging import CallerRefs
 from tests.conftest import Clock
 from tests.integration.test_privacy import raw_bytes
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from proxy.ami import AmiClient
-from proxy.texts import send_text as send_ami_text
+from proxy.messaging import send_text as send_ami_text
 
 
 @dataclass(frozen=True)

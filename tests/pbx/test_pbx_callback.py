@@ -18,9 +18,9 @@ import pytest
 from pbx_sipp import CALLER_NUMBER, DRIVER_E164, DRIVER_NATIONAL, Pbx, TrunkTrap, leaks
 
 from proxy.ami import AmiClient, AmiMessage
+from proxy.messaging import CallerRefs
 from proxy.preference_replica import CDR_FAMILY, LAST_FAMILY
 from proxy.replica import ROUTE_FAMILY
-from proxy.texts import CallerRefs
 
 NUMBER = "050412345678"
 BLOCK_FAMILY = "safenum/block"

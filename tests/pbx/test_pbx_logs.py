@@ -22,9 +22,9 @@ from pbx_sipp import CALLER_NUMBER, DRIVER_E164, DRIVER_NATIONAL, Pbx, leaks
 from sip_text import Inbox, send_text
 
 from proxy.ami import AmiClient
+from proxy.messaging import SPOOL_FAMILY
+from proxy.messaging import send_text as ami_send_text
 from proxy.replica import ROUTE_FAMILY
-from proxy.texts import SPOOL_FAMILY
-from proxy.texts import send_text as ami_send_text
 
 NUMBER = "050412345678"
 TEXTER = "01077776666"

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from app_api.pbx_config import make_bridge as pbx_bridge
 from app_api.pbx_config import relay_config
 from app_api.wiring import Core
-from blocking.texts import TextRecord, TextService
+from blocking.text_records import TextRecord, TextService
 from numbering.types import OwnerPhone, Plate, SafeNumber
 from proxy.ami import AmiClient
 from proxy.bridge import Bridge, TextRelay
+from proxy.messaging import SPOOL_FAMILY, CallerRefs, split_body
 from proxy.replica import ROUTE_FAMILY
-from proxy.texts import SPOOL_FAMILY, CallerRefs, split_body
 
 TEXTER = "01077776666"
 CAR_TEXT = "안녕하세요, 차 좀 빼주세요.\n앞에 주차된 흰색 차입니다 🙏"

@@ -16,8 +16,8 @@ from pbx_sipp import DRIVER_E164, DRIVER_NATIONAL, Pbx, SippRun, TrunkTrap
 from sip_text import send_text
 
 from proxy.ami import AmiClient
+from proxy.messaging import SPOOL_FAMILY
 from proxy.replica import ROUTE_FAMILY
-from proxy.texts import SPOOL_FAMILY
 
 NUMBER = "050412345678"
 TEXTER = "01077776666"

@@ -15,9 +15,9 @@ from numbering.types import OwnerPhone, SafeNumber
 from proxy.ami import AmiClient, AmiMessage, EventSubscription
 from proxy.bridge.senders import AmiTextSender
 from proxy.errors import PbxUnavailable
+from proxy.messaging import SPOOL_FAMILY, parse_spooled
+from proxy.messaging import send_text as ami_send_text
 from proxy.replica import ROUTE_FAMILY
-from proxy.texts import SPOOL_FAMILY, parse_spooled
-from proxy.texts import send_text as ami_send_text
 
 NUMBER = "050412345678"
 TEXTER = "01077776666"

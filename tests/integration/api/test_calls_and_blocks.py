@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from blocking.blocks import BlockService
 from blocking.models import NumberBlock
-from blocking.texts import InboundText, TextService
+from blocking.text_records import InboundText, TextService
 from blocking.types import Category, Decision, Verdict
 from calls.records import CallRecords
 from numbering.agreements import SEOUL

@@ -13,7 +13,7 @@ from blocking.corpus import build
 from blocking.holder import FilterHolder
 from blocking.retrain import retrain
 from blocking.review_examples import FilterExample, examples, keep_example, purge
-from blocking.texts import TextRecord
+from blocking.text_records import TextRecord
 from blocking.types import Category
 from numbering.types import SafeNumber
 from tests.conftest import Clock

@@ -12,11 +12,11 @@ import pytest
 from httpx import Response
 from sqlalchemy import select
 
-from blocking.texts import InboundText, TextRecord, TextService
+from blocking.text_records import InboundText, TextRecord, TextService
 from blocking.types import Category, Decision, Verdict
 from numbering.agreements import SEOUL
 from numbering.types import SafeNumber
-from proxy.texts import CallerRefs
+from proxy.messaging import CallerRefs
 from tests.integration.api.conftest import Api
 from tests.integration.api.test_calls_and_blocks import OutboxSpy, replica
 

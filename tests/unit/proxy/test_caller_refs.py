@@ -2,7 +2,7 @@
 
 Korean mobile numbers are a space of 10^8; an unkeyed hash of one is reversed by
 enumeration in minutes. The dialplan (``SHA1``, Asterisk has no HMAC) and
-:class:`proxy.texts.CallerRefs` compute SHA-1(outer ‖ SHA-1(inner ‖ message)) with two
+:class:`proxy.messaging.CallerRefs` compute SHA-1(outer ‖ SHA-1(inner ‖ message)) with two
 64-character keys derived from the master key (``deploy/asterisk/README.md``, "Call
 blocking"); ``tests/pbx/test_pbx_callback.py`` proves the dialplan and Python agree.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from app_api.pbx_config import caller_ref_key
 from app_api.settings import Settings
 from proxy.asterisk.config import render
-from proxy.texts import CallerRefs
+from proxy.messaging import CallerRefs
 from tests.unit.proxy.test_asterisk_config import make
 
 NUMBER = "050412345678"  # a safe number
