@@ -72,6 +72,7 @@ def retire_old() -> None:
 
 @app.command("status")
 def status() -> None:
-    """The wrapping-key versions in the key file and how many data keys each wraps."""
+    """The wrapping-key versions in the key file, how many data keys each wraps, and the
+    oldest version the database still accepts (older ones are retired)."""
     with _rotation() as rotation:
         _emit(rotation.status())

@@ -79,12 +79,15 @@ class KeyStatus:
     version: int
     versions: list[int]
     in_use: dict[int, int]
+    oldest_usable: int
+    """Versions below this one are retired in the database: no data key may use them."""
 
     def to_json(self) -> dict[str, object]:
         return {
             "current_version": self.version,
             "versions": self.versions,
             "data_keys_by_version": {str(v): n for v, n in sorted(self.in_use.items())},
+            "oldest_usable_version": self.oldest_usable,
         }
 
 
@@ -124,7 +127,10 @@ class KeyRotation:
 
     def status(self) -> KeyStatus:
         material = load_or_create_master_key(self.key_file)
-        return KeyStatus(material.current, sorted(material.wrap_roots), self._in_use(material))
+        with self.transaction() as repo:
+            in_use = self._known(repo.wrapping_versions_in_use(), material)
+            oldest = repo.oldest_usable_key_version()
+        return KeyStatus(material.current, sorted(material.wrap_roots), in_use, oldest)
 
     def rotate(self) -> RotationReport:
         load_or_create_master_key(self.key_file)  # a fresh install: its version 1 first

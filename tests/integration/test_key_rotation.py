@@ -70,6 +70,7 @@ def test_rotate_rewraps_every_owner_and_retire_removes_the_old_key(
     assert {o.key_version for o in after} == {2}
     assert all(o.wrapped_key != before[o.id] for o in after)
     assert_everyone_opens(core, numbers)
+    assert ok(settings, "keys", "status")["oldest_usable_version"] == 1  # not retired yet
 
     retired = ok(settings, "keys", "retire-old")
     assert retired["retired_versions"] == [1]
@@ -81,7 +82,9 @@ def test_rotate_rewraps_every_owner_and_retire_removes_the_old_key(
     with pytest.raises(KeyVersionMissing):  # a backup's wrapped keys are shredded with it
         Keyring.from_file(settings.key_file).unwrap(WrappedKey(before[after[0].id], 1), after[0].id)
     assert_everyone_opens(core, numbers)
-    assert ok(settings, "keys", "status")["data_keys_by_version"] == {"2": len(PHONES)}
+    status = ok(settings, "keys", "status")
+    assert status["data_keys_by_version"] == {"2": len(PHONES)}
+    assert status["oldest_usable_version"] == 2  # version 1 is retired in the database too
     with core.sessions() as session:
         audit = session.scalars(select(AuditEntry).where(AuditEntry.action.like("keys.%")))
         assert [(a.action, a.subject) for a in audit] == [
