@@ -67,8 +67,20 @@ def test_recency_weighs_older_months_less_within_a_cell(monkeypatch: pytest.Monk
     assert w[3] == pytest.approx(w[4])
 
 
-def test_recency_one_weighs_every_month_alike() -> None:
+def test_recency_one_weighs_every_month_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(train, "RECENCY", 1.0)
     early = Example("text", Category.SPAM, "a", "kisa-2022", "ko", "2022-08", "기타")
     late = Example("text", Category.SPAM, "b", "kisa-2022", "ko", "2022-11", "기타")
     w = train.sample_weights([early, late])
     assert w[0] == pytest.approx(w[1])
+
+
+def test_recency_can_leave_dated_ham_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(train, "RECENCY", 0.5)
+    monkeypatch.setattr(train, "REPORTS_BEFORE", "2022-11")
+    old = Example("text", Category.HAM, "a", "kisa-2022-not-spam", "ko", "2022-08")
+    assert train.recency_weight(old) == pytest.approx(0.25)
+    monkeypatch.setattr(train, "RECENCY_HAM", False)
+    assert train.recency_weight(old) == 1.0
+    spam = Example("text", Category.SPAM, "b", "kisa-2022", "ko", "2022-08")
+    assert train.recency_weight(spam) == pytest.approx(0.25)
