@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,22 @@ def code_points(text: str, errors: str = "strict") -> npt.NDArray[np.uint32]:
     """The code points of ``text``, one per character (``errors="surrogatepass"`` for raw
     input, which may hold lone surrogates), handed between the batch steps."""
     return np.frombuffer(text.encode("utf-32-le", errors), dtype=np.uint32)
+
+
+_Entry = TypeVar("_Entry", bound=np.generic)
+
+
+def lookup(table: npt.NDArray[_Entry], codes: npt.NDArray[np.uint32]) -> npt.NDArray[_Entry]:
+    """``table[min(code, len(table) - 1)]`` for every code point: the table's last entry
+    stands for every code point past it (U+FFFF for the planes beyond the BMP, 127 for
+    all of non-ASCII).
+
+    ``np.take`` clamps in its gather (``mode="clip"``), where ``np.minimum`` wrote a
+    clamped copy of the whole batch first: a third of a look-up's time, and the batch
+    steps make a dozen of them.
+    """
+    out: npt.NDArray[_Entry] = np.take(table, codes, mode="clip")
+    return out
 
 
 _INVISIBLE = dict.fromkeys(
@@ -251,7 +268,7 @@ def _fix_phones_and_repeats_with_codes(
     # One look-up gives every character its bits; neighbours are then combined byte-wise
     # (and tested as bools: np.flatnonzero of a bool array is several times faster than
     # of a uint8 one).
-    kind = np.take(_PHONE_AND_BLANK, np.minimum(codes, 127))
+    kind = lookup(_PHONE_AND_BLANK, codes)
     before, after = kind[:-1], kind[1:]
     touching = np.flatnonzero((((before & (after >> 1)) | ((before >> 1) & after)) & _DIGIT) != 0)
     same = codes[:-2] == codes[1:-1]
@@ -356,15 +373,14 @@ def _nfkc_lower(text: str, codes: npt.NDArray[np.uint32] | None = None) -> str:
     flags_of, lower_of = _front_tables()
     if codes is None:
         codes = code_points(text, "surrogatepass")
-    entries = np.minimum(codes, _OUTSIDE_BMP).astype(np.intp)  # for both tables
-    flags = np.take(flags_of, entries)
+    flags = lookup(flags_of, codes)
     if (flags & _SIGMA).any():  # final sigma: lower() needs the whole text around it
         return _nfkc_lower_slowly(text)
     if (flags & _DROP).any():
         kept = (flags & _DROP) == 0
-        codes, flags, entries = codes[kept], flags[kept], entries[kept]
+        codes, flags = codes[kept], flags[kept]
         text = codes.tobytes().decode("utf-32-le")
-    lowered = np.take(lower_of, entries).tobytes().decode("utf-32-le")
+    lowered = lookup(lower_of, codes).tobytes().decode("utf-32-le")
     unstable = np.flatnonzero((flags & _UNSTABLE) != 0)  # bool: nonzero's fast path
     if not len(unstable):
         return lowered
@@ -525,10 +541,10 @@ def _join_spaced_latin_words(text: str, given: _Codes = None) -> str:
     numpy finds four single letters (no ASCII letter or digit either side) each one or
     two separators apart, which every match needs.
     """
-    codes = np.minimum(code_points(text) if given is None else given, 127)
+    codes = code_points(text) if given is None else given
     if len(codes) < 7:
         return text
-    kind = np.take(_LOWER_ALNUM, codes)
+    kind = lookup(_LOWER_ALNUM, codes)
     alnum = kind != 0
     single = kind == _LOWER_LETTER
     single[1:] &= ~alnum[:-1]
@@ -537,8 +553,8 @@ def _join_spaced_latin_words(text: str, given: _Codes = None) -> str:
     if len(places) < 4:
         return text
     gap = np.diff(places)
-    after = np.take(_LETTER_SEPARATOR, codes[places[:-1] + 1])
-    then = np.take(_LETTER_SEPARATOR, codes[np.minimum(places[:-1] + 2, len(codes) - 1)])
+    after = lookup(_LETTER_SEPARATOR, codes[places[:-1] + 1])
+    then = lookup(_LETTER_SEPARATOR, codes[np.minimum(places[:-1] + 2, len(codes) - 1)])
     linked = after & ((gap == 2) | ((gap == 3) & then))
     chains = np.flatnonzero(linked[:-2] & linked[1:-1] & linked[2:])
     if not len(chains):
@@ -598,7 +614,7 @@ def _unmask_words_with_codes(text: str, codes: _Codes = None) -> tuple[str, _Cod
     and returning them too when nothing changed."""
     if codes is None:
         codes = code_points(text)
-    kind = np.take(_UNMASK_KIND, np.minimum(codes, 0xFFFF))
+    kind = lookup(_UNMASK_KIND, codes)
     stand_in = (kind & _STAND_IN_CHAR) != 0
     stand_ins = np.flatnonzero(stand_in) if stand_in.any() else None
     found = text
@@ -745,7 +761,7 @@ def ends_in_blanks(codes: npt.NDArray[np.uint32]) -> bool:
     seps = np.flatnonzero(codes == 0)
     edges = np.concatenate(([0, len(codes) - 1], seps - 1, seps + 1))
     edges = edges[(edges >= 0) & (edges < len(codes))]
-    return bool(np.take(_STRIPPED, np.minimum(codes[edges], 0xFFFF)).any())
+    return bool(lookup(_STRIPPED, codes[edges]).any())
 
 
 def compact_codes(text: str) -> npt.NDArray[np.uint32]:
@@ -755,7 +771,7 @@ def compact_codes(text: str) -> npt.NDArray[np.uint32]:
 
 def compact_of_codes(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     """:func:`compact_codes` of a text already given as code points."""
-    return codes[np.take(_KEEP, np.minimum(codes, _OUTSIDE_BMP))]
+    return codes[lookup(_KEEP, codes)]
 
 
 def compact(text: str) -> str:

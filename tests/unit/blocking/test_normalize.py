@@ -13,6 +13,7 @@ from blocking.normalize import (
     _fold_jamo,
     compact,
     ends_in_blanks,
+    lookup,
     normalize,
     normalize_batch,
     normalize_joined,
@@ -306,3 +307,21 @@ def test_blanks_at_the_ends_of_texts_are_found_from_the_code_points():
         codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
         expected = any(t != t.strip() for t in joined.split(SEP))
         assert ends_in_blanks(codes) == expected, repr(joined)
+
+
+def test_lookup_reads_the_last_entry_for_every_code_point_past_the_table():
+    """lookup (np.take clamping in its gather) against the clamp-then-take it replaces,
+    for tables of 128, 65,536 and 65,537 entries and code points on both sides of
+    their ends, up to the last of Unicode."""
+    rng = np.random.default_rng(12)
+    for size in (128, 0x10000, 0x10001):
+        table = rng.integers(0, 250, size=size, dtype=np.uint8)
+        for _ in range(50):
+            codes = rng.choice(
+                np.array([0, size - 2, size - 1, size, size + 1, 0x10FFFF], dtype=np.uint32),
+                size=rng.integers(0, 40),
+            )
+            codes = np.concatenate((codes, rng.integers(0, 0x110000, 30, dtype=np.uint32)))
+            expected = table[np.minimum(codes, size - 1)]
+            assert lookup(table, codes).tolist() == expected.tolist()
+            assert lookup(table, codes).dtype == table.dtype
