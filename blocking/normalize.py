@@ -360,30 +360,42 @@ def _front_tables() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint32]]:
 
 
 def _nfkc_lower(text: str, codes: npt.NDArray[np.uint32] | None = None) -> str:
-    """``NFKC(text).lower()`` per ``SEP``-joined text, with invisible characters removed.
+    """``NFKC(text).lower()`` per ``SEP``-joined text, with invisible characters removed
+    (:func:`_nfkc_lower_codes` as text)."""
+    found, found_codes = _nfkc_lower_codes(text, codes)
+    return found if found is not None else found_codes.tobytes().decode("utf-32-le")
+
+
+def _nfkc_lower_codes(
+    text: str, codes: npt.NDArray[np.uint32] | None = None
+) -> tuple[str | None, npt.NDArray[np.uint32]]:
+    """The code points of :func:`_nfkc_lower` ``(text)``, and its text when at hand.
 
     Most of a batch is stable (see :func:`_front_tables`): those code points are only
     lower-cased, through a table, and NFKC runs on the short stretches around the
     others (a compatibility jamo, a full-width letter, an emoji), each with the
     stable character before it. Normalising whole texts instead would decompose and
-    recompose every Hangul syllable of every text holding one ``ㅋ``. ``codes``: the
-    code points of ``text`` when the caller has them (``encode("utf-32-le",
-    "surrogatepass")``).
+    recompose every Hangul syllable of every text holding one ``ㅋ``. The result is
+    put together from code points (the stretches' own are cached with them), as the
+    next step (:func:`_fold_letters_with_codes`) reads code points and decodes its
+    own result: building the text here too cost a decoding and an encoding of the
+    batch. ``codes``: the code points of ``text`` when the caller has them
+    (``encode("utf-32-le", "surrogatepass")``).
     """
     flags_of, lower_of = _front_tables()
     if codes is None:
         codes = code_points(text, "surrogatepass")
     flags = lookup(flags_of, codes)
     if (flags & _SIGMA).any():  # final sigma: lower() needs the whole text around it
-        return _nfkc_lower_slowly(text)
+        return _with_codes(_nfkc_lower_slowly(text))
     if (flags & _DROP).any():
         kept = (flags & _DROP) == 0
         codes, flags = codes[kept], flags[kept]
         text = codes.tobytes().decode("utf-32-le")
-    lowered = lookup(lower_of, codes).tobytes().decode("utf-32-le")
+    lowered = lookup(lower_of, codes)
     unstable = np.flatnonzero((flags & _UNSTABLE) != 0)  # bool: nonzero's fast path
     if not len(unstable):
-        return lowered
+        return None, lowered
     gaps = np.flatnonzero(np.diff(unstable) > 1)
     firsts = np.concatenate((unstable[:1], unstable[gaps + 1]))
     ends = np.concatenate((unstable[gaps] + 1, unstable[-1:] + 1))
@@ -392,26 +404,31 @@ def _nfkc_lower(text: str, codes: npt.NDArray[np.uint32] | None = None) -> str:
     apart = np.flatnonzero(firsts[1:] > ends[:-1])
     firsts, ends = firsts[np.r_[0, apart + 1]], ends[np.r_[apart, len(ends) - 1]]
     nfkc, known = unicodedata.normalize, _NFKC_LOWER
-    pieces: list[str] = []
+    pieces: list[npt.NDArray[np.uint32]] = []
     done = 0
     for first, end in zip(firsts.tolist(), ends.tolist(), strict=True):
         part = text[first:end]
         fixed = known.get(part)
         if fixed is None:
-            fixed = nfkc("NFKC", part)
-            if "Σ" in fixed:
-                return _nfkc_lower_slowly(text)
+            normal = nfkc("NFKC", part)
+            if "Σ" in normal:
+                return _with_codes(_nfkc_lower_slowly(text))
             if len(known) >= _NFKC_LOWER_SIZE:
                 known.clear()
-            fixed = known[part] = fixed.lower()
+            fixed = known[part] = code_points(normal.lower())
         pieces += (lowered[done:first], fixed)
         done = end
     pieces.append(lowered[done:])
-    return "".join(pieces)
+    return None, np.concatenate(pieces)
 
 
-_NFKC_LOWER: dict[str, str] = {}
-"""Stretches already normalised (" ㅋㅋ", " ㅠㅠ" and a few others make most of them)."""
+def _with_codes(text: str) -> tuple[str, npt.NDArray[np.uint32]]:
+    return text, code_points(text)
+
+
+_NFKC_LOWER: dict[str, npt.NDArray[np.uint32]] = {}
+"""Stretches already normalised, as code points (" ㅋㅋ", " ㅠㅠ" and a few others make
+most of them)."""
 _NFKC_LOWER_SIZE = 20_000
 
 
@@ -466,10 +483,10 @@ def _fold_jamo_with_latin_r(
 
 
 def _fold_letters(text: str) -> str:
-    return _fold_letters_with_codes(text)[0]
+    return _fold_letters_with_codes(text, code_points(text))[0]
 
 
-def _fold_letters_with_codes(text: str) -> tuple[str, _Codes]:
+def _fold_letters_with_codes(text: str | None, codes: npt.NDArray[np.uint32]) -> tuple[str, _Codes]:
     """Recompose spelled-out jamo and latinise look-alike words, in one numpy pass.
 
     NFKC turns every compatibility jamo (the ㅋㅋ, ㅠㅠ of ordinary texts) into a
@@ -477,13 +494,14 @@ def _fold_letters_with_codes(text: str) -> tuple[str, _Codes]:
     the batch would cost a dict look-up per character. Here a leading consonant that
     closes an open syllable (``대추ᄅ`` -> ``대출``) is merged, the other conjoining jamo
     map back through a table, and only the texts that hold a Cyrillic or Greek letter
-    (rare) are handed to the word-level regex. Returns the text and, unless that regex
+    (rare) are handed to the word-level regex. Given the code points of the text (and
+    the text itself when the caller has it), returns the text and, unless that regex
     changed it, its code points.
     """
-    codes = code_points(text)
     jamo = np.flatnonzero((codes - np.uint32(0x1100)) < 0x100)  # wraps around below U+1100
     if len(jamo):
         codes = _fold_jamo(codes, jamo)
+    if len(jamo) or text is None:
         text = codes.tobytes().decode("utf-32-le")
     lookalikes = np.flatnonzero((codes - np.uint32(0x370)) < 0x1C0)
     if not len(lookalikes):
@@ -717,7 +735,9 @@ def normalize_joined_with_codes(
     """:func:`normalize_joined` and the code points of the result: each step hands the
     next the code points it has (the string steps keep them when they change nothing),
     instead of the next encoding the text again."""
-    text, codes = _unmask_words_with_codes(*_fold_letters_with_codes(_nfkc_lower(text, codes)))
+    text, codes = _unmask_words_with_codes(
+        *_fold_letters_with_codes(*_nfkc_lower_codes(text, codes))
+    )
     before = text
     text = _join_spaced_dots(_undo_dot_words(text))
     text, codes = _fix_phones_and_repeats_with_codes(text, codes if text is before else None)
