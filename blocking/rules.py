@@ -342,9 +342,12 @@ class RuleSet:
         for word in _LATIN_WORDS:
             self._latin_starts[_ascii_key(*map(ord, word[:3]))] = True
             self._latin_firsts[ord(word[0])] = True
+        # Both questions _scan_latin asks of every character, as bits of one look-up.
+        self._latin_class = np.where(self._latin_firsts, _BEGINS_WORD, 0).astype(np.uint8)
+        self._latin_class |= np.where(_ASCII_ALNUM, _ALNUM, 0).astype(np.uint8)
         # The first four characters of a listed word, or a three-letter word and the
         # character after it (anything but a letter or digit; 127 stands for non-ASCII),
-        # as ``three-letter key * 128 + fourth``: sorted, for np.isin.
+        # as ``three-letter key * 128 + fourth``: sorted, for sorted_contains.
         fours = {_ascii_key(*map(ord, w[:3])) * 128 + ord(w[3]) for w in _LATIN_WORDS if len(w) > 3}
         fours |= {
             _ascii_key(*map(ord, w)) * 128 + after
@@ -523,8 +526,9 @@ class RuleSet:
             return
         # First the word starts (no ASCII letter or digit before) at a character some
         # listed word begins with, then the first three letters of those only.
-        start_ok = lookup(self._latin_firsts, codes[:-2])
-        start_ok[1:] &= ~lookup(_ASCII_ALNUM, codes[:-3])
+        kind = lookup(self._latin_class, codes[:-2])
+        start_ok = (kind & _BEGINS_WORD) != 0
+        start_ok[1:] &= (kind[:-1] & _ALNUM) == 0
         candidates = np.flatnonzero(start_ok)
         keys = _ascii_key(
             _ascii_at(codes, candidates),
@@ -538,7 +542,7 @@ class RuleSet:
         fourth = np.where(
             candidates + 3 <= last, _ascii_at(codes, np.minimum(candidates + 3, last)), 0
         )
-        known = np.isin(keys.astype(np.int64) * 128 + fourth, self._latin_fours)
+        known = sorted_contains(self._latin_fours, keys.astype(np.int64) * 128 + fourth)
         candidates = candidates[known]
         owners: list[int] = (np.searchsorted(starts, candidates, side="right") - 1).tolist()
         taken_until = -1
@@ -559,12 +563,30 @@ Starts = npt.NDArray[np.int64]
 _T = TypeVar("_T", int, npt.NDArray[np.uint32])
 
 
+def sorted_contains(
+    values: npt.NDArray[np.int64], queries: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """``np.isin(queries, values)`` for ``values`` sorted ascending, by binary search.
+
+    ``np.isin`` sorts the queries together with the values on every call: three times
+    slower for the few thousand Latin word candidates of a batch.
+    """
+    if not len(values):
+        return np.zeros(len(queries), dtype=np.bool_)
+    at = np.minimum(np.searchsorted(values, queries), len(values) - 1)
+    found: npt.NDArray[np.bool_] = values[at] == queries
+    return found
+
+
 def _ascii_key(first: _T, second: _T, third: _T) -> _T:
     """Index of three ASCII characters (code points clamped to 127) in a 128**3 table."""
     return (first * 128 + second) * 128 + third
 
 
 _ASCII_ALNUM = np.array([chr(c).isalnum() for c in range(128)], dtype=np.bool_)
+_BEGINS_WORD, _ALNUM = 1, 2
+"""Bits of ``RuleSet._latin_class``: some listed Latin word begins with the character;
+it is an ASCII letter or digit (127 stands for all of non-ASCII)."""
 
 
 def _starts(parts: list[str]) -> Starts:
