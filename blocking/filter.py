@@ -369,6 +369,9 @@ class MessageFilter:
         model_reasons = _model_reasons(kinds, probs[np.arange(len(texts)), kinds])
         out = []
         block, deliver, spam, ham = Decision.BLOCK, Decision.DELIVER, Category.SPAM, Category.HAM
+        # A named tuple's own constructor is a Python function; tuple.__new__ builds the
+        # same value in C (a tenth of a microsecond less per text).
+        new = tuple.__new__
         named = rules.reasons()
         # A reason is evidence for delivery (``Reason.ham``) exactly when its rule is a
         # ham rule, so a text with none of those flagged keeps its list whole when blocked.
@@ -394,13 +397,13 @@ class MessageFilter:
             elif score >= threshold:
                 reasons = hits if spam_only else [r for r in hits if not r.ham]
                 reasons.append(model_reason)
-                out.append(Outcome(block, CATEGORIES[kind], score, reasons))
+                out.append(new(Outcome, (block, CATEGORIES[kind], score, reasons)))
             else:
                 if guard is not None:
                     hits.append(guard)
                 elif hushed:
                     hits.append(QUIET_REASON)
-                out.append(Outcome(deliver, ham, score, hits))
+                out.append(new(Outcome, (deliver, ham, score, hits)))
         return out
 
     def _unmistakable_links(
