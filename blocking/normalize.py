@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
 from typing import TypeVar
 
 import numpy as np
@@ -45,6 +46,23 @@ def lookup(table: npt.NDArray[_Entry], codes: npt.NDArray[np.uint32]) -> npt.NDA
     """
     out: npt.NDArray[_Entry] = np.take(table, codes, mode="clip")
     return out
+
+
+def splice_codes(
+    codes: npt.NDArray[np.uint32], spans: list[tuple[int, int]], parts: list[str]
+) -> npt.NDArray[np.uint32]:
+    """``codes`` with each span ``[start, end)`` (ascending, apart) replaced by the code
+    points of the part of the same index: for a step that rewrote a few texts of a
+    batch, cheaper than encoding the whole batch again (a few spans only: each is a
+    piece to copy)."""
+    new = code_points("".join(parts))
+    pieces: list[npt.NDArray[np.uint32]] = []
+    done = at = 0
+    for (start, end), part in zip(spans, parts, strict=True):
+        pieces += (codes[done:start], new[at : at + len(part)])
+        done, at = end, at + len(part)
+    pieces.append(codes[done:])
+    return np.concatenate(pieces)
 
 
 _INVISIBLE = dict.fromkeys(
@@ -290,8 +308,7 @@ def _fix_phones_and_repeats_with_codes(
     if not (len(touching) or len(tripled) or len(odd)) and len(firsts) == blank.sum():
         return text, codes  # every blank stays as it is
     if len(touching):
-        text = _fix_phones(text, codes, touching)
-        codes = code_points(text)
+        text, codes = _fix_phones(text, codes, touching)
     kept = ~blank
     kept[firsts] = True
     kept[tripled] = False
@@ -301,19 +318,48 @@ def _fix_phones_and_repeats_with_codes(
     return out.tobytes().decode("utf-32-le"), out
 
 
-def _fix_phones(text: str, codes: npt.NDArray[np.uint32], touching: npt.NDArray[np.intp]) -> str:
+def _fix_phones(
+    text: str, codes: npt.NDArray[np.uint32], touching: npt.NDArray[np.intp]
+) -> tuple[str, npt.NDArray[np.uint32]]:
     """``_PHONEISH.sub(_phone_digits, t)`` for each text ``t`` with a position in
-    ``touching`` (the rewrite keeps every length, so the batch keeps its positions)."""
+    ``touching``, and the result's code points.
+
+    A digit next to an o, i or l is common ("10 lines"), a phone number written with
+    them is not: of some 180 texts a batch holds with one, about one changes.
+    """
+    return _rewrite_texts(text, codes, touching, partial(_PHONEISH.sub, _phone_digits))
+
+
+def _rewrite_texts(
+    text: str,
+    codes: npt.NDArray[np.uint32],
+    positions: npt.NDArray[np.intp],
+    rewrite: Callable[[str], str],
+) -> tuple[str, npt.NDArray[np.uint32]]:
+    """``rewrite`` each ``SEP``-joined text of ``text`` (code points ``codes``) that
+    holds one of ``positions``; returns the batch and its code points.
+
+    Only the texts that ``rewrite`` changes are put back, and their code points are
+    spliced in (:func:`splice_codes`): the batch is neither joined nor encoded again
+    for the many texts a numpy pre-check sends here in vain.
+    """
     seps = np.flatnonzero(codes == 0)
     bounds = np.concatenate(([-1], seps, [len(codes)]))
     pieces: list[str] = []
+    spans: list[tuple[int, int]] = []
     done = 0
-    for part in np.unique(np.searchsorted(seps, touching)).tolist():
+    for part in np.unique(np.searchsorted(seps, positions)).tolist():
         start, end = int(bounds[part]) + 1, int(bounds[part + 1])
-        pieces += (text[done:start], _PHONEISH.sub(_phone_digits, text[start:end]))
-        done = end
+        old = text[start:end]
+        new = rewrite(old)
+        if new != old:
+            pieces += (text[done:start], new)
+            spans.append((start, end))
+            done = end
+    if not spans:
+        return text, codes
     pieces.append(text[done:])
-    return "".join(pieces)
+    return "".join(pieces), splice_codes(codes, spans, pieces[1::2])
 
 
 @cache
@@ -486,7 +532,9 @@ def _fold_letters(text: str) -> str:
     return _fold_letters_with_codes(text, code_points(text))[0]
 
 
-def _fold_letters_with_codes(text: str | None, codes: npt.NDArray[np.uint32]) -> tuple[str, _Codes]:
+def _fold_letters_with_codes(
+    text: str | None, codes: npt.NDArray[np.uint32]
+) -> tuple[str, npt.NDArray[np.uint32]]:
     """Recompose spelled-out jamo and latinise look-alike words, in one numpy pass.
 
     NFKC turns every compatibility jamo (the ㅋㅋ, ㅠㅠ of ordinary texts) into a
@@ -495,8 +543,7 @@ def _fold_letters_with_codes(text: str | None, codes: npt.NDArray[np.uint32]) ->
     closes an open syllable (``대추ᄅ`` -> ``대출``) is merged, the other conjoining jamo
     map back through a table, and only the texts that hold a Cyrillic or Greek letter
     (rare) are handed to the word-level regex. Given the code points of the text (and
-    the text itself when the caller has it), returns the text and, unless that regex
-    changed it, its code points.
+    the text itself when the caller has it), returns the text and its code points.
     """
     jamo = np.flatnonzero((codes - np.uint32(0x1100)) < 0x100)  # wraps around below U+1100
     if len(jamo):
@@ -506,15 +553,7 @@ def _fold_letters_with_codes(text: str | None, codes: npt.NDArray[np.uint32]) ->
     lookalikes = np.flatnonzero((codes - np.uint32(0x370)) < 0x1C0)
     if not len(lookalikes):
         return text, codes
-    seps = np.flatnonzero(codes == 0)
-    bounds = np.concatenate(([-1], seps, [len(codes)]))
-    pieces: list[str] = []
-    done = 0
-    for part in np.unique(np.searchsorted(seps, lookalikes)).tolist():
-        start, end = int(bounds[part]) + 1, int(bounds[part + 1])
-        pieces += (text[done:start], _LOOKALIKE_WORD.sub(_latinise_word, text[start:end]))
-        done = end
-    return "".join(pieces) + text[done:], None
+    return _rewrite_texts(text, codes, lookalikes, partial(_LOOKALIKE_WORD.sub, _latinise_word))
 
 
 def _undo_dot_words(text: str) -> str:
