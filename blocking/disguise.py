@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from blocking.normalize import MASKS, code_points
+from blocking.normalize import MASKS, code_points, lookup
 
 _STYLED_LATIN = (
     (0x249C, 0x24EA),  # parenthesised and circled Latin letters
@@ -36,7 +36,7 @@ _EXCERPT = 12
 
 
 def _ascii(table: npt.NDArray[np.bool_], codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
-    out: npt.NDArray[np.bool_] = np.take(table, np.minimum(codes, 127)) & (codes < 128)
+    out: npt.NDArray[np.bool_] = lookup(table, codes) & (codes < 128)
     return out
 
 
@@ -72,7 +72,7 @@ def disguise_hits(
         codes = code_points(joined, "surrogatepass")
     if not len(codes):
         return hits
-    kind = np.take(_KIND, np.minimum(codes, _OUTSIDE_BMP))
+    kind = lookup(_KIND, codes)
     styled = (kind & _STYLED) > 0
     beyond = np.flatnonzero(codes >= _OUTSIDE_BMP)  # emoji, or mathematical letters
     if len(beyond):  # the table is exact below U+10000: check the others by range

@@ -22,6 +22,8 @@ _MIX = (
     np.uint64(0x165667B19E3779F9),
     np.uint64(0xD6E8FEB86659FD93),
 )
+_LAST_MIX = np.uint64((int(_PRIME) * int(_MIX[-1])) % 2**64)
+"""``_PRIME * _MIX[-1]`` modulo 2**64: the last order's two multiplications in one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +62,21 @@ def ngram_batch(codes: npt.NDArray[np.uint32], n_texts: int, bits: int) -> Ngram
     shift = np.uint64(64 - bits)
     wide = codes.astype(np.uint64)
     zeros = np.flatnonzero(codes == 0)
-    rolling = np.zeros(length, dtype=np.uint64)
     out = np.empty((MAX_N, length), dtype=np.uint64)
+    # The first order starts from zero, and 0 ^ x is x; the last one's rolling value is
+    # not needed after it, and products modulo 2**64 associate, so it is multiplied by
+    # _PRIME * _MIX[-1] at once: the same hashes, three passes over the batch fewer.
+    rolling = wide[:length] * _PRIME
+    np.multiply(rolling, _MIX[0], out=out[0])
+    for n in range(2, MAX_N + 1):
+        np.bitwise_xor(rolling, wide[n - 1 : n - 1 + length], out=rolling)
+        if n < MAX_N:
+            np.multiply(rolling, _PRIME, out=rolling)
+            np.multiply(rolling, _MIX[n - 1], out=out[n - 1])
+        else:
+            np.multiply(rolling, _LAST_MIX, out=out[n - 1])
     for n in range(1, MAX_N + 1):
         row = out[n - 1]
-        np.bitwise_xor(rolling, wide[n - 1 : n - 1 + length], out=rolling)
-        np.multiply(rolling, _PRIME, out=rolling)
-        np.multiply(rolling, _MIX[n - 1], out=row)
         np.right_shift(row, shift, out=row)
         crossing = (zeros[:, None] - np.arange(n)).ravel()
         row[crossing[(crossing >= 0) & (crossing < length)]] = null_bucket

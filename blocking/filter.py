@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from blocking.model import DEFAULT_PATH, LinearModel
 from blocking.pipeline import analyse
-from blocking.reasons import Reason, reason
+from blocking.reasons import Reason, decimal_steps, decimal_texts, reason
 from blocking.rules import RULE_CATEGORY, RULE_NAMES, RuleSet
 from blocking.sender import BurstPolicy, SenderStats
 from blocking.types import CATEGORIES, Category, Decision, Verdict
@@ -172,6 +172,31 @@ def _looks_like_a_link(url: str) -> bool:
 def shared_rules() -> RuleSet:
     """One compiled rule set per process, shared by every filter (it holds no state)."""
     return RuleSet()
+
+
+def _model_reason(category: Category, probability: str) -> Reason:
+    return reason(f"n-gram model: {category.value} p={probability}")
+
+
+_PROBABILITY_TEXTS = decimal_texts(2)
+_MODEL_REASONS = [_model_reason(c, p) for c in CATEGORIES for p in _PROBABILITY_TEXTS]
+"""The model's reason for class ``i`` and probability ``k / 100`` at ``i * 101 + k``."""
+
+
+def _model_reasons(
+    kinds: npt.NDArray[np.intp], probabilities: npt.NDArray[np.float32]
+) -> list[Reason]:
+    """The model's reason for each text ("n-gram model: spam p=0.97"): its class
+    ``kinds[i]`` with that class's probability to two decimals, from
+    :data:`_MODEL_REASONS` for the batch at once; the few probabilities whose rounding
+    :func:`~blocking.reasons.decimal_steps` leaves uncertain are formatted one by one."""
+    wide = probabilities.astype(np.float64)
+    steps, sure = decimal_steps(wide, 2)
+    at = kinds * len(_PROBABILITY_TEXTS) + steps
+    found = list(map(_MODEL_REASONS.__getitem__, at.tolist()))
+    for i in np.flatnonzero(~sure).tolist():
+        found[i] = _model_reason(CATEGORIES[int(kinds[i])], f"{float(wide[i]):.2f}")
+    return found
 
 
 class Outcome(NamedTuple):
@@ -345,10 +370,12 @@ class MessageFilter:
         for i in notices:
             guard_applied[i] = OWN_SITE_REASON
         quiet_applied = (quiet & ~guarded & ~lifted).tolist()
-        kind_p = probs[np.arange(len(texts)), kinds].astype(np.float64).tolist()
+        model_reasons = _model_reasons(kinds, probs[np.arange(len(texts)), kinds])
         out = []
         block, deliver, spam, ham = Decision.BLOCK, Decision.DELIVER, Category.SPAM, Category.HAM
-        model_says = [f"n-gram model: {c.value} p=" for c in CATEGORIES]
+        # A named tuple's own constructor is a Python function; tuple.__new__ builds the
+        # same value in C (a tenth of a microsecond less per text).
+        new = tuple.__new__
         named = rules.reasons()
         # A reason is evidence for delivery (``Reason.ham``) exactly when its rule is a
         # ham rule, so a text with none of those flagged keeps its list whole when blocked.
@@ -357,10 +384,10 @@ class MessageFilter:
         for name, rows in campaigns.items():
             for i in np.flatnonzero(rows).tolist():
                 named[i].insert(0, CAMPAIGN_REASONS[name])
-        for score, kind, kind_prob, guard, hushed, sender, hits, spam_only in zip(
+        for score, kind, model_reason, guard, hushed, sender, hits, spam_only in zip(
             capped.tolist(),
             kinds.tolist(),
-            kind_p,
+            model_reasons,
             guard_applied,
             quiet_applied,
             stats,
@@ -373,14 +400,14 @@ class MessageFilter:
                 out.append(Outcome(block, spam, max(score, 0.99), reasons))
             elif score >= threshold:
                 reasons = hits if spam_only else [r for r in hits if not r.ham]
-                reasons.append(reason(f"{model_says[kind]}{kind_prob:.2f}"))
-                out.append(Outcome(block, CATEGORIES[kind], score, reasons))
+                reasons.append(model_reason)
+                out.append(new(Outcome, (block, CATEGORIES[kind], score, reasons)))
             else:
                 if guard is not None:
                     hits.append(guard)
                 elif hushed:
                     hits.append(QUIET_REASON)
-                out.append(Outcome(deliver, ham, score, hits))
+                out.append(new(Outcome, (deliver, ham, score, hits)))
         return out
 
     def _unmistakable_links(

@@ -13,7 +13,10 @@ import json
 from functools import cache
 from operator import itemgetter
 
+import numpy as np
+
 from blocking.filter import Outcome
+from blocking.reasons import decimal_steps, decimal_texts
 from blocking.types import Category, Decision, Verdict
 
 _HEADS = {
@@ -24,6 +27,12 @@ _HEADS = {
 
 
 _JSON_OF = itemgetter(1)  # Reason.json
+_SCORE = itemgetter(2)  # Outcome.score
+_SCORE_TEXTS = [
+    fixed + "0" if fixed[-1] == "." else fixed
+    for fixed in (text.rstrip("0") for text in decimal_texts(4))
+]
+""":func:`_rounded` of ``k / 10_000`` for every ``k`` from 0 to 10,000."""
 
 
 def verdict_line(outcome: Outcome, model: str = "") -> str:
@@ -37,12 +46,25 @@ def verdict_line(outcome: Outcome, model: str = "") -> str:
 
 def verdict_lines(outcomes: list[Outcome], model: str = "") -> list[str]:
     """:func:`verdict_line` of every outcome, in order: one loop, with the model's tail
-    looked up once per batch instead of once per text."""
-    heads, tail, join, json_of, rounded = _HEADS, _tail(model), ", ".join, _JSON_OF, _rounded
+    looked up once per batch instead of once per text, and the scores' texts from
+    :func:`_score_texts`."""
+    heads, tail, join, json_of = _HEADS, _tail(model), ", ".join, _JSON_OF
     return [
-        f'{heads[d, c]}{rounded(score)}, "reasons": [{join(map(json_of, reasons))}]{tail}'
-        for d, c, score, reasons in outcomes
+        f'{heads[d, c]}{score}, "reasons": [{join(map(json_of, reasons))}]{tail}'
+        for (d, c, _score, reasons), score in zip(outcomes, _score_texts(outcomes), strict=True)
     ]
+
+
+def _score_texts(outcomes: list[Outcome]) -> list[str]:
+    """:func:`_rounded` of every outcome's score, looked up in :data:`_SCORE_TEXTS` for
+    the batch at once (:func:`~blocking.reasons.decimal_steps`); the few scores whose
+    rounding that leaves uncertain are formatted one by one."""
+    scores = np.fromiter(map(_SCORE, outcomes), dtype=np.float64, count=len(outcomes))
+    steps, sure = decimal_steps(scores, 4)
+    texts = list(map(_SCORE_TEXTS.__getitem__, steps.tolist()))
+    for i in np.flatnonzero(~sure).tolist():
+        texts[i] = _rounded(outcomes[i].score)
+    return texts
 
 
 @cache

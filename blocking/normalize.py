@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +30,39 @@ def code_points(text: str, errors: str = "strict") -> npt.NDArray[np.uint32]:
     """The code points of ``text``, one per character (``errors="surrogatepass"`` for raw
     input, which may hold lone surrogates), handed between the batch steps."""
     return np.frombuffer(text.encode("utf-32-le", errors), dtype=np.uint32)
+
+
+_Entry = TypeVar("_Entry", bound=np.generic)
+
+
+def lookup(table: npt.NDArray[_Entry], codes: npt.NDArray[np.uint32]) -> npt.NDArray[_Entry]:
+    """``table[min(code, len(table) - 1)]`` for every code point: the table's last entry
+    stands for every code point past it (U+FFFF for the planes beyond the BMP, 127 for
+    all of non-ASCII).
+
+    ``np.take`` clamps in its gather (``mode="clip"``), where ``np.minimum`` wrote a
+    clamped copy of the whole batch first: a third of a look-up's time, and the batch
+    steps make a dozen of them.
+    """
+    out: npt.NDArray[_Entry] = np.take(table, codes, mode="clip")
+    return out
+
+
+def splice_codes(
+    codes: npt.NDArray[np.uint32], spans: list[tuple[int, int]], parts: list[str]
+) -> npt.NDArray[np.uint32]:
+    """``codes`` with each span ``[start, end)`` (ascending, apart) replaced by the code
+    points of the part of the same index: for a step that rewrote a few texts of a
+    batch, cheaper than encoding the whole batch again (a few spans only: each is a
+    piece to copy)."""
+    new = code_points("".join(parts))
+    pieces: list[npt.NDArray[np.uint32]] = []
+    done = at = 0
+    for (start, end), part in zip(spans, parts, strict=True):
+        pieces += (codes[done:start], new[at : at + len(part)])
+        done, at = end, at + len(part)
+    pieces.append(codes[done:])
+    return np.concatenate(pieces)
 
 
 _INVISIBLE = dict.fromkeys(
@@ -251,7 +286,7 @@ def _fix_phones_and_repeats_with_codes(
     # One look-up gives every character its bits; neighbours are then combined byte-wise
     # (and tested as bools: np.flatnonzero of a bool array is several times faster than
     # of a uint8 one).
-    kind = np.take(_PHONE_AND_BLANK, np.minimum(codes, 127))
+    kind = lookup(_PHONE_AND_BLANK, codes)
     before, after = kind[:-1], kind[1:]
     touching = np.flatnonzero((((before & (after >> 1)) | ((before >> 1) & after)) & _DIGIT) != 0)
     same = codes[:-2] == codes[1:-1]
@@ -273,8 +308,7 @@ def _fix_phones_and_repeats_with_codes(
     if not (len(touching) or len(tripled) or len(odd)) and len(firsts) == blank.sum():
         return text, codes  # every blank stays as it is
     if len(touching):
-        text = _fix_phones(text, codes, touching)
-        codes = code_points(text)
+        text, codes = _fix_phones(text, codes, touching)
     kept = ~blank
     kept[firsts] = True
     kept[tripled] = False
@@ -284,19 +318,48 @@ def _fix_phones_and_repeats_with_codes(
     return out.tobytes().decode("utf-32-le"), out
 
 
-def _fix_phones(text: str, codes: npt.NDArray[np.uint32], touching: npt.NDArray[np.intp]) -> str:
+def _fix_phones(
+    text: str, codes: npt.NDArray[np.uint32], touching: npt.NDArray[np.intp]
+) -> tuple[str, npt.NDArray[np.uint32]]:
     """``_PHONEISH.sub(_phone_digits, t)`` for each text ``t`` with a position in
-    ``touching`` (the rewrite keeps every length, so the batch keeps its positions)."""
+    ``touching``, and the result's code points.
+
+    A digit next to an o, i or l is common ("10 lines"), a phone number written with
+    them is not: of some 180 texts a batch holds with one, about one changes.
+    """
+    return _rewrite_texts(text, codes, touching, partial(_PHONEISH.sub, _phone_digits))
+
+
+def _rewrite_texts(
+    text: str,
+    codes: npt.NDArray[np.uint32],
+    positions: npt.NDArray[np.intp],
+    rewrite: Callable[[str], str],
+) -> tuple[str, npt.NDArray[np.uint32]]:
+    """``rewrite`` each ``SEP``-joined text of ``text`` (code points ``codes``) that
+    holds one of ``positions``; returns the batch and its code points.
+
+    Only the texts that ``rewrite`` changes are put back, and their code points are
+    spliced in (:func:`splice_codes`): the batch is neither joined nor encoded again
+    for the many texts a numpy pre-check sends here in vain.
+    """
     seps = np.flatnonzero(codes == 0)
     bounds = np.concatenate(([-1], seps, [len(codes)]))
     pieces: list[str] = []
+    spans: list[tuple[int, int]] = []
     done = 0
-    for part in np.unique(np.searchsorted(seps, touching)).tolist():
+    for part in np.unique(np.searchsorted(seps, positions)).tolist():
         start, end = int(bounds[part]) + 1, int(bounds[part + 1])
-        pieces += (text[done:start], _PHONEISH.sub(_phone_digits, text[start:end]))
-        done = end
+        old = text[start:end]
+        new = rewrite(old)
+        if new != old:
+            pieces += (text[done:start], new)
+            spans.append((start, end))
+            done = end
+    if not spans:
+        return text, codes
     pieces.append(text[done:])
-    return "".join(pieces)
+    return "".join(pieces), splice_codes(codes, spans, pieces[1::2])
 
 
 @cache
@@ -343,31 +406,42 @@ def _front_tables() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint32]]:
 
 
 def _nfkc_lower(text: str, codes: npt.NDArray[np.uint32] | None = None) -> str:
-    """``NFKC(text).lower()`` per ``SEP``-joined text, with invisible characters removed.
+    """``NFKC(text).lower()`` per ``SEP``-joined text, with invisible characters removed
+    (:func:`_nfkc_lower_codes` as text)."""
+    found, found_codes = _nfkc_lower_codes(text, codes)
+    return found if found is not None else found_codes.tobytes().decode("utf-32-le")
+
+
+def _nfkc_lower_codes(
+    text: str, codes: npt.NDArray[np.uint32] | None = None
+) -> tuple[str | None, npt.NDArray[np.uint32]]:
+    """The code points of :func:`_nfkc_lower` ``(text)``, and its text when at hand.
 
     Most of a batch is stable (see :func:`_front_tables`): those code points are only
     lower-cased, through a table, and NFKC runs on the short stretches around the
     others (a compatibility jamo, a full-width letter, an emoji), each with the
     stable character before it. Normalising whole texts instead would decompose and
-    recompose every Hangul syllable of every text holding one ``ㅋ``. ``codes``: the
-    code points of ``text`` when the caller has them (``encode("utf-32-le",
-    "surrogatepass")``).
+    recompose every Hangul syllable of every text holding one ``ㅋ``. The result is
+    put together from code points (the stretches' own are cached with them), as the
+    next step (:func:`_fold_letters_with_codes`) reads code points and decodes its
+    own result: building the text here too cost a decoding and an encoding of the
+    batch. ``codes``: the code points of ``text`` when the caller has them
+    (``encode("utf-32-le", "surrogatepass")``).
     """
     flags_of, lower_of = _front_tables()
     if codes is None:
         codes = code_points(text, "surrogatepass")
-    entries = np.minimum(codes, _OUTSIDE_BMP).astype(np.intp)  # for both tables
-    flags = np.take(flags_of, entries)
+    flags = lookup(flags_of, codes)
     if (flags & _SIGMA).any():  # final sigma: lower() needs the whole text around it
-        return _nfkc_lower_slowly(text)
+        return _with_codes(_nfkc_lower_slowly(text))
     if (flags & _DROP).any():
         kept = (flags & _DROP) == 0
-        codes, flags, entries = codes[kept], flags[kept], entries[kept]
+        codes, flags = codes[kept], flags[kept]
         text = codes.tobytes().decode("utf-32-le")
-    lowered = np.take(lower_of, entries).tobytes().decode("utf-32-le")
+    lowered = lookup(lower_of, codes)
     unstable = np.flatnonzero((flags & _UNSTABLE) != 0)  # bool: nonzero's fast path
     if not len(unstable):
-        return lowered
+        return None, lowered
     gaps = np.flatnonzero(np.diff(unstable) > 1)
     firsts = np.concatenate((unstable[:1], unstable[gaps + 1]))
     ends = np.concatenate((unstable[gaps] + 1, unstable[-1:] + 1))
@@ -376,26 +450,31 @@ def _nfkc_lower(text: str, codes: npt.NDArray[np.uint32] | None = None) -> str:
     apart = np.flatnonzero(firsts[1:] > ends[:-1])
     firsts, ends = firsts[np.r_[0, apart + 1]], ends[np.r_[apart, len(ends) - 1]]
     nfkc, known = unicodedata.normalize, _NFKC_LOWER
-    pieces: list[str] = []
+    pieces: list[npt.NDArray[np.uint32]] = []
     done = 0
     for first, end in zip(firsts.tolist(), ends.tolist(), strict=True):
         part = text[first:end]
         fixed = known.get(part)
         if fixed is None:
-            fixed = nfkc("NFKC", part)
-            if "Σ" in fixed:
-                return _nfkc_lower_slowly(text)
+            normal = nfkc("NFKC", part)
+            if "Σ" in normal:
+                return _with_codes(_nfkc_lower_slowly(text))
             if len(known) >= _NFKC_LOWER_SIZE:
                 known.clear()
-            fixed = known[part] = fixed.lower()
+            fixed = known[part] = code_points(normal.lower())
         pieces += (lowered[done:first], fixed)
         done = end
     pieces.append(lowered[done:])
-    return "".join(pieces)
+    return None, np.concatenate(pieces)
 
 
-_NFKC_LOWER: dict[str, str] = {}
-"""Stretches already normalised (" ㅋㅋ", " ㅠㅠ" and a few others make most of them)."""
+def _with_codes(text: str) -> tuple[str, npt.NDArray[np.uint32]]:
+    return text, code_points(text)
+
+
+_NFKC_LOWER: dict[str, npt.NDArray[np.uint32]] = {}
+"""Stretches already normalised, as code points (" ㅋㅋ", " ㅠㅠ" and a few others make
+most of them)."""
 _NFKC_LOWER_SIZE = 20_000
 
 
@@ -450,10 +529,12 @@ def _fold_jamo_with_latin_r(
 
 
 def _fold_letters(text: str) -> str:
-    return _fold_letters_with_codes(text)[0]
+    return _fold_letters_with_codes(text, code_points(text))[0]
 
 
-def _fold_letters_with_codes(text: str) -> tuple[str, _Codes]:
+def _fold_letters_with_codes(
+    text: str | None, codes: npt.NDArray[np.uint32]
+) -> tuple[str, npt.NDArray[np.uint32]]:
     """Recompose spelled-out jamo and latinise look-alike words, in one numpy pass.
 
     NFKC turns every compatibility jamo (the ㅋㅋ, ㅠㅠ of ordinary texts) into a
@@ -461,26 +542,18 @@ def _fold_letters_with_codes(text: str) -> tuple[str, _Codes]:
     the batch would cost a dict look-up per character. Here a leading consonant that
     closes an open syllable (``대추ᄅ`` -> ``대출``) is merged, the other conjoining jamo
     map back through a table, and only the texts that hold a Cyrillic or Greek letter
-    (rare) are handed to the word-level regex. Returns the text and, unless that regex
-    changed it, its code points.
+    (rare) are handed to the word-level regex. Given the code points of the text (and
+    the text itself when the caller has it), returns the text and its code points.
     """
-    codes = code_points(text)
     jamo = np.flatnonzero((codes - np.uint32(0x1100)) < 0x100)  # wraps around below U+1100
     if len(jamo):
         codes = _fold_jamo(codes, jamo)
+    if len(jamo) or text is None:
         text = codes.tobytes().decode("utf-32-le")
     lookalikes = np.flatnonzero((codes - np.uint32(0x370)) < 0x1C0)
     if not len(lookalikes):
         return text, codes
-    seps = np.flatnonzero(codes == 0)
-    bounds = np.concatenate(([-1], seps, [len(codes)]))
-    pieces: list[str] = []
-    done = 0
-    for part in np.unique(np.searchsorted(seps, lookalikes)).tolist():
-        start, end = int(bounds[part]) + 1, int(bounds[part + 1])
-        pieces += (text[done:start], _LOOKALIKE_WORD.sub(_latinise_word, text[start:end]))
-        done = end
-    return "".join(pieces) + text[done:], None
+    return _rewrite_texts(text, codes, lookalikes, partial(_LOOKALIKE_WORD.sub, _latinise_word))
 
 
 def _undo_dot_words(text: str) -> str:
@@ -525,10 +598,10 @@ def _join_spaced_latin_words(text: str, given: _Codes = None) -> str:
     numpy finds four single letters (no ASCII letter or digit either side) each one or
     two separators apart, which every match needs.
     """
-    codes = np.minimum(code_points(text) if given is None else given, 127)
+    codes = code_points(text) if given is None else given
     if len(codes) < 7:
         return text
-    kind = np.take(_LOWER_ALNUM, codes)
+    kind = lookup(_LOWER_ALNUM, codes)
     alnum = kind != 0
     single = kind == _LOWER_LETTER
     single[1:] &= ~alnum[:-1]
@@ -537,8 +610,8 @@ def _join_spaced_latin_words(text: str, given: _Codes = None) -> str:
     if len(places) < 4:
         return text
     gap = np.diff(places)
-    after = np.take(_LETTER_SEPARATOR, codes[places[:-1] + 1])
-    then = np.take(_LETTER_SEPARATOR, codes[np.minimum(places[:-1] + 2, len(codes) - 1)])
+    after = lookup(_LETTER_SEPARATOR, codes[places[:-1] + 1])
+    then = lookup(_LETTER_SEPARATOR, codes[np.minimum(places[:-1] + 2, len(codes) - 1)])
     linked = after & ((gap == 2) | ((gap == 3) & then))
     chains = np.flatnonzero(linked[:-2] & linked[1:-1] & linked[2:])
     if not len(chains):
@@ -598,7 +671,7 @@ def _unmask_words_with_codes(text: str, codes: _Codes = None) -> tuple[str, _Cod
     and returning them too when nothing changed."""
     if codes is None:
         codes = code_points(text)
-    kind = np.take(_UNMASK_KIND, np.minimum(codes, 0xFFFF))
+    kind = lookup(_UNMASK_KIND, codes)
     stand_in = (kind & _STAND_IN_CHAR) != 0
     stand_ins = np.flatnonzero(stand_in) if stand_in.any() else None
     found = text
@@ -701,7 +774,9 @@ def normalize_joined_with_codes(
     """:func:`normalize_joined` and the code points of the result: each step hands the
     next the code points it has (the string steps keep them when they change nothing),
     instead of the next encoding the text again."""
-    text, codes = _unmask_words_with_codes(*_fold_letters_with_codes(_nfkc_lower(text, codes)))
+    text, codes = _unmask_words_with_codes(
+        *_fold_letters_with_codes(*_nfkc_lower_codes(text, codes))
+    )
     before = text
     text = _join_spaced_dots(_undo_dot_words(text))
     text, codes = _fix_phones_and_repeats_with_codes(text, codes if text is before else None)
@@ -745,7 +820,7 @@ def ends_in_blanks(codes: npt.NDArray[np.uint32]) -> bool:
     seps = np.flatnonzero(codes == 0)
     edges = np.concatenate(([0, len(codes) - 1], seps - 1, seps + 1))
     edges = edges[(edges >= 0) & (edges < len(codes))]
-    return bool(np.take(_STRIPPED, np.minimum(codes[edges], 0xFFFF)).any())
+    return bool(lookup(_STRIPPED, codes[edges]).any())
 
 
 def compact_codes(text: str) -> npt.NDArray[np.uint32]:
@@ -755,7 +830,7 @@ def compact_codes(text: str) -> npt.NDArray[np.uint32]:
 
 def compact_of_codes(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     """:func:`compact_codes` of a text already given as code points."""
-    return codes[np.take(_KEEP, np.minimum(codes, _OUTSIDE_BMP))]
+    return codes[lookup(_KEEP, codes)]
 
 
 def compact(text: str) -> str:

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from blocking.features import NgramBatch
 from blocking.hangul import HangulVocabulary
-from blocking.normalize import SEP, code_points, compact_codes
+from blocking.normalize import SEP, code_points, compact_codes, lookup
 from blocking.reasons import CACHE_SIZE, Reason, reason
 from blocking.types import Category
 from blocking.urls import (
@@ -342,9 +342,12 @@ class RuleSet:
         for word in _LATIN_WORDS:
             self._latin_starts[_ascii_key(*map(ord, word[:3]))] = True
             self._latin_firsts[ord(word[0])] = True
+        # Both questions _scan_latin asks of every character, as bits of one look-up.
+        self._latin_class = np.where(self._latin_firsts, _BEGINS_WORD, 0).astype(np.uint8)
+        self._latin_class |= np.where(_ASCII_ALNUM, _ALNUM, 0).astype(np.uint8)
         # The first four characters of a listed word, or a three-letter word and the
         # character after it (anything but a letter or digit; 127 stands for non-ASCII),
-        # as ``three-letter key * 128 + fourth``: sorted, for np.isin.
+        # as ``three-letter key * 128 + fourth``: sorted, for sorted_contains.
         fours = {_ascii_key(*map(ord, w[:3])) * 128 + ord(w[3]) for w in _LATIN_WORDS if len(w) > 3}
         fours |= {
             _ascii_key(*map(ord, w)) * 128 + after
@@ -379,9 +382,8 @@ class RuleSet:
         """
         hits = seed if seed is not None else [[] for _ in normalised]
         starts = _starts(normalised)
-        bmp = np.minimum(codes, 0xFFFF)
-        self._scan_numbers(joined, codes, bmp, starts, hits)
-        marks, links = _mark_and_link_starts(bmp)
+        self._scan_numbers(joined, codes, starts, hits)
+        marks, links = _mark_and_link_starts(codes)
         self._scan_marks(joined, starts, hits, marks)
         self._scan_links(joined, starts, hits, links)
         self._scan_latin(joined, codes, starts, hits)
@@ -403,7 +405,6 @@ class RuleSet:
         self,
         joined: str,
         codes: npt.NDArray[np.uint32],
-        bmp: npt.NDArray[np.uint32],
         starts: Starts,
         hits: list[list[tuple[str, str]]],
     ) -> None:
@@ -417,13 +418,13 @@ class RuleSet:
         n = len(codes)
         if not n:
             return
-        kind = np.take(_DIGIT_OR_SEPARATOR, bmp)
+        kind = lookup(_DIGIT_OR_SEPARATOR, codes)
         begin, end, counted = _digit_runs(joined, codes, kind)
         # The characters around each run (a space before the first, ends after the last).
         last = n - 1
-        after = np.where(end <= last, bmp[np.minimum(end, last)], 0)
-        then = np.where(end + 1 <= last, bmp[np.minimum(end + 1, last)], 0)
-        before = np.where(begin > 0, bmp[begin - 1], 32)
+        after = np.where(end <= last, _bmp_at(codes, np.minimum(end, last)), 0)
+        then = np.where(end + 1 <= last, _bmp_at(codes, np.minimum(end + 1, last)), 0)
+        before = np.where(begin > 0, _bmp_at(codes, begin - 1), 32)
         # A unit may follow: its first letter, or a space and then a letter or more space.
         unit_next = np.take(_UNIT_FIRST, after) | (
             (after == 32) & (np.take(_UNIT_FIRST, then) | np.take(_BLANK, then))
@@ -435,8 +436,8 @@ class RuleSet:
         # followed by a unit or that have a shape worth checking reach Python.
         size = end - begin
         digits = counted[useful]
-        first = bmp[begin]
-        second = np.where(begin + 1 <= last, bmp[np.minimum(begin + 1, last)], 0)
+        first = _bmp_at(codes, begin)
+        second = np.where(begin + 1 <= last, _bmp_at(codes, np.minimum(begin + 1, last)), 0)
         checks = np.where(unit_next, _MAYBE_MONEY, 0)  # where _MONEY_UNIT can match
         checks |= np.where(
             size >= 5,
@@ -523,21 +524,25 @@ class RuleSet:
         # instead of letting the engine attempt every Latin letter of the batch.
         if len(codes) < 3:
             return
-        ascii_codes = np.minimum(codes, 127)
         # First the word starts (no ASCII letter or digit before) at a character some
         # listed word begins with, then the first three letters of those only.
-        start_ok = np.take(self._latin_firsts, ascii_codes[:-2])
-        start_ok[1:] &= ~np.take(_ASCII_ALNUM, ascii_codes[:-3])
+        kind = lookup(self._latin_class, codes[:-2])
+        start_ok = (kind & _BEGINS_WORD) != 0
+        start_ok[1:] &= (kind[:-1] & _ALNUM) == 0
         candidates = np.flatnonzero(start_ok)
         keys = _ascii_key(
-            ascii_codes[candidates], ascii_codes[candidates + 1], ascii_codes[candidates + 2]
+            _ascii_at(codes, candidates),
+            _ascii_at(codes, candidates + 1),
+            _ascii_at(codes, candidates + 2),
         )
         listed = np.take(self._latin_starts, keys)
         candidates, keys = candidates[listed], keys[listed]
         # Then the fourth character of those few positions (0 past the end).
         last = len(codes) - 1
-        fourth = np.where(candidates + 3 <= last, ascii_codes[np.minimum(candidates + 3, last)], 0)
-        known = np.isin(keys.astype(np.int64) * 128 + fourth, self._latin_fours)
+        fourth = np.where(
+            candidates + 3 <= last, _ascii_at(codes, np.minimum(candidates + 3, last)), 0
+        )
+        known = sorted_contains(self._latin_fours, keys.astype(np.int64) * 128 + fourth)
         candidates = candidates[known]
         owners: list[int] = (np.searchsorted(starts, candidates, side="right") - 1).tolist()
         taken_until = -1
@@ -558,12 +563,30 @@ Starts = npt.NDArray[np.int64]
 _T = TypeVar("_T", int, npt.NDArray[np.uint32])
 
 
+def sorted_contains(
+    values: npt.NDArray[np.int64], queries: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """``np.isin(queries, values)`` for ``values`` sorted ascending, by binary search.
+
+    ``np.isin`` sorts the queries together with the values on every call: three times
+    slower for the few thousand Latin word candidates of a batch.
+    """
+    if not len(values):
+        return np.zeros(len(queries), dtype=np.bool_)
+    at = np.minimum(np.searchsorted(values, queries), len(values) - 1)
+    found: npt.NDArray[np.bool_] = values[at] == queries
+    return found
+
+
 def _ascii_key(first: _T, second: _T, third: _T) -> _T:
     """Index of three ASCII characters (code points clamped to 127) in a 128**3 table."""
     return (first * 128 + second) * 128 + third
 
 
 _ASCII_ALNUM = np.array([chr(c).isalnum() for c in range(128)], dtype=np.bool_)
+_BEGINS_WORD, _ALNUM = 1, 2
+"""Bits of ``RuleSet._latin_class``: some listed Latin word begins with the character;
+it is an ASCII letter or digit (127 stands for all of non-ASCII)."""
 
 
 def _starts(parts: list[str]) -> Starts:
@@ -597,16 +620,27 @@ def _digit_runs(
     return digits[firsts], digits[lasts] + 1, lasts - firsts + 1
 
 
-def _mark_and_link_starts(bmp: npt.NDArray[np.uint32]) -> tuple[list[int], list[int]]:
+def _bmp_at(codes: npt.NDArray[np.uint32], at: npt.NDArray[np.intp]) -> npt.NDArray[np.uint32]:
+    """The code points at positions ``at``, those beyond the BMP as U+FFFF (the last
+    entry of the BMP tables): the clamp of a few positions, not of the whole batch."""
+    return np.minimum(codes[at], np.uint32(0xFFFF))
+
+
+def _ascii_at(codes: npt.NDArray[np.uint32], at: npt.NDArray[np.intp]) -> npt.NDArray[np.uint32]:
+    """The code points at positions ``at``, non-ASCII ones as 127 (as :func:`_bmp_at`)."""
+    return np.minimum(codes[at], np.uint32(127))
+
+
+def _mark_and_link_starts(codes: npt.NDArray[np.uint32]) -> tuple[list[int], list[int]]:
     """Where a match of ``_BRACKET_OR_CURRENCY`` and of ``_LINK_OR_HANDLE`` can begin
-    (``bmp``: the code points, clamped to U+FFFF): each alternative's first two
-    characters, checked with two table look-ups. A superset of the matches' starts."""
-    if len(bmp) < 2:
+    (``codes``: the batch's code points): each alternative's first two characters,
+    checked with two table look-ups. A superset of the matches' starts."""
+    if len(codes) < 2:
         return [], []
     # A bool table and a bool array: np.flatnonzero of a uint8 one is several times slower.
-    at = np.flatnonzero(np.take(_IS_FIRST, bmp[:-1]))
-    at = at[_SECOND_OK[np.take(_FIRST_ID, bmp[at]), bmp[at + 1]]]
-    ids = np.take(_FIRST_ID, bmp[at])
+    at = np.flatnonzero(lookup(_IS_FIRST, codes[:-1]))
+    at = at[_SECOND_OK[lookup(_FIRST_ID, codes[at]), _bmp_at(codes, at + 1)]]
+    ids = lookup(_FIRST_ID, codes[at])
     is_mark = ids == _MARK_ID
     marks: list[int] = at[is_mark].tolist()
     links: list[int] = at[~is_mark].tolist()

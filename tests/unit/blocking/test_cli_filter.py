@@ -147,13 +147,16 @@ def test_verdict_lines_match_verdict_line_on_random_outcomes():
     """The batch renderer writes what verdict_line writes, score forms included."""
     import random
 
+    import numpy as np
+
     from blocking.filter import Outcome
     from blocking.jsonlines import verdict_line, verdict_lines
     from blocking.reasons import reason
     from blocking.types import Category, Decision
 
     rng = random.Random(8)
-    scores = [0.0, 1.0, 0.5, 0.99995, 0.00004, 0.12345, -0.25, 1.5, 2.0, 0.7]
+    scores = [0.0, 1.0, 0.5, 0.99995, 0.00004, 0.12345, -0.25, 1.5, 2.0, 0.7, -0.0, 0.00005]
+    scores += [float(np.float32(k / 10_000 + 0.00005)) for k in range(0, 10_000, 7)]
     reasons = [reason(t) for t in ["car context: 주차", 'a "quote"', "tab\t\\", "\u2028"]]
     outcomes = [
         Outcome(

@@ -7,16 +7,21 @@ import numpy as np
 import pytest
 
 from blocking.normalize import (
+    _PHONEISH,
     MASKS,
     SEP,
     _fix_phones_and_repeats,
+    _fix_phones_and_repeats_with_codes,
     _fold_jamo,
+    _phone_digits,
     compact,
     ends_in_blanks,
+    lookup,
     normalize,
     normalize_batch,
     normalize_joined,
     normalize_joined_with_codes,
+    splice_codes,
     unmask_words,
 )
 
@@ -306,3 +311,57 @@ def test_blanks_at_the_ends_of_texts_are_found_from_the_code_points():
         codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
         expected = any(t != t.strip() for t in joined.split(SEP))
         assert ends_in_blanks(codes) == expected, repr(joined)
+
+
+def test_lookup_reads_the_last_entry_for_every_code_point_past_the_table():
+    """lookup (np.take clamping in its gather) against the clamp-then-take it replaces,
+    for tables of 128, 65,536 and 65,537 entries and code points on both sides of
+    their ends, up to the last of Unicode."""
+    rng = np.random.default_rng(12)
+    for size in (128, 0x10000, 0x10001):
+        table = rng.integers(0, 250, size=size, dtype=np.uint8)
+        for _ in range(50):
+            codes = rng.choice(
+                np.array([0, size - 2, size - 1, size, size + 1, 0x10FFFF], dtype=np.uint32),
+                size=rng.integers(0, 40),
+            )
+            codes = np.concatenate((codes, rng.integers(0, 0x110000, 30, dtype=np.uint32)))
+            expected = table[np.minimum(codes, size - 1)]
+            assert lookup(table, codes).tolist() == expected.tolist()
+            assert lookup(table, codes).dtype == table.dtype
+
+
+def test_splice_codes_are_the_code_points_of_the_spliced_text():
+    """splice_codes against encoding the rewritten text whole, for random texts and
+    random ascending spans (empty ones, touching ones, at both ends) and parts of any
+    length, beyond the BMP too."""
+    rng = random.Random(13)
+    alphabet = ["a", "가", " ", SEP, "😀", "ㅋ", "1"]
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 12)))
+        cuts = sorted(rng.choices(range(len(text) + 1), k=2 * rng.randint(0, 3)))
+        spans = list(zip(cuts[::2], cuts[1::2], strict=True))
+        parts = ["".join(rng.choices(alphabet, k=rng.randint(0, 4))) for _ in spans]
+        expected, done = "", 0
+        for (start, end), part in zip(spans, parts, strict=True):
+            expected += text[done:start] + part
+            done = end
+        expected += text[done:]
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        got = splice_codes(codes, spans, parts)
+        assert got.dtype == np.uint32
+        assert got.tolist() == [ord(c) for c in expected], (text, spans, parts)
+
+
+def test_phone_look_alikes_rewritten_in_some_texts_of_a_batch_keep_the_code_points():
+    """_fix_phones_and_repeats hands on the code points of the text it returns, when
+    some texts of the batch hold a phone number written with o, i or l and others
+    only a digit next to one."""
+    rng = random.Random(14)
+    texts = ["O1O-l234-5678 call", "10 lines", "call 0l0-1234-5678!!!", "2o", "plain", "oil 1"]
+    for _ in range(300):
+        joined = SEP.join(rng.choices(texts, k=rng.randint(1, 6)))
+        text, codes = _fix_phones_and_repeats_with_codes(joined.lower())
+        assert codes.tolist() == [ord(c) for c in text], joined
+        reference = SEP.join(_PHONEISH.sub(_phone_digits, t) for t in joined.lower().split(SEP))
+        assert text == _squeeze_by_regex(reference), joined

@@ -344,3 +344,19 @@ def test_reasons_format_new_fragments_as_reason_of_did(monkeypatch):
             assert found == expected
             assert len(rules_module._HIT_REASONS) <= 7
     assert cleared > 10  # the cache was emptied mid-batch many times
+
+
+def test_sorted_contains_is_isin_for_sorted_values():
+    """Binary search against np.isin, with queries below, between, equal to and above
+    the values, and for empty arrays."""
+    from blocking.rules import sorted_contains
+
+    rng = np.random.default_rng(9)
+    hits = 0
+    for _ in range(300):
+        values = np.unique(rng.integers(0, 200, rng.integers(0, 30))).astype(np.int64)
+        queries = rng.integers(-5, 210, rng.integers(0, 60)).astype(np.int64)
+        found = sorted_contains(values, queries)
+        assert found.tolist() == np.isin(queries, values).tolist()
+        hits += int(found.sum())
+    assert hits > 500
