@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from blocking import train
@@ -84,3 +85,43 @@ def test_recency_can_leave_dated_ham_alone(monkeypatch: pytest.MonkeyPatch) -> N
     assert train.recency_weight(old) == 1.0
     spam = Example("text", Category.SPAM, "b", "kisa-2022", "ko", "2022-08")
     assert train.recency_weight(spam) == pytest.approx(0.25)
+
+
+def _not_spam(group: str) -> Example:
+    return Example(
+        "안녕하세요 새해 복 많이", Category.HAM, group, "kisa-2022-not-spam", "ko", "2022-10"
+    )
+
+
+def test_not_spam_verdicts_can_weigh_less_within_the_korean_ham_cell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(train, "RECENCY", 1.0)
+    monkeypatch.setattr(train, "NOT_SPAM_WEIGHT", 0.5)
+    examples = [
+        _not_spam("a"),
+        Example("차 좀 빼주세요", Category.HAM, "h", "safenum-handwritten", "ko"),
+        _spam("s", ()),
+    ]
+    w = train.sample_weights(examples)
+    assert w[0] / w[1] == pytest.approx(0.5, rel=1e-5)
+    # the Korean ham cell keeps its weight against the spam cell
+    assert w[0] + w[1] == pytest.approx(train.HAM_WEIGHT * w[2], rel=1e-5)
+    monkeypatch.setattr(train, "NOT_SPAM_WEIGHT", 1.0)
+    w = train.sample_weights(examples)
+    assert w[0] == pytest.approx(w[1])
+
+
+def test_not_spam_weight_zero_leaves_the_verdicts_out_of_the_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from blocking.rules import RuleSet
+
+    monkeypatch.setattr(train, "NOT_SPAM_WEIGHT", 0.0)
+    spam = [_spam("s", ()), Example("대출 상담", Category.SPAM, "t", "kisa-2022", "ko", "2022-10")]
+    # a cell made only of not-spam verdicts would weigh 0 / 0 if they stayed in the fit
+    with_verdicts = train.fit([*spam, _not_spam("a"), _not_spam("b")], RuleSet(), epochs=3)
+    without = train.fit(spam, RuleSet(), epochs=3)
+    assert np.isfinite(with_verdicts.hash_weights).all()
+    assert np.array_equal(with_verdicts.hash_weights, without.hash_weights)
+    assert np.array_equal(with_verdicts.bias, without.bias)
