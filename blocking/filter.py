@@ -36,12 +36,13 @@ import numpy as np
 import numpy.typing as npt
 
 from blocking.model import DEFAULT_PATH, LinearModel
+from blocking.normalize import compact
 from blocking.pipeline import analyse
 from blocking.reasons import Reason, decimal_steps, decimal_texts, reason
 from blocking.rules import RULE_CATEGORY, RULE_NAMES, RuleSet
 from blocking.sender import BurstPolicy, SenderStats
 from blocking.types import CATEGORIES, Category, Decision, Verdict
-from blocking.vocabulary import PORTAL_DOMAINS
+from blocking.vocabulary import HANGUL_FAMILIES, PORTAL_DOMAINS
 
 HARD_SIGNALS = (
     "ad_marker",
@@ -142,6 +143,20 @@ def _is_payment_notice(text: str) -> bool:
     )
 
 
+_NOT_A_CAR = re.compile(
+    r"\d\s*주\s*차(?!\s*장)"  # the Nth week (4주차 당첨), not a B1 car park (지하1주차장)
+    r"|\d\s*년\s*(?:간|차|동안)?\s*(?:무|無|노)?\s*사고"  # "10년간 사고 없는": a site's record
+)
+_CAR_WORDS = tuple(HANGUL_FAMILIES["car"][2].split())
+
+
+def _has_car_word(text: str) -> bool:
+    """Whether a Korean car word of the vocabulary is in ``text`` (read compact, as the
+    rules read it)."""
+    joined = compact(text)
+    return any(w in joined for w in _CAR_WORDS)
+
+
 def _links_to_institutions(hits: list[tuple[str, str]]) -> bool:
     """Every official link of the text is a public body's, bank's, card issuer's,
     courier's, carrier's or insurer's own site, not a portal, blog or shop."""
@@ -232,6 +247,7 @@ class MessageFilter:
         self._links = np.array([col[n] for n in _LINK_RULES])
         self._lures = np.array([col[n] for n in _LURE_RULES])
         self._car = np.array([col["car"], col["en_car"], col["url_map"]])
+        self._car_words = col["car"]
         self._vice = np.array([col[n] for n in _VICE_RULES])
         self._contact = np.array([col[n] for n in _CONTACT_RULES])
         self._address = np.array([col[n] for n in _ADDRESS_RULES])
@@ -300,11 +316,9 @@ class MessageFilter:
         scores = 1.0 - probs[:, 0]
         hard = flags[:, self._hard].any(axis=1)
         lured_link = flags[:, self._links].any(axis=1) & flags[:, self._lures].any(axis=1)
+        car = self._about_cars(flags, evidence.normalised)
         guarded = np.asarray(
-            flags[:, self._car].any(axis=1)
-            & ~hard
-            & ~lured_link
-            & (evidence.ngrams.sizes < CAR_TEXT_LENGTH),
+            car & ~hard & ~lured_link & (evidence.ngrams.sizes < CAR_TEXT_LENGTH),
             dtype=np.bool_,
         )
         # Guarded texts stay at least 0.1 below the threshold (a quarter of it when that
@@ -346,7 +360,7 @@ class MessageFilter:
         floor[(flags[:, self._ad_marker] > 0) | (flags[:, self._opt_out] > 0)] = _AD
         floor[vice & ~guarded] = _SPAM
         floor[lured_link] = _SMISHING
-        campaigns = self._campaigns(flags, guarded, rules.hits)
+        campaigns = self._campaigns(flags, guarded, car, rules.hits)
         for name, rows in campaigns.items():
             if name in _SPAM_CAMPAIGNS:  # unless a rule above already named it
                 floor[rows & (floor == 0)] = _SPAM
@@ -421,17 +435,34 @@ class MessageFilter:
             sure[i] = any(rule == "url_other" and _looks_like_a_link(url) for rule, url in hits[i])
         return sure
 
+    def _about_cars(
+        self, flags: npt.NDArray[np.float32], normalised: list[str]
+    ) -> npt.NDArray[np.bool_]:
+        """Rows with car context, where a Korean car word found only inside a week
+        number ("4주차 당첨") or a site's record ("10년간 사고 없는") does not count: the
+        rule flag stays what the model was trained on, only the guard and the campaign
+        floor read this."""
+        car = np.asarray(flags[:, self._car].any(axis=1), dtype=np.bool_)
+        only_words = car & (flags[:, self._car].sum(axis=1) == flags[:, self._car_words])
+        for i in np.flatnonzero(only_words).tolist():
+            text = normalised[i]
+            if _NOT_A_CAR.search(text) and not any(
+                _has_car_word(piece) for piece in _NOT_A_CAR.split(text)
+            ):
+                car[i] = False
+        return car
+
     def _campaigns(
         self,
         flags: npt.NDArray[np.float32],
         guarded: npt.NDArray[np.bool_],
+        car: npt.NDArray[np.bool_],
         hits: list[list[tuple[str, str]]],
     ) -> dict[str, npt.NDArray[np.bool_]]:
         """Rows of each campaign of real Korean traffic that the rule floor blocks."""
         col = self._campaign
         has = {name: flags[:, at] > 0 for name, at in col.items()}
         address = flags[:, self._address].any(axis=1)
-        car = flags[:, self._car].any(axis=1)
         found: dict[str, npt.NDArray[np.bool_]] = {
             "messenger_account": has["messenger_account"]
             & flags[:, self._account_context].any(axis=1),

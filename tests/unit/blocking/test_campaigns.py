@@ -181,6 +181,8 @@ GENUINE = [
     "[Web발신] 신한체크(1*2*) 홍*동님 11/02 08:41 4,500원 스타벅스역삼점 사용",
     "[Web발신] 우리카드(8*2*) 박*수님 10/11 07:55 12,300원 GS25 사용",
     "[Web발신] 삼성카드 김*진님 01/05 20:10 150,000원 롯데마트 취소",
+    "지하1주차장 B구역에 세운 흰색 차 빼주세요",
+    "5년 사고 없이 탔는데 방금 긁혔어요 연락 부탁드려요",
     "Hi, I'm your neighbour from 302. Could you move your car? Thanks!",
     "Sorry, I don't speak Korean well. Your car is blocking the gate, please move it",
     "Hello, my car was scratched, insurance company will call you. Claim 7788",
@@ -192,6 +194,21 @@ GENUINE = [
 def test_genuine_texts_are_delivered(mf: MessageFilter, text: str) -> None:
     verdict = mf.judge(text)
     assert not verdict.blocked, (text, verdict)
+
+
+# "4주차" is the fourth week and "7년간 사고 없는" a site's record, not a car: such
+# lures once passed as car texts (the guard) and escaped the unofficial-link floor.
+NOT_ABOUT_A_CAR = [
+    "[Web발신]NAVER 3주차 당첨 150,000원 출발 2주간 4,120,000원 수익 https://ko.gl/aB3dE",
+    "네이버 11월 2 주 차 당첨 축하드립니다 120,000원 시작 http://urls.kr/Qw12",
+]
+
+
+@pytest.mark.parametrize("text", NOT_ABOUT_A_CAR)
+def test_a_week_number_is_not_car_context(mf: MessageFilter, text: str) -> None:
+    verdict = mf.judge(text)
+    assert verdict.blocked, (text, verdict)
+    assert "link to an unofficial site" in verdict.reasons
 
 
 # Short texts that offer no way to act (no link, number, ID, account or amount): the
