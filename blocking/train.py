@@ -19,6 +19,8 @@ Campaigns drift from month to month, so within each cell a KISA text weighs
 turns it off). The shipped model is fitted twice: once on 5/6 of the groups to tune the
 threshold on the other sixth, then on every training group with that threshold
 (:func:`train_shipped`), so no reported text, November's included, is left out.
+``--sweep MODEL.npz`` sweeps a model saved by ``--select`` again with this checkout's
+rules and guards (a rule change measured on November without a new fit).
 ``--select-refit [HAM_WEIGHT [OUT.npz]]`` measures that refit on November: it keeps a
 further sixth of the non-KISA groups from both fits and compares the two on it.
 Both were chosen on November only (docs/benchmarks.md, "Recency and a refit on every
@@ -281,6 +283,20 @@ def select(ham_weight: float, out: str | None, refit: bool = False) -> None:
     _sweep(refitted, rules, spam, kept)
 
 
+def sweep_saved(path: Path) -> None:
+    """``--sweep MODEL.npz``: sweep a model saved by ``--select`` again, with the rules
+    and guards of this checkout: how a rule change is measured on November without a
+    new fit (the rule flags the model reads must be the ones it was fitted on)."""
+    train, _held_out = build()
+    groups = sorted({e.group for e in train})
+    validation = set(random.Random(SEED + 2).sample(groups, len(groups) // 6))
+    later = [e for e in train if e.period >= VALIDATION_MONTH]
+    spam = [e.text for e in later if e.label is not Category.HAM]
+    not_spam = [e.text for e in later if e.source == KISA_NOT_SPAM]
+    model = LinearModel.load(path, RULE_NAMES)
+    _sweep(model, RuleSet(), spam, _validation_ham(train, validation), not_spam)
+
+
 def _validation_ham(train: list[Example], groups: set[str]) -> list[Example]:
     return [
         e
@@ -381,6 +397,9 @@ def main() -> None:
         at = sys.argv.index("--not-spam-weight")
         NOT_SPAM_WEIGHT = float(sys.argv[at + 1])
         del sys.argv[at : at + 2]
+    if "--sweep" in sys.argv:
+        sweep_saved(Path(sys.argv[sys.argv.index("--sweep") + 1]))
+        return
     for flag in ("--select", "--select-refit"):
         if flag in sys.argv:
             args = sys.argv[sys.argv.index(flag) + 1 :]
