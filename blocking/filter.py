@@ -36,7 +36,6 @@ import numpy as np
 import numpy.typing as npt
 
 from blocking.model import DEFAULT_PATH, LinearModel
-from blocking.normalize import compact
 from blocking.pipeline import analyse
 from blocking.reasons import Reason, decimal_steps, decimal_texts, reason
 from blocking.rules import RULE_CATEGORY, RULE_NAMES, RuleSet
@@ -147,14 +146,26 @@ _NOT_A_CAR = re.compile(
     r"\d\s*주\s*차(?!\s*장)"  # the Nth week (4주차 당첨), not a B1 car park (지하1주차장)
     r"|\d\s*년\s*(?:간|차|동안)?\s*(?:무|無|노)?\s*사고"  # "10년간 사고 없는": a site's record
 )
-_CAR_WORDS = tuple(HANGUL_FAMILIES["car"][2].split())
+_POLITE = frozenset({"죄송", "실례", "전화주세요", "전화부탁", "나갈", "나가야"})
+"""Car-family words (model features) that are only politeness or a call-back request:
+on November they alone had guarded 15 ads, loan offers and notices."""
+_CAR_WORDS = tuple(w for w in HANGUL_FAMILIES["car"][2].split() if w not in _POLITE)
+
+
+_CAR_WORD = re.compile("|".join(_CAR_WORDS))
+_MAYBE_NOT_A_CAR = re.compile(
+    "|".join(["\\W*".join(w) for w in sorted(_POLITE)] + [r"\d\s*주\s*차", r"\d\s*년"])
+)
+"""A cheap first look: a row without a polite word, a week number or a year count keeps
+its car context without the full check."""
+_NOT_LETTER = re.compile(r"[\W_]+")
 
 
 def _has_car_word(text: str) -> bool:
-    """Whether a Korean car word of the vocabulary is in ``text`` (read compact, as the
-    rules read it)."""
-    joined = compact(text)
-    return any(w in joined for w in _CAR_WORDS)
+    """Whether a Korean car word of the vocabulary (politeness aside) is in ``text``,
+    read without spaces and symbols as the rules read it (a regex here: the numpy
+    :func:`blocking.normalize.compact` costs more than it saves on one short text)."""
+    return _CAR_WORD.search(_NOT_LETTER.sub("", text)) is not None
 
 
 def _links_to_institutions(hits: list[tuple[str, str]]) -> bool:
@@ -316,14 +327,21 @@ class MessageFilter:
         scores = 1.0 - probs[:, 0]
         hard = flags[:, self._hard].any(axis=1)
         lured_link = flags[:, self._links].any(axis=1) & flags[:, self._lures].any(axis=1)
-        car = self._about_cars(flags, evidence.normalised)
+        # Guarded texts stay at least 0.1 below the threshold (a quarter of it when that
+        # is more), so a retrain or a small rule change cannot silently tip one.
+        guard_cap = min(self._model.threshold * 0.75, self._model.threshold - 0.1)
+        # Car context matters only where the guard could lower a score or a campaign of
+        # the rule floor asks for it (a link, a foreign sender): only those rows are read.
+        asked = (
+            (scores > guard_cap)
+            | flags[:, self._links].any(axis=1)
+            | (flags[:, self._campaign["foreign_sender"]] > 0)
+        )
+        car = self._about_cars(flags, evidence.normalised, asked)
         guarded = np.asarray(
             car & ~hard & ~lured_link & (evidence.ngrams.sizes < CAR_TEXT_LENGTH),
             dtype=np.bool_,
         )
-        # Guarded texts stay at least 0.1 below the threshold (a quarter of it when that
-        # is more), so a retrain or a small rule change cannot silently tip one.
-        guard_cap = min(self._model.threshold * 0.75, self._model.threshold - 0.1)
         # Payment notices (a card or bank, a transaction, an amount; no link, no hard
         # signal) are guarded like car texts: only texts the model would block are read.
         unlinked = ~flags[:, self._links].any(axis=1) & ~hard & ~guarded
@@ -436,17 +454,22 @@ class MessageFilter:
         return sure
 
     def _about_cars(
-        self, flags: npt.NDArray[np.float32], normalised: list[str]
+        self,
+        flags: npt.NDArray[np.float32],
+        normalised: list[str],
+        asked: npt.NDArray[np.bool_],
     ) -> npt.NDArray[np.bool_]:
-        """Rows with car context, where a Korean car word found only inside a week
-        number ("4주차 당첨") or a site's record ("10년간 사고 없는") does not count: the
-        rule flag stays what the model was trained on, only the guard and the campaign
-        floor read this."""
+        """Rows with car context, for the guard and the campaign floor (the rule flag the
+        model reads stays as it was trained). In the ``asked`` rows whose only evidence
+        is Korean car words, a word counts only outside a week number ("4주차 당첨") or a
+        site's record ("10년간 사고 없는"), and politeness alone (죄송, 전화주세요: every
+        caller's words, :data:`_POLITE`) is not a car."""
         car = np.asarray(flags[:, self._car].any(axis=1), dtype=np.bool_)
         only_words = car & (flags[:, self._car].sum(axis=1) == flags[:, self._car_words])
+        only_words &= asked
         for i in np.flatnonzero(only_words).tolist():
             text = normalised[i]
-            if _NOT_A_CAR.search(text) and not any(
+            if _MAYBE_NOT_A_CAR.search(text) and not any(
                 _has_car_word(piece) for piece in _NOT_A_CAR.split(text)
             ):
                 car[i] = False

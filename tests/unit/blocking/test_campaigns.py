@@ -204,6 +204,23 @@ NOT_ABOUT_A_CAR = [
 ]
 
 
+# Politeness and a call-back request are every caller's words, not a car's: a loan
+# offer saying "전화 부탁드립니다" once passed as a car text.
+POLITE_BUT_NOT_ABOUT_A_CAR = [
+    "[Web발신][한빛캐피탈] 고객님 잠시 통화 가능하실까요? 전화 부탁드립니다^^",
+    "[Web발신]안녕하세요 OO저축은행 김민지 팀장입니다 전화부탁드립니다",
+    "가입 때문에 연락드렸습니다 문자 보시면 전화주세요 상담 가능합니다",
+    "[Web발신] 신규 회원 모집중 언제든지 전화주세요 010-2233-4455",
+]
+
+
+@pytest.mark.parametrize("text", POLITE_BUT_NOT_ABOUT_A_CAR)
+def test_politeness_alone_is_not_car_context(mf: MessageFilter, text: str) -> None:
+    verdict = mf.judge(text)
+    assert verdict.blocked, (text, verdict)
+    assert not any("car-context guard" in r for r in verdict.reasons)
+
+
 @pytest.mark.parametrize("text", NOT_ABOUT_A_CAR)
 def test_a_week_number_is_not_car_context(mf: MessageFilter, text: str) -> None:
     verdict = mf.judge(text)
