@@ -133,6 +133,14 @@ for _id, (_lead, _nexts) in enumerate(zip(_PAIR_FIRSTS, _PAIR_SECONDS, strict=Tr
     _SECOND_OK[_id] = _bmp_table(_nexts)
 _FIRST_ID[[ord(c) for c in "([<{【£$€"]] = _MARK_ID
 _IS_FIRST = _FIRST_ID > 0
+_LINK_FIRST = 16
+"""Bit of :data:`_CLASSES`: a match of either pattern above can begin here."""
+_CLASSES = _DIGIT_OR_SEPARATOR | np.where(_IS_FIRST, _LINK_FIRST, 0).astype(np.uint8)
+"""What the rule scans ask of every character of a batch, as bits of one look-up:
+:data:`_DIGIT` or :data:`_SEPARATOR` (the low two bits), :data:`_LINK_FIRST`, and (in
+``RuleSet._classes``) the Latin bits :data:`_BEGINS_WORD` and :data:`_ALNUM`. Three
+look-ups of the batch were three gathers from 64 KB tables; the bits cost a few
+byte-wide passes."""
 # After a mark's opening character: space (\s), a digit (\d) or the first letter of
 # 광고, 국외/국제 or 해외; U+FFFF stands for every code point above the BMP.
 _SECOND_OK[_MARK_ID] = _BLANK | (_DIGIT_OR_SEPARATOR == _DIGIT) | _bmp_table("광국해\uffff")
@@ -342,9 +350,11 @@ class RuleSet:
         for word in _LATIN_WORDS:
             self._latin_starts[_ascii_key(*map(ord, word[:3]))] = True
             self._latin_firsts[ord(word[0])] = True
-        # Both questions _scan_latin asks of every character, as bits of one look-up.
-        self._latin_class = np.where(self._latin_firsts, _BEGINS_WORD, 0).astype(np.uint8)
-        self._latin_class |= np.where(_ASCII_ALNUM, _ALNUM, 0).astype(np.uint8)
+        # Both questions _scan_latin asks of every character, as bits of the rules' one
+        # look-up (non-ASCII characters have neither).
+        self._classes = _CLASSES.copy()
+        self._classes[:128] |= np.where(self._latin_firsts, _BEGINS_WORD, 0).astype(np.uint8)
+        self._classes[:128] |= np.where(_ASCII_ALNUM, _ALNUM, 0).astype(np.uint8)
         # The first four characters of a listed word, or a three-letter word and the
         # character after it (anything but a letter or digit; 127 stands for non-ASCII),
         # as ``three-letter key * 128 + fourth``: sorted, for sorted_contains.
@@ -382,11 +392,12 @@ class RuleSet:
         """
         hits = seed if seed is not None else [[] for _ in normalised]
         starts = _starts(normalised)
-        self._scan_numbers(joined, codes, starts, hits)
-        marks, links = _mark_and_link_starts(codes)
+        classes = lookup(self._classes, codes)
+        self._scan_numbers(joined, codes, starts, hits, classes)
+        marks, links = _mark_and_link_starts(codes, classes)
         self._scan_marks(joined, starts, hits, marks)
         self._scan_links(joined, starts, hits, links)
-        self._scan_latin(joined, codes, starts, hits)
+        self._scan_latin(joined, codes, starts, hits, classes)
         squeezed = squeezed_codes.tobytes().decode("utf-32-le")
         seps = np.flatnonzero(squeezed_codes == 0)
         self._hangul.scan(squeezed, squeezed_codes, np.concatenate(([0], seps + 1)), hits, ngrams)
@@ -407,18 +418,22 @@ class RuleSet:
         codes: npt.NDArray[np.uint32],
         starts: Starts,
         hits: list[list[tuple[str, str]]],
+        classes: npt.NDArray[np.uint8] | None = None,
     ) -> None:
         """Money amounts, phone numbers, IP links and short codes from digit runs.
 
         A run is digits with single separators (``-.,) ``) between them. Runs are
         found with numpy; only those that can matter (five characters or more, or a
         money unit may follow) reach the Python checks. Short bare numbers ("3분",
-        "2층") are most runs and never do.
+        "2층") are most runs and never do. ``classes``: the batch's ``_classes``
+        look-up, when the caller has it.
         """
         n = len(codes)
         if not n:
             return
-        kind = lookup(_DIGIT_OR_SEPARATOR, codes)
+        if classes is None:
+            classes = lookup(self._classes, codes)
+        kind = classes & np.uint8(_DIGIT | _SEPARATOR)
         begin, end, counted = _digit_runs(joined, codes, kind)
         # The characters around each run (a space before the first, ends after the last).
         last = n - 1
@@ -518,6 +533,7 @@ class RuleSet:
         codes: npt.NDArray[np.uint32],
         starts: Starts,
         hits: list[list[tuple[str, str]]],
+        classes: npt.NDArray[np.uint8] | None = None,
     ) -> None:
         # The trie regex is only tried where a word starts (no ASCII letter or digit
         # before) with the first three letters of some listed word: one numpy look-up
@@ -526,7 +542,9 @@ class RuleSet:
             return
         # First the word starts (no ASCII letter or digit before) at a character some
         # listed word begins with, then the first three letters of those only.
-        kind = lookup(self._latin_class, codes[:-2])
+        if classes is None:
+            classes = lookup(self._classes, codes)
+        kind = classes[:-2]
         start_ok = (kind & _BEGINS_WORD) != 0
         start_ok[1:] &= (kind[:-1] & _ALNUM) == 0
         candidates = np.flatnonzero(start_ok)
@@ -584,8 +602,8 @@ def _ascii_key(first: _T, second: _T, third: _T) -> _T:
 
 
 _ASCII_ALNUM = np.array([chr(c).isalnum() for c in range(128)], dtype=np.bool_)
-_BEGINS_WORD, _ALNUM = 1, 2
-"""Bits of ``RuleSet._latin_class``: some listed Latin word begins with the character;
+_BEGINS_WORD, _ALNUM = 4, 8
+"""Bits of ``RuleSet._classes``: some listed Latin word begins with the character;
 it is an ASCII letter or digit (127 stands for all of non-ASCII)."""
 
 
@@ -631,14 +649,20 @@ def _ascii_at(codes: npt.NDArray[np.uint32], at: npt.NDArray[np.intp]) -> npt.ND
     return np.minimum(codes[at], np.uint32(127))
 
 
-def _mark_and_link_starts(codes: npt.NDArray[np.uint32]) -> tuple[list[int], list[int]]:
+def _mark_and_link_starts(
+    codes: npt.NDArray[np.uint32], classes: npt.NDArray[np.uint8] | None = None
+) -> tuple[list[int], list[int]]:
     """Where a match of ``_BRACKET_OR_CURRENCY`` and of ``_LINK_OR_HANDLE`` can begin
-    (``codes``: the batch's code points): each alternative's first two characters,
-    checked with two table look-ups. A superset of the matches' starts."""
+    (``codes``: the batch's code points; ``classes``: their :data:`_CLASSES` bits, if
+    looked up already): each alternative's first two characters, checked with two table
+    look-ups. A superset of the matches' starts."""
     if len(codes) < 2:
         return [], []
-    # A bool table and a bool array: np.flatnonzero of a uint8 one is several times slower.
-    at = np.flatnonzero(lookup(_IS_FIRST, codes[:-1]))
+    # A bool array: np.flatnonzero of a uint8 one is several times slower.
+    if classes is None:
+        at = np.flatnonzero(lookup(_IS_FIRST, codes[:-1]))
+    else:
+        at = np.flatnonzero((classes[:-1] & np.uint8(_LINK_FIRST)) != 0)
     at = at[_SECOND_OK[lookup(_FIRST_ID, codes[at]), _bmp_at(codes, at + 1)]]
     ids = lookup(_FIRST_ID, codes[at])
     is_mark = ids == _MARK_ID

@@ -360,3 +360,44 @@ def test_sorted_contains_is_isin_for_sorted_values():
         assert found.tolist() == np.isin(queries, values).tolist()
         hits += int(found.sum())
     assert hits > 500
+
+
+def test_the_rules_one_class_look_up_answers_as_the_three_tables_it_replaced(rules):
+    # Every BMP code point, against plain definitions: a decimal digit or one of the
+    # separators a digit run may hold (low two bits), the first character of a mark or
+    # link pattern, and for ASCII only: some listed Latin word begins with it, and it
+    # is a letter or digit.
+    from blocking.rules import (
+        _ALNUM,
+        _BEGINS_WORD,
+        _DIGIT,
+        _LATIN_WORDS,
+        _LINK_FIRST,
+        _SEPARATOR,
+    )
+
+    firsts = {w[0] for w in _LATIN_WORDS}
+    table = rules._classes.tolist()
+    assert len(table) == 0x10000
+    for c, bits in enumerate(table):
+        ch = chr(c)
+        digit_or_separator = _DIGIT if ch.isdecimal() else _SEPARATOR if ch in "-., )" else 0
+        assert bits & 3 == digit_or_separator, c
+        assert bool(bits & _LINK_FIRST) == (ch in ".@:카텔라위([<{【£$€"), c
+        assert bool(bits & _BEGINS_WORD) == (c < 128 and ch in firsts), c
+        assert bool(bits & _ALNUM) == (c < 128 and ch.isalnum()), c
+
+
+def test_mark_and_link_starts_from_the_class_look_up_are_those_from_the_codes(rules):
+    import numpy as np
+
+    from blocking.normalize import lookup
+    from blocking.rules import _mark_and_link_starts
+
+    rng = random.Random(8)
+    alphabet = "([<{【£$€.@:/카톡텔레라인위챗광고국외제해발신 1a\x00\u3000\U0001d7cf"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        classes = lookup(rules._classes, codes)
+        assert _mark_and_link_starts(codes, classes) == _mark_and_link_starts(codes), text
