@@ -216,6 +216,9 @@ _PHONE_AND_BLANK = np.array(
 # (the last entry stands for every code point outside the BMP).
 _KEEP = np.array([chr(c).isalnum() for c in range(0x10000)] + [False], dtype=np.bool_)
 _KEEP[0] = True
+COMPACT_KEEPS = _KEEP
+"""Which code points :func:`compact` keeps (``SEP`` and letters or digits), the BMP's
+then one last entry for the planes beyond it, read with :func:`lookup`."""
 
 
 def _latinise_word(m: re.Match[str]) -> str:

@@ -17,7 +17,6 @@ from blocking.mojibake import repair_batch
 from blocking.normalize import (
     SEP,
     code_points,
-    compact_of_codes,
     ends_in_blanks,
     normalize_joined_with_codes,
 )
@@ -53,8 +52,9 @@ def analyse(texts: list[str], rules: RuleSet, bits: int) -> Evidence:
         normalised = joined.split(SEP)
     # compact() drops whitespace, so the stripped texts give the same n-grams as the
     # unstripped ones; one compact form serves the Hangul rules and the model.
-    squeezed = compact_of_codes(codes)
+    # (from the rules' one look-up of the batch, which holds compact()'s table too.)
+    classes = rules.classes(codes)
+    squeezed = rules.compact_of(codes, classes)
     ngrams = ngram_batch(np.append(squeezed, np.uint32(0)), len(texts), bits)
-    return Evidence(
-        normalised, rules.scan_joined(normalised, joined, codes, squeezed, ngrams, seed), ngrams
-    )
+    hits = rules.scan_joined(normalised, joined, codes, squeezed, ngrams, seed, classes)
+    return Evidence(normalised, hits, ngrams)

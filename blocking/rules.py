@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from blocking.features import NgramBatch
 from blocking.hangul import HangulVocabulary
-from blocking.normalize import SEP, code_points, compact_codes, lookup
+from blocking.normalize import COMPACT_KEEPS, SEP, code_points, compact_codes, lookup
 from blocking.reasons import CACHE_SIZE, Reason, reason
 from blocking.types import Category
 from blocking.urls import (
@@ -133,14 +133,18 @@ for _id, (_lead, _nexts) in enumerate(zip(_PAIR_FIRSTS, _PAIR_SECONDS, strict=Tr
     _SECOND_OK[_id] = _bmp_table(_nexts)
 _FIRST_ID[[ord(c) for c in "([<{【£$€"]] = _MARK_ID
 _IS_FIRST = _FIRST_ID > 0
-_LINK_FIRST = 16
-"""Bit of :data:`_CLASSES`: a match of either pattern above can begin here."""
+_LINK_FIRST, _KEPT = 16, 32
+"""Bits of :data:`_CLASSES`: a match of either pattern above can begin here; the
+character stays in the compact form (:func:`blocking.normalize.compact`, whose table's
+last entry, for the planes beyond the BMP, is U+FFFF's: not kept)."""
 _CLASSES = _DIGIT_OR_SEPARATOR | np.where(_IS_FIRST, _LINK_FIRST, 0).astype(np.uint8)
+_CLASSES |= np.where(COMPACT_KEEPS[: len(_CLASSES)], _KEPT, 0).astype(np.uint8)
 """What the rule scans ask of every character of a batch, as bits of one look-up:
-:data:`_DIGIT` or :data:`_SEPARATOR` (the low two bits), :data:`_LINK_FIRST`, and (in
+:data:`_DIGIT` or :data:`_SEPARATOR` (the low two bits), :data:`_LINK_FIRST`,
+:data:`_KEPT`, and (in
 ``RuleSet._classes``) the Latin bits :data:`_BEGINS_WORD` and :data:`_ALNUM`. Three
-look-ups of the batch were three gathers from 64 KB tables; the bits cost a few
-byte-wide passes."""
+look-ups of the batch (four with the compact form's) were as many gathers from 64 KB
+tables; the bits cost a few byte-wide passes."""
 # After a mark's opening character: space (\s), a digit (\d) or the first letter of
 # 광고, 국외/국제 or 해외; U+FFFF stands for every code point above the BMP.
 _SECOND_OK[_MARK_ID] = _BLANK | (_DIGIT_OR_SEPARATOR == _DIGIT) | _bmp_table("광국해\uffff")
@@ -375,6 +379,20 @@ class RuleSet:
         codes = code_points(joined)
         return self.scan_joined(normalised, joined, codes, compact_codes(joined))
 
+    def classes(self, codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint8]:
+        """What the scans ask of each code point (the bits of :data:`_CLASSES`), for
+        :meth:`compact_of` and :meth:`scan_joined`."""
+        return lookup(self._classes, codes)
+
+    @staticmethod
+    def compact_of(
+        codes: npt.NDArray[np.uint32], classes: npt.NDArray[np.uint8]
+    ) -> npt.NDArray[np.uint32]:
+        """:func:`blocking.normalize.compact_of_codes` ``(codes)`` from their
+        :meth:`classes`, without a look-up of its own."""
+        kept: npt.NDArray[np.uint32] = codes[(classes & np.uint8(_KEPT)) != 0]
+        return kept
+
     def scan_joined(
         self,
         normalised: list[str],
@@ -383,16 +401,19 @@ class RuleSet:
         squeezed_codes: npt.NDArray[np.uint32],
         ngrams: NgramBatch | None = None,
         seed: list[list[tuple[str, str]]] | None = None,
+        classes: npt.NDArray[np.uint8] | None = None,
     ) -> RuleHits:
         """:meth:`scan` given the ``SEP``-joined texts, their code points and the code
         points of their :func:`~blocking.normalize.compact` form, which the caller
         (:func:`blocking.pipeline.analyse`) computes once for the n-gram model too,
         and optionally the model's n-grams of that form, which narrow the Hangul scan,
-        and hits found before normalisation (``seed``, one list per text, extended).
+        and hits found before normalisation (``seed``, one list per text, extended),
+        and the :meth:`classes` of ``codes`` when the caller has them.
         """
         hits = seed if seed is not None else [[] for _ in normalised]
         starts = _starts(normalised)
-        classes = lookup(self._classes, codes)
+        if classes is None:
+            classes = lookup(self._classes, codes)
         self._scan_numbers(joined, codes, starts, hits, classes)
         marks, links = _mark_and_link_starts(codes, classes)
         self._scan_marks(joined, starts, hits, marks)

@@ -401,3 +401,20 @@ def test_mark_and_link_starts_from_the_class_look_up_are_those_from_the_codes(ru
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         classes = lookup(rules._classes, codes)
         assert _mark_and_link_starts(codes, classes) == _mark_and_link_starts(codes), text
+
+
+def test_the_compact_form_from_the_rules_class_look_up_is_compact_of_codes(rules):
+    # Random texts over letters, digits, blanks, symbols, SEP and characters beyond the
+    # BMP (the class table's last entry stands for those), against the plain table.
+    from blocking.normalize import SEP, code_points, compact_of_codes
+
+    rng = random.Random(9)
+    alphabet = [*"aZ9٣가ㄱ -.,!_\u3000\ufffe\uffff", SEP, "\U0001d7cf", "😀", "\U00020000"]
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 30)))
+        codes = code_points(text)
+        got = rules.compact_of(codes, rules.classes(codes))
+        assert got.tolist() == compact_of_codes(codes).tolist(), text
+        # (compact() keeps no character beyond the BMP, letters or not.)
+        plain = [ord(c) for c in text if c == SEP or (c.isalnum() and ord(c) <= 0xFFFF)]
+        assert got.tolist() == plain, text
