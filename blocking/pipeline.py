@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from blocking.disguise import disguise_hits
+from blocking.disguise import disguise_hits, raw_classes
 from blocking.features import NgramBatch, ngram_batch
 from blocking.mojibake import repair_batch
 from blocking.normalize import (
@@ -42,8 +42,9 @@ def analyse(texts: list[str], rules: RuleSet, bits: int) -> Evidence:
         joined, raw = SEP.join(t.replace(SEP, "") for t in texts), None
     if raw is None:
         raw = code_points(joined, "surrogatepass")
-    seed = disguise_hits(joined, len(texts), raw)
-    joined, codes = normalize_joined_with_codes(joined, raw)
+    classes = raw_classes(raw)  # one look-up for the disguise and NFKC steps
+    seed = disguise_hits(joined, len(texts), raw, classes)
+    joined, codes = normalize_joined_with_codes(joined, raw, classes)
     if ends_in_blanks(codes):
         normalised = [t.strip() for t in joined.split(SEP)]
         joined = SEP.join(normalised)
