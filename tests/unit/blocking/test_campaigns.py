@@ -274,7 +274,9 @@ def test_the_raw_batchs_one_look_up_holds_the_nfkc_flags_and_the_disguise_kinds(
     table = _raw_table()
     assert np.array_equal(table & 7, nfkc_flags_table())
     assert np.array_equal(table & (_MASK | _STYLED), _KIND)
-    assert table[ord("?")] & _MASK and table[0xFF21] & _STYLED and table[0x10000] & _STYLED
+    assert table[ord("?")] & _MASK
+    assert table[0xFF21] & _STYLED
+    assert table[0x10000] & _STYLED
     assert not table[ord("a")] & (_MASK | _STYLED)
 
     rng = random.Random(12)
@@ -287,4 +289,5 @@ def test_the_raw_batchs_one_look_up_holds_the_nfkc_flags_and_the_disguise_kinds(
         assert disguise_hits(joined, n, codes, classes) == disguise_hits(joined, n, codes)
         got = normalize_joined_with_codes(joined, codes, classes)
         want = normalize_joined_with_codes(joined, codes)
-        assert got[0] == want[0] and got[1].tolist() == want[1].tolist(), joined
+        assert got[0] == want[0], joined
+        assert got[1].tolist() == want[1].tolist(), joined
