@@ -468,6 +468,7 @@ class RuleSet:
         useful = (end - begin >= 5) | unit_next
         useful &= ~np.take(_NOT_BEFORE_NUMBER, before)
         begin, end, unit_next = begin[useful], end[useful], unit_next[useful]
+        after, then = after[useful], then[useful]
         # What each run can be, decided here for all of them: only runs that may be
         # followed by a unit or that have a shape worth checking reach Python.
         size = end - begin
@@ -487,10 +488,15 @@ class RuleSet:
         )
         kept = np.flatnonzero(checks)
         begin, end, checks = begin[kept], end[kept], checks[kept]
+        # Where a plain unit ends ("3,000원", "50 %", "5만원": most money), 0 elsewhere.
+        units = _plain_unit_ends(end, after[kept], then[kept], (checks & _MAYBE_MONEY) != 0)
         owners: list[int] = (np.searchsorted(starts, begin, side="right") - 1).tolist()
-        for at, stop, owner, check in zip(
-            begin.tolist(), end.tolist(), owners, checks.tolist(), strict=True
+        for at, stop, owner, check, unit_end in zip(
+            begin.tolist(), end.tolist(), owners, checks.tolist(), units.tolist(), strict=True
         ):
+            if unit_end:  # what _MONEY_UNIT.match(joined, stop) would end at
+                hits[owner].append(("money", joined[at:unit_end]))
+                continue
             run = joined[at:stop]
             if check & _MAYBE_MONEY:
                 unit = _MONEY_UNIT.match(joined, stop)
@@ -657,6 +663,27 @@ def _digit_runs(
     firsts = np.flatnonzero(np.concatenate(([True], ~linked)))
     lasts = np.flatnonzero(np.concatenate((~linked, [True])))
     return digits[firsts], digits[lasts] + 1, lasts - firsts + 1
+
+
+_WON, _EOK, _MAN, _PERCENT = (np.uint32(ord(c)) for c in "원억만%")
+
+
+def _plain_unit_ends(
+    end: npt.NDArray[np.intp],
+    after: npt.NDArray[np.uint32],
+    then: npt.NDArray[np.uint32],
+    money: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.intp]:
+    """Where ``_MONEY_UNIT.match(joined, end)`` ends for the runs ending at ``end``
+    whose unit is plain: ``원``, ``억`` or ``%`` right after the run or after one
+    space, or ``만원``; 0 for the others (no money check, or a unit the regex must
+    read). ``after``, ``then``: the two characters after each run (0 past the batch)."""
+    plain = (after == _WON) | (after == _EOK) | (after == _PERCENT)
+    spaced = (then == _WON) & ((after == 32) | (after == _MAN))
+    spaced |= (after == 32) & ((then == _EOK) | (then == _PERCENT))
+    ends: npt.NDArray[np.intp] = np.where(plain, end + 1, np.where(spaced, end + 2, 0))
+    ends[~money] = 0
+    return ends
 
 
 def _bmp_at(codes: npt.NDArray[np.uint32], at: npt.NDArray[np.intp]) -> npt.NDArray[np.uint32]:

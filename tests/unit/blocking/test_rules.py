@@ -418,3 +418,34 @@ def test_the_compact_form_from_the_rules_class_look_up_is_compact_of_codes(rules
         # (compact() keeps no character beyond the BMP, letters or not.)
         plain = [ord(c) for c in text if c == SEP or (c.isalnum() and ord(c) <= 0xFFFF)]
         assert got.tolist() == plain, text
+
+
+def test_plain_money_units_end_where_the_unit_regex_ends():
+    # Every position of random texts of unit letters, blanks and digits, as if a digit
+    # run ended there: a plain unit's end must be the regex's, and the plain forms
+    # (원, 억, % right after or one space on, 만원) must all be read without it.
+    from blocking.rules import _MONEY_UNIT, _plain_unit_ends
+
+    rng = random.Random(13)
+    alphabet = [*"원억만%  \u3000\tpoundsuwk1,", "usd", "won", "만 원"]
+    read = 0
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 8)))
+        codes = [ord(c) for c in text] + [0, 0]
+        ends = np.arange(len(text) + 1)
+        after = np.array([codes[e] for e in ends], dtype=np.uint32)
+        then = np.array([codes[e + 1] for e in ends], dtype=np.uint32)
+        money = np.array([rng.random() < 0.9 for _ in ends], dtype=np.bool_)
+        got = _plain_unit_ends(ends, after, then, money).tolist()
+        for e, unit_end, checked in zip(ends.tolist(), got, money.tolist(), strict=True):
+            m = _MONEY_UNIT.match(text, e)
+            if not checked:
+                assert unit_end == 0
+            elif unit_end:
+                read += 1
+                assert m is not None, (text, e)
+                assert m.end() == unit_end, (text, e)
+            else:
+                plain = ("원", "억", "%", " 원", " 억", " %", "만원")
+                assert not text.startswith(plain, e), (text, e)
+    assert read > 2000
