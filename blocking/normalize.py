@@ -790,6 +790,16 @@ def normalize_joined_with_codes(
     next the code points it has (the string steps keep them when they change nothing),
     instead of the next encoding the text again. ``flags``: the NFKC step's flags of
     ``codes`` when the caller has looked them up (see :func:`nfkc_flags_table`)."""
+    joined, found = normalize_joined_with_codes_if_at_hand(text, codes, flags)
+    return joined, code_points(joined) if found is None else found
+
+
+def normalize_joined_with_codes_if_at_hand(
+    text: str, codes: _Codes = None, flags: npt.NDArray[np.uint8] | None = None
+) -> tuple[str, npt.NDArray[np.uint32] | None]:
+    """:func:`normalize_joined_with_codes`, with ``None`` for the code points when the
+    last step rewrote the text: a caller that changes the text again (the strip in
+    :func:`blocking.pipeline.analyse`) then encodes it once, after its own change."""
     text, codes = _unmask_words_with_codes(
         *_fold_letters_with_codes(*_nfkc_lower_codes(text, codes, flags))
     )
@@ -797,7 +807,7 @@ def normalize_joined_with_codes(
     text = _join_spaced_dots(_undo_dot_words(text))
     text, codes = _fix_phones_and_repeats_with_codes(text, codes if text is before else None)
     joined = _join_spaced_latin_words(text, codes)
-    return (joined, codes) if joined is text else (joined, code_points(joined))
+    return (joined, codes) if joined is text else (joined, None)
 
 
 def join_spaced_letters(text: str) -> str:

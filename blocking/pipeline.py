@@ -18,7 +18,7 @@ from blocking.normalize import (
     SEP,
     code_points,
     ends_in_blanks,
-    normalize_joined_with_codes,
+    normalize_joined_with_codes_if_at_hand,
 )
 from blocking.rules import RuleHits, RuleSet
 
@@ -44,13 +44,18 @@ def analyse(texts: list[str], rules: RuleSet, bits: int) -> Evidence:
         raw = code_points(joined, "surrogatepass")
     classes = raw_classes(raw)  # one look-up for the disguise and NFKC steps
     seed = disguise_hits(joined, len(texts), raw, classes)
-    joined, codes = normalize_joined_with_codes(joined, raw, classes)
-    if ends_in_blanks(codes):
+    joined, found = normalize_joined_with_codes_if_at_hand(joined, raw, classes)
+    if found is not None and not ends_in_blanks(found):
+        # Nothing to strip, and the code points are the ones at hand.
+        normalised, codes = joined.split(SEP), found
+    else:
+        # Some text begins or ends with a blank, or the last step rewrote the batch
+        # and left no code points (spaced Latin letters joined: in every batch of the
+        # bench): strip (a no-op for texts with no blank at either end) and encode
+        # once, not once before the strip and once after it.
         normalised = [t.strip() for t in joined.split(SEP)]
         joined = SEP.join(normalised)
         codes = code_points(joined)
-    else:  # the usual batch: nothing to strip, and the codes are the ones at hand
-        normalised = joined.split(SEP)
     # compact() drops whitespace, so the stripped texts give the same n-grams as the
     # unstripped ones; one compact form serves the Hangul rules and the model.
     # (from the rules' one look-up of the batch, which holds compact()'s table too.)
