@@ -8,10 +8,12 @@ read the plain words; but the disguise itself is the strongest sign of spam ther
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import numpy.typing as npt
 
-from blocking.normalize import MASKS, code_points, lookup
+from blocking.normalize import MASKS, code_points, lookup, nfkc_flags_table
 
 _STYLED_LATIN = (
     (0x249C, 0x24EA),  # parenthesised and circled Latin letters
@@ -21,7 +23,7 @@ _STYLED_LATIN = (
     (0x1D400, 0x1D800),  # mathematical alphanumerics (bold, script, ...)
 )
 _OUTSIDE_BMP = 0x10000
-_MASK, _STYLED = 1, 2
+_MASK, _STYLED = 8, 16  # clear of the NFKC step's flag bits (see raw_classes)
 _KIND = np.zeros(_OUTSIDE_BMP + 1, dtype=np.uint8)
 """Per code point of the Basic Multilingual Plane: mask character, styled Latin letter;
 the last entry stands for every code point beyond it (checked by range when present)."""
@@ -33,6 +35,23 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _LETTER = np.zeros(128, dtype=np.bool_)
 _LETTER[[ord(c) for c in _LETTERS]] = True
 _EXCERPT = 12
+
+
+@cache
+def _raw_table() -> npt.NDArray[np.uint8]:
+    flags = nfkc_flags_table()
+    if len(flags) != len(_KIND) or (flags & (_MASK | _STYLED)).any():
+        raise RuntimeError("the disguise bits overlap the NFKC step's flags")
+    return flags | _KIND
+
+
+def raw_classes(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint8]:
+    """One look-up of a raw batch's code points for both of its first readers: the
+    disguise bits here and the NFKC step's flags (:func:`blocking.normalize.
+    nfkc_flags_table`), for :func:`disguise_hits` and
+    :func:`blocking.normalize.normalize_joined_with_codes`. Two gathers from 64 KB
+    tables over the whole batch were one more than needed."""
+    return lookup(_raw_table(), codes)
 
 
 def _ascii(table: npt.NDArray[np.bool_], codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
@@ -59,20 +78,24 @@ def _padding(codes: npt.NDArray[np.uint32], masks: npt.NDArray[np.intp]) -> npt.
 
 
 def disguise_hits(
-    joined: str, n_texts: int, codes: npt.NDArray[np.uint32] | None = None
+    joined: str,
+    n_texts: int,
+    codes: npt.NDArray[np.uint32] | None = None,
+    classes: npt.NDArray[np.uint8] | None = None,
 ) -> list[list[tuple[str, str]]]:
     """One list per text of ``\\x00``-joined ``joined``: ``[("disguise", excerpt)]`` for a
     text with styled Latin letters or a mask character padding a Latin word, else ``[]``.
 
     Padding counts between two Latin letters only: a bank's ``2*5*`` and ``500***844``
     and a shop's ``1.8L*12`` are no disguise. ``codes``: ``joined``'s code points, when
-    the caller has them (``encode("utf-32-le", "surrogatepass")``)."""
+    the caller has them (``encode("utf-32-le", "surrogatepass")``), and ``classes``:
+    their :func:`raw_classes`."""
     hits: list[list[tuple[str, str]]] = [[] for _ in range(n_texts)]
     if codes is None:
         codes = code_points(joined, "surrogatepass")
     if not len(codes):
         return hits
-    kind = lookup(_KIND, codes)
+    kind = lookup(_KIND, codes) if classes is None else classes
     styled = (kind & _STYLED) > 0
     beyond = np.flatnonzero(codes >= _OUTSIDE_BMP)  # emoji, or mathematical letters
     if len(beyond):  # the table is exact below U+10000: check the others by range

@@ -216,6 +216,9 @@ _PHONE_AND_BLANK = np.array(
 # (the last entry stands for every code point outside the BMP).
 _KEEP = np.array([chr(c).isalnum() for c in range(0x10000)] + [False], dtype=np.bool_)
 _KEEP[0] = True
+COMPACT_KEEPS = _KEEP
+"""Which code points :func:`compact` keeps (``SEP`` and letters or digits), the BMP's
+then one last entry for the planes beyond it, read with :func:`lookup`."""
 
 
 def _latinise_word(m: re.Match[str]) -> str:
@@ -405,6 +408,14 @@ def _front_tables() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint32]]:
     return flags, lower
 
 
+def nfkc_flags_table() -> npt.NDArray[np.uint8]:
+    """The NFKC step's flags per code point (bits 1, 2 and 4; the last entry for the
+    planes beyond the BMP), for a caller that folds its own bits into the same look-up
+    of a batch (:func:`blocking.disguise.raw_classes`) and hands the result to
+    :func:`normalize_joined_with_codes`."""
+    return _front_tables()[0]
+
+
 def _nfkc_lower(text: str, codes: npt.NDArray[np.uint32] | None = None) -> str:
     """``NFKC(text).lower()`` per ``SEP``-joined text, with invisible characters removed
     (:func:`_nfkc_lower_codes` as text)."""
@@ -413,7 +424,9 @@ def _nfkc_lower(text: str, codes: npt.NDArray[np.uint32] | None = None) -> str:
 
 
 def _nfkc_lower_codes(
-    text: str, codes: npt.NDArray[np.uint32] | None = None
+    text: str,
+    codes: npt.NDArray[np.uint32] | None = None,
+    flags: npt.NDArray[np.uint8] | None = None,
 ) -> tuple[str | None, npt.NDArray[np.uint32]]:
     """The code points of :func:`_nfkc_lower` ``(text)``, and its text when at hand.
 
@@ -426,12 +439,14 @@ def _nfkc_lower_codes(
     next step (:func:`_fold_letters_with_codes`) reads code points and decodes its
     own result: building the text here too cost a decoding and an encoding of the
     batch. ``codes``: the code points of ``text`` when the caller has them
-    (``encode("utf-32-le", "surrogatepass")``).
+    (``encode("utf-32-le", "surrogatepass")``), and ``flags``: their look-up in a table
+    holding :func:`nfkc_flags_table`'s bits (other bits are ignored).
     """
     flags_of, lower_of = _front_tables()
     if codes is None:
         codes = code_points(text, "surrogatepass")
-    flags = lookup(flags_of, codes)
+    if flags is None:
+        flags = lookup(flags_of, codes)
     if (flags & _SIGMA).any():  # final sigma: lower() needs the whole text around it
         return _with_codes(_nfkc_lower_slowly(text))
     if (flags & _DROP).any():
@@ -769,19 +784,30 @@ def normalize_joined(text: str, codes: _Codes = None) -> str:
 
 
 def normalize_joined_with_codes(
-    text: str, codes: _Codes = None
+    text: str, codes: _Codes = None, flags: npt.NDArray[np.uint8] | None = None
 ) -> tuple[str, npt.NDArray[np.uint32]]:
     """:func:`normalize_joined` and the code points of the result: each step hands the
     next the code points it has (the string steps keep them when they change nothing),
-    instead of the next encoding the text again."""
+    instead of the next encoding the text again. ``flags``: the NFKC step's flags of
+    ``codes`` when the caller has looked them up (see :func:`nfkc_flags_table`)."""
+    joined, found = normalize_joined_with_codes_if_at_hand(text, codes, flags)
+    return joined, code_points(joined) if found is None else found
+
+
+def normalize_joined_with_codes_if_at_hand(
+    text: str, codes: _Codes = None, flags: npt.NDArray[np.uint8] | None = None
+) -> tuple[str, npt.NDArray[np.uint32] | None]:
+    """:func:`normalize_joined_with_codes`, with ``None`` for the code points when the
+    last step rewrote the text: a caller that changes the text again (the strip in
+    :func:`blocking.pipeline.analyse`) then encodes it once, after its own change."""
     text, codes = _unmask_words_with_codes(
-        *_fold_letters_with_codes(*_nfkc_lower_codes(text, codes))
+        *_fold_letters_with_codes(*_nfkc_lower_codes(text, codes, flags))
     )
     before = text
     text = _join_spaced_dots(_undo_dot_words(text))
     text, codes = _fix_phones_and_repeats_with_codes(text, codes if text is before else None)
     joined = _join_spaced_latin_words(text, codes)
-    return (joined, codes) if joined is text else (joined, code_points(joined))
+    return (joined, codes) if joined is text else (joined, None)
 
 
 def join_spaced_letters(text: str) -> str:

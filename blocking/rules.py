@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from blocking.features import NgramBatch
 from blocking.hangul import HangulVocabulary
-from blocking.normalize import SEP, code_points, compact_codes, lookup
+from blocking.normalize import COMPACT_KEEPS, SEP, code_points, compact_codes, lookup
 from blocking.reasons import CACHE_SIZE, Reason, reason
 from blocking.types import Category
 from blocking.urls import (
@@ -133,6 +133,18 @@ for _id, (_lead, _nexts) in enumerate(zip(_PAIR_FIRSTS, _PAIR_SECONDS, strict=Tr
     _SECOND_OK[_id] = _bmp_table(_nexts)
 _FIRST_ID[[ord(c) for c in "([<{【£$€"]] = _MARK_ID
 _IS_FIRST = _FIRST_ID > 0
+_LINK_FIRST, _KEPT = 16, 32
+"""Bits of :data:`_CLASSES`: a match of either pattern above can begin here; the
+character stays in the compact form (:func:`blocking.normalize.compact`, whose table's
+last entry, for the planes beyond the BMP, is U+FFFF's: not kept)."""
+_CLASSES = _DIGIT_OR_SEPARATOR | np.where(_IS_FIRST, _LINK_FIRST, 0).astype(np.uint8)
+_CLASSES |= np.where(COMPACT_KEEPS[: len(_CLASSES)], _KEPT, 0).astype(np.uint8)
+"""What the rule scans ask of every character of a batch, as bits of one look-up:
+:data:`_DIGIT` or :data:`_SEPARATOR` (the low two bits), :data:`_LINK_FIRST`,
+:data:`_KEPT`, and (in
+``RuleSet._classes``) the Latin bits :data:`_BEGINS_WORD` and :data:`_ALNUM`. Three
+look-ups of the batch (four with the compact form's) were as many gathers from 64 KB
+tables; the bits cost a few byte-wide passes."""
 # After a mark's opening character: space (\s), a digit (\d) or the first letter of
 # 광고, 국외/국제 or 해외; U+FFFF stands for every code point above the BMP.
 _SECOND_OK[_MARK_ID] = _BLANK | (_DIGIT_OR_SEPARATOR == _DIGIT) | _bmp_table("광국해\uffff")
@@ -342,9 +354,11 @@ class RuleSet:
         for word in _LATIN_WORDS:
             self._latin_starts[_ascii_key(*map(ord, word[:3]))] = True
             self._latin_firsts[ord(word[0])] = True
-        # Both questions _scan_latin asks of every character, as bits of one look-up.
-        self._latin_class = np.where(self._latin_firsts, _BEGINS_WORD, 0).astype(np.uint8)
-        self._latin_class |= np.where(_ASCII_ALNUM, _ALNUM, 0).astype(np.uint8)
+        # Both questions _scan_latin asks of every character, as bits of the rules' one
+        # look-up (non-ASCII characters have neither).
+        self._classes = _CLASSES.copy()
+        self._classes[:128] |= np.where(self._latin_firsts, _BEGINS_WORD, 0).astype(np.uint8)
+        self._classes[:128] |= np.where(_ASCII_ALNUM, _ALNUM, 0).astype(np.uint8)
         # The first four characters of a listed word, or a three-letter word and the
         # character after it (anything but a letter or digit; 127 stands for non-ASCII),
         # as ``three-letter key * 128 + fourth``: sorted, for sorted_contains.
@@ -365,6 +379,20 @@ class RuleSet:
         codes = code_points(joined)
         return self.scan_joined(normalised, joined, codes, compact_codes(joined))
 
+    def classes(self, codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint8]:
+        """What the scans ask of each code point (the bits of :data:`_CLASSES`), for
+        :meth:`compact_of` and :meth:`scan_joined`."""
+        return lookup(self._classes, codes)
+
+    @staticmethod
+    def compact_of(
+        codes: npt.NDArray[np.uint32], classes: npt.NDArray[np.uint8]
+    ) -> npt.NDArray[np.uint32]:
+        """:func:`blocking.normalize.compact_of_codes` ``(codes)`` from their
+        :meth:`classes`, without a look-up of its own."""
+        kept: npt.NDArray[np.uint32] = codes[(classes & np.uint8(_KEPT)) != 0]
+        return kept
+
     def scan_joined(
         self,
         normalised: list[str],
@@ -373,20 +401,24 @@ class RuleSet:
         squeezed_codes: npt.NDArray[np.uint32],
         ngrams: NgramBatch | None = None,
         seed: list[list[tuple[str, str]]] | None = None,
+        classes: npt.NDArray[np.uint8] | None = None,
     ) -> RuleHits:
         """:meth:`scan` given the ``SEP``-joined texts, their code points and the code
         points of their :func:`~blocking.normalize.compact` form, which the caller
         (:func:`blocking.pipeline.analyse`) computes once for the n-gram model too,
         and optionally the model's n-grams of that form, which narrow the Hangul scan,
-        and hits found before normalisation (``seed``, one list per text, extended).
+        and hits found before normalisation (``seed``, one list per text, extended),
+        and the :meth:`classes` of ``codes`` when the caller has them.
         """
         hits = seed if seed is not None else [[] for _ in normalised]
         starts = _starts(normalised)
-        self._scan_numbers(joined, codes, starts, hits)
-        marks, links = _mark_and_link_starts(codes)
+        if classes is None:
+            classes = lookup(self._classes, codes)
+        self._scan_numbers(joined, codes, starts, hits, classes)
+        marks, links = _mark_and_link_starts(codes, classes)
         self._scan_marks(joined, starts, hits, marks)
         self._scan_links(joined, starts, hits, links)
-        self._scan_latin(joined, codes, starts, hits)
+        self._scan_latin(joined, codes, starts, hits, classes)
         squeezed = squeezed_codes.tobytes().decode("utf-32-le")
         seps = np.flatnonzero(squeezed_codes == 0)
         self._hangul.scan(squeezed, squeezed_codes, np.concatenate(([0], seps + 1)), hits, ngrams)
@@ -407,18 +439,22 @@ class RuleSet:
         codes: npt.NDArray[np.uint32],
         starts: Starts,
         hits: list[list[tuple[str, str]]],
+        classes: npt.NDArray[np.uint8] | None = None,
     ) -> None:
         """Money amounts, phone numbers, IP links and short codes from digit runs.
 
         A run is digits with single separators (``-.,) ``) between them. Runs are
         found with numpy; only those that can matter (five characters or more, or a
         money unit may follow) reach the Python checks. Short bare numbers ("3분",
-        "2층") are most runs and never do.
+        "2층") are most runs and never do. ``classes``: the batch's ``_classes``
+        look-up, when the caller has it.
         """
         n = len(codes)
         if not n:
             return
-        kind = lookup(_DIGIT_OR_SEPARATOR, codes)
+        if classes is None:
+            classes = lookup(self._classes, codes)
+        kind = classes & np.uint8(_DIGIT | _SEPARATOR)
         begin, end, counted = _digit_runs(joined, codes, kind)
         # The characters around each run (a space before the first, ends after the last).
         last = n - 1
@@ -432,6 +468,7 @@ class RuleSet:
         useful = (end - begin >= 5) | unit_next
         useful &= ~np.take(_NOT_BEFORE_NUMBER, before)
         begin, end, unit_next = begin[useful], end[useful], unit_next[useful]
+        after, then = after[useful], then[useful]
         # What each run can be, decided here for all of them: only runs that may be
         # followed by a unit or that have a shape worth checking reach Python.
         size = end - begin
@@ -451,10 +488,15 @@ class RuleSet:
         )
         kept = np.flatnonzero(checks)
         begin, end, checks = begin[kept], end[kept], checks[kept]
+        # Where a plain unit ends ("3,000원", "50 %", "5만원": most money), 0 elsewhere.
+        units = _plain_unit_ends(end, after[kept], then[kept], (checks & _MAYBE_MONEY) != 0)
         owners: list[int] = (np.searchsorted(starts, begin, side="right") - 1).tolist()
-        for at, stop, owner, check in zip(
-            begin.tolist(), end.tolist(), owners, checks.tolist(), strict=True
+        for at, stop, owner, check, unit_end in zip(
+            begin.tolist(), end.tolist(), owners, checks.tolist(), units.tolist(), strict=True
         ):
+            if unit_end:  # what _MONEY_UNIT.match(joined, stop) would end at
+                hits[owner].append(("money", joined[at:unit_end]))
+                continue
             run = joined[at:stop]
             if check & _MAYBE_MONEY:
                 unit = _MONEY_UNIT.match(joined, stop)
@@ -518,6 +560,7 @@ class RuleSet:
         codes: npt.NDArray[np.uint32],
         starts: Starts,
         hits: list[list[tuple[str, str]]],
+        classes: npt.NDArray[np.uint8] | None = None,
     ) -> None:
         # The trie regex is only tried where a word starts (no ASCII letter or digit
         # before) with the first three letters of some listed word: one numpy look-up
@@ -526,7 +569,9 @@ class RuleSet:
             return
         # First the word starts (no ASCII letter or digit before) at a character some
         # listed word begins with, then the first three letters of those only.
-        kind = lookup(self._latin_class, codes[:-2])
+        if classes is None:
+            classes = lookup(self._classes, codes)
+        kind = classes[:-2]
         start_ok = (kind & _BEGINS_WORD) != 0
         start_ok[1:] &= (kind[:-1] & _ALNUM) == 0
         candidates = np.flatnonzero(start_ok)
@@ -584,8 +629,8 @@ def _ascii_key(first: _T, second: _T, third: _T) -> _T:
 
 
 _ASCII_ALNUM = np.array([chr(c).isalnum() for c in range(128)], dtype=np.bool_)
-_BEGINS_WORD, _ALNUM = 1, 2
-"""Bits of ``RuleSet._latin_class``: some listed Latin word begins with the character;
+_BEGINS_WORD, _ALNUM = 4, 8
+"""Bits of ``RuleSet._classes``: some listed Latin word begins with the character;
 it is an ASCII letter or digit (127 stands for all of non-ASCII)."""
 
 
@@ -620,6 +665,27 @@ def _digit_runs(
     return digits[firsts], digits[lasts] + 1, lasts - firsts + 1
 
 
+_WON, _EOK, _MAN, _PERCENT = (np.uint32(ord(c)) for c in "원억만%")
+
+
+def _plain_unit_ends(
+    end: npt.NDArray[np.intp],
+    after: npt.NDArray[np.uint32],
+    then: npt.NDArray[np.uint32],
+    money: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.intp]:
+    """Where ``_MONEY_UNIT.match(joined, end)`` ends for the runs ending at ``end``
+    whose unit is plain: ``원``, ``억`` or ``%`` right after the run or after one
+    space, or ``만원``; 0 for the others (no money check, or a unit the regex must
+    read). ``after``, ``then``: the two characters after each run (0 past the batch)."""
+    plain = (after == _WON) | (after == _EOK) | (after == _PERCENT)
+    spaced = (then == _WON) & ((after == 32) | (after == _MAN))
+    spaced |= (after == 32) & ((then == _EOK) | (then == _PERCENT))
+    ends: npt.NDArray[np.intp] = np.where(plain, end + 1, np.where(spaced, end + 2, 0))
+    ends[~money] = 0
+    return ends
+
+
 def _bmp_at(codes: npt.NDArray[np.uint32], at: npt.NDArray[np.intp]) -> npt.NDArray[np.uint32]:
     """The code points at positions ``at``, those beyond the BMP as U+FFFF (the last
     entry of the BMP tables): the clamp of a few positions, not of the whole batch."""
@@ -631,14 +697,20 @@ def _ascii_at(codes: npt.NDArray[np.uint32], at: npt.NDArray[np.intp]) -> npt.ND
     return np.minimum(codes[at], np.uint32(127))
 
 
-def _mark_and_link_starts(codes: npt.NDArray[np.uint32]) -> tuple[list[int], list[int]]:
+def _mark_and_link_starts(
+    codes: npt.NDArray[np.uint32], classes: npt.NDArray[np.uint8] | None = None
+) -> tuple[list[int], list[int]]:
     """Where a match of ``_BRACKET_OR_CURRENCY`` and of ``_LINK_OR_HANDLE`` can begin
-    (``codes``: the batch's code points): each alternative's first two characters,
-    checked with two table look-ups. A superset of the matches' starts."""
+    (``codes``: the batch's code points; ``classes``: their :data:`_CLASSES` bits, if
+    looked up already): each alternative's first two characters, checked with two table
+    look-ups. A superset of the matches' starts."""
     if len(codes) < 2:
         return [], []
-    # A bool table and a bool array: np.flatnonzero of a uint8 one is several times slower.
-    at = np.flatnonzero(lookup(_IS_FIRST, codes[:-1]))
+    # A bool array: np.flatnonzero of a uint8 one is several times slower.
+    if classes is None:
+        at = np.flatnonzero(lookup(_IS_FIRST, codes[:-1]))
+    else:
+        at = np.flatnonzero((classes[:-1] & np.uint8(_LINK_FIRST)) != 0)
     at = at[_SECOND_OK[lookup(_FIRST_ID, codes[at]), _bmp_at(codes, at + 1)]]
     ids = lookup(_FIRST_ID, codes[at])
     is_mark = ids == _MARK_ID

@@ -286,3 +286,42 @@ def test_the_080_opt_out_line_every_ad_must_carry_marks_an_ad(mf: MessageFilter)
         verdict = lenient.judge(text)
         assert (verdict.blocked, verdict.category.value) == (True, "ad"), text
     assert not lenient.judge("새해 복 많이 받으세요").blocked
+
+
+def test_the_raw_batchs_one_look_up_holds_the_nfkc_flags_and_the_disguise_kinds() -> None:
+    # The combined table against its two parts, and both readers given the combined
+    # look-up against each reading its own table, on random batches of the characters
+    # either step treats specially (masks, styled letters in and beyond the BMP,
+    # invisibles, jamo, full-width forms, capital sigma, a lone surrogate).
+    import random
+
+    import numpy as np
+
+    from blocking.disguise import _KIND, _MASK, _STYLED, _raw_table, raw_classes
+    from blocking.normalize import (
+        MASKS,
+        code_points,
+        nfkc_flags_table,
+        normalize_joined_with_codes,
+    )
+
+    table = _raw_table()
+    assert np.array_equal(table & 7, nfkc_flags_table())
+    assert np.array_equal(table & (_MASK | _STYLED), _KIND)
+    assert table[ord("?")] & _MASK
+    assert table[0xFF21] & _STYLED
+    assert table[0x10000] & _STYLED
+    assert not table[ord("a")] & (_MASK | _STYLED)
+
+    rng = random.Random(12)
+    alphabet = [*f"ab z{MASKS}？＊ⓐＡｂ\u200bㅋ\u1161가Σ1 .", "\U0001d400", "😀", "\ud800", "\x00"]
+    for _ in range(3000):
+        joined = "".join(rng.choices(alphabet, k=rng.randint(0, 30)))
+        codes = code_points(joined, "surrogatepass")
+        classes = raw_classes(codes)
+        n = joined.count("\x00") + 1
+        assert disguise_hits(joined, n, codes, classes) == disguise_hits(joined, n, codes)
+        got = normalize_joined_with_codes(joined, codes, classes)
+        want = normalize_joined_with_codes(joined, codes)
+        assert got[0] == want[0], joined
+        assert got[1].tolist() == want[1].tolist(), joined

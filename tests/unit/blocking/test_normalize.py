@@ -365,3 +365,22 @@ def test_phone_look_alikes_rewritten_in_some_texts_of_a_batch_keep_the_code_poin
         assert codes.tolist() == [ord(c) for c in text], joined
         reference = SEP.join(_PHONEISH.sub(_phone_digits, t) for t in joined.lower().split(SEP))
         assert text == _squeeze_by_regex(reference), joined
+
+
+def test_normalising_with_codes_if_at_hand_gives_the_text_and_codes_or_none():
+    # The text is normalize_joined's; the code points, when given, are the text's; they
+    # are None only when the last step (spaced Latin letters) rewrote the batch.
+    from blocking.normalize import code_points, normalize_joined_with_codes_if_at_hand
+
+    rng = random.Random(14)
+    alphabet = [*"ab c.-_ 가ㅋ1o0 \u200b？*", "\x00", "c a s i n o", " l i n k "]
+    nones = 0
+    for _ in range(2000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 12)))
+        joined, codes = normalize_joined_with_codes_if_at_hand(text)
+        assert joined == normalize_joined(text), text
+        if codes is None:
+            nones += 1
+        else:
+            assert codes.tolist() == code_points(joined).tolist(), text
+    assert 100 < nones < 2000

@@ -360,3 +360,92 @@ def test_sorted_contains_is_isin_for_sorted_values():
         assert found.tolist() == np.isin(queries, values).tolist()
         hits += int(found.sum())
     assert hits > 500
+
+
+def test_the_rules_one_class_look_up_answers_as_the_three_tables_it_replaced(rules):
+    # Every BMP code point, against plain definitions: a decimal digit or one of the
+    # separators a digit run may hold (low two bits), the first character of a mark or
+    # link pattern, and for ASCII only: some listed Latin word begins with it, and it
+    # is a letter or digit.
+    from blocking.rules import (
+        _ALNUM,
+        _BEGINS_WORD,
+        _DIGIT,
+        _LATIN_WORDS,
+        _LINK_FIRST,
+        _SEPARATOR,
+    )
+
+    firsts = {w[0] for w in _LATIN_WORDS}
+    table = rules._classes.tolist()
+    assert len(table) == 0x10000
+    for c, bits in enumerate(table):
+        ch = chr(c)
+        digit_or_separator = _DIGIT if ch.isdecimal() else _SEPARATOR if ch in "-., )" else 0
+        assert bits & 3 == digit_or_separator, c
+        assert bool(bits & _LINK_FIRST) == (ch in ".@:카텔라위([<{【£$€"), c
+        assert bool(bits & _BEGINS_WORD) == (c < 128 and ch in firsts), c
+        assert bool(bits & _ALNUM) == (c < 128 and ch.isalnum()), c
+
+
+def test_mark_and_link_starts_from_the_class_look_up_are_those_from_the_codes(rules):
+    import numpy as np
+
+    from blocking.normalize import lookup
+    from blocking.rules import _mark_and_link_starts
+
+    rng = random.Random(8)
+    alphabet = "([<{【£$€.@:/카톡텔레라인위챗광고국외제해발신 1a\x00\u3000\U0001d7cf"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        classes = lookup(rules._classes, codes)
+        assert _mark_and_link_starts(codes, classes) == _mark_and_link_starts(codes), text
+
+
+def test_the_compact_form_from_the_rules_class_look_up_is_compact_of_codes(rules):
+    # Random texts over letters, digits, blanks, symbols, SEP and characters beyond the
+    # BMP (the class table's last entry stands for those), against the plain table.
+    from blocking.normalize import SEP, code_points, compact_of_codes
+
+    rng = random.Random(9)
+    alphabet = [*"aZ9٣가ㄱ -.,!_\u3000\ufffe\uffff", SEP, "\U0001d7cf", "😀", "\U00020000"]
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 30)))
+        codes = code_points(text)
+        got = rules.compact_of(codes, rules.classes(codes))
+        assert got.tolist() == compact_of_codes(codes).tolist(), text
+        # (compact() keeps no character beyond the BMP, letters or not.)
+        plain = [ord(c) for c in text if c == SEP or (c.isalnum() and ord(c) <= 0xFFFF)]
+        assert got.tolist() == plain, text
+
+
+def test_plain_money_units_end_where_the_unit_regex_ends():
+    # Every position of random texts of unit letters, blanks and digits, as if a digit
+    # run ended there: a plain unit's end must be the regex's, and the plain forms
+    # (원, 억, % right after or one space on, 만원) must all be read without it.
+    from blocking.rules import _MONEY_UNIT, _plain_unit_ends
+
+    rng = random.Random(13)
+    alphabet = [*"원억만%  \u3000\tpoundsuwk1,", "usd", "won", "만 원"]
+    read = 0
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 8)))
+        codes = [ord(c) for c in text] + [0, 0]
+        ends = np.arange(len(text) + 1)
+        after = np.array([codes[e] for e in ends], dtype=np.uint32)
+        then = np.array([codes[e + 1] for e in ends], dtype=np.uint32)
+        money = np.array([rng.random() < 0.9 for _ in ends], dtype=np.bool_)
+        got = _plain_unit_ends(ends, after, then, money).tolist()
+        for e, unit_end, checked in zip(ends.tolist(), got, money.tolist(), strict=True):
+            m = _MONEY_UNIT.match(text, e)
+            if not checked:
+                assert unit_end == 0
+            elif unit_end:
+                read += 1
+                assert m is not None, (text, e)
+                assert m.end() == unit_end, (text, e)
+            else:
+                plain = ("원", "억", "%", " 원", " 억", " %", "만원")
+                assert not text.startswith(plain, e), (text, e)
+    assert read > 2000
