@@ -101,5 +101,7 @@ def test_serve_console_shows_the_code_and_honours_the_log_level(
     assert len(marked) == 1
     assert code in marked[0]
     assert "010-****-3333" in marked[0]
-    assert "2222" not in console
+    # The phone's hidden middle digits appear nowhere; the random code itself may hold
+    # "2222" (CI once drew 112222), so it is taken out first.
+    assert "2222" not in console.replace(code, "")
     assert ("INFO safenum.texts" in console) is info_shown
