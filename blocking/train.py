@@ -258,6 +258,7 @@ def select(ham_weight: float, out: str | None, refit: bool = False) -> None:
     fit_part = [e for e in earlier if e.group not in validation]
     spam = [e.text for e in later if e.label is not Category.HAM]
     not_spam = [e.text for e in later if e.source == KISA_NOT_SPAM]
+    _need_november(spam)
     ham = _validation_ham(train, validation)
     print(
         f"fit {len(fit_part)}; validation: {len(spam)} KISA {VALIDATION_MONTH} unwanted, "
@@ -293,8 +294,21 @@ def sweep_saved(path: Path) -> None:
     later = [e for e in train if e.period >= VALIDATION_MONTH]
     spam = [e.text for e in later if e.label is not Category.HAM]
     not_spam = [e.text for e in later if e.source == KISA_NOT_SPAM]
+    _need_november(spam)
     model = LinearModel.load(path, RULE_NAMES)
     _sweep(model, RuleSet(), spam, _validation_ham(train, validation), not_spam)
+
+
+def _need_november(spam: list[str]) -> None:
+    """``--select`` and ``--sweep`` measure on November's KISA reports: without the
+    git-ignored cache (a fresh clone) say so in one line and exit 2, not divide by zero."""
+    if not spam:
+        print(
+            f"blocking.train: no KISA reports of {VALIDATION_MONTH} to measure on: write the "
+            "cache first (python -m blocking.sources --kisa DIR, see blocking/data/README.md)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
 
 
 def _validation_ham(train: list[Example], groups: set[str]) -> list[Example]:
