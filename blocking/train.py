@@ -247,18 +247,15 @@ def select(ham_weight: float, out: str | None, refit: bool = False) -> None:
     rules = RuleSet()
     train, _held_out = build()
     groups = sorted({e.group for e in train})
-    validation = set(random.Random(SEED + 2).sample(groups, len(groups) // 6))
+    validation = validation_groups(train)
     reserve: set[str] = set()
     if refit:
         others = [g for g in groups if not g.startswith("kisa:")]
         rest = [g for g in others if g not in validation]
         reserve = set(random.Random(SEED + 3).sample(rest, len(others) // 6))
-    later = [e for e in train if e.period >= VALIDATION_MONTH]
     earlier = [e for e in train if e.period < VALIDATION_MONTH and e.group not in reserve]
     fit_part = [e for e in earlier if e.group not in validation]
-    spam = [e.text for e in later if e.label is not Category.HAM]
-    not_spam = [e.text for e in later if e.source == KISA_NOT_SPAM]
-    _need_november(spam)
+    spam, not_spam = _november(train)
     ham = _validation_ham(train, validation)
     print(
         f"fit {len(fit_part)}; validation: {len(spam)} KISA {VALIDATION_MONTH} unwanted, "
@@ -289,19 +286,25 @@ def sweep_saved(path: Path) -> None:
     and guards of this checkout: how a rule change is measured on November without a
     new fit (the rule flags the model reads must be the ones it was fitted on)."""
     train, _held_out = build()
+    spam, not_spam = _november(train)
+    model = LinearModel.load(path, RULE_NAMES)
+    _sweep(model, RuleSet(), spam, _validation_ham(train, validation_groups(train)), not_spam)
+
+
+def validation_groups(train: list[Example]) -> set[str]:
+    """The sixth of the training groups the threshold is tuned on (a fixed draw), kept
+    out of the fit that tunes it; ``--select`` and ``--sweep`` read their ham from it."""
     groups = sorted({e.group for e in train})
-    validation = set(random.Random(SEED + 2).sample(groups, len(groups) // 6))
+    return set(random.Random(SEED + 2).sample(groups, len(groups) // 6))
+
+
+def _november(train: list[Example]) -> tuple[list[str], list[str]]:
+    """November's unwanted KISA texts and its KISA "not spam" verdicts, which
+    ``--select`` and ``--sweep`` measure on. Without the git-ignored cache (a fresh
+    clone) there are none: say so in one line and exit 2, not divide by zero."""
     later = [e for e in train if e.period >= VALIDATION_MONTH]
     spam = [e.text for e in later if e.label is not Category.HAM]
     not_spam = [e.text for e in later if e.source == KISA_NOT_SPAM]
-    _need_november(spam)
-    model = LinearModel.load(path, RULE_NAMES)
-    _sweep(model, RuleSet(), spam, _validation_ham(train, validation), not_spam)
-
-
-def _need_november(spam: list[str]) -> None:
-    """``--select`` and ``--sweep`` measure on November's KISA reports: without the
-    git-ignored cache (a fresh clone) say so in one line and exit 2, not divide by zero."""
     if not spam:
         print(
             f"blocking.train: no KISA reports of {VALIDATION_MONTH} to measure on: write the "
@@ -309,6 +312,7 @@ def _need_november(spam: list[str]) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
+    return spam, not_spam
 
 
 def _validation_ham(train: list[Example], groups: set[str]) -> list[Example]:
@@ -382,8 +386,7 @@ def train_shipped(train: list[Example], rules: RuleSet) -> LinearModel:
     single texts, so without the refit a sixth of the reported spam (of November too, the
     month nearest the held-out one) would never be trained on; measured on November in
     docs/benchmarks.md ("Recency and a refit on every group")."""
-    groups = sorted({e.group for e in train})
-    validation = set(random.Random(SEED + 2).sample(groups, len(groups) // 6))
+    validation = validation_groups(train)
     fit_part = [e for e in train if e.group not in validation]
     val_part = [e for e in train if e.group in validation]
     print(f"fit {len(fit_part)}, validation {len(val_part)}", file=sys.stderr)
