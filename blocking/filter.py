@@ -154,10 +154,10 @@ _CAR_WORDS = tuple(w for w in HANGUL_FAMILIES["car"][2].split() if w not in _POL
 
 _CAR_WORD = re.compile("|".join(_CAR_WORDS))
 _MAYBE_NOT_A_CAR = re.compile(
-    "|".join(["\\W*".join(w) for w in sorted(_POLITE)] + [r"\d\s*주\s*차", r"\d\s*년"])
+    "|".join(["\\W*".join(w) for w in sorted(_POLITE)] + [_NOT_A_CAR.pattern])
 )
-"""A cheap first look: a row without a polite word, a week number or a year count keeps
-its car context without the full check."""
+"""A cheap first look: a row with neither a polite word nor a :data:`_NOT_A_CAR` match
+keeps its car context without the full check."""
 _NOT_LETTER = re.compile(r"[\W_]+")
 
 
@@ -326,17 +326,14 @@ class MessageFilter:
         probs = self._model.probabilities(evidence.ngrams, flags)
         scores = 1.0 - probs[:, 0]
         hard = flags[:, self._hard].any(axis=1)
-        lured_link = flags[:, self._links].any(axis=1) & flags[:, self._lures].any(axis=1)
+        linked = np.asarray(flags[:, self._links].any(axis=1), dtype=np.bool_)
+        lured_link = linked & flags[:, self._lures].any(axis=1)
         # Guarded texts stay at least 0.1 below the threshold (a quarter of it when that
         # is more), so a retrain or a small rule change cannot silently tip one.
         guard_cap = min(self._model.threshold * 0.75, self._model.threshold - 0.1)
         # Car context matters only where the guard could lower a score or a campaign of
         # the rule floor asks for it (a link, a foreign sender): only those rows are read.
-        asked = (
-            (scores > guard_cap)
-            | flags[:, self._links].any(axis=1)
-            | (flags[:, self._campaign["foreign_sender"]] > 0)
-        )
+        asked = (scores > guard_cap) | linked | (flags[:, self._campaign["foreign_sender"]] > 0)
         car = self._about_cars(flags, evidence.normalised, asked)
         guarded = np.asarray(
             car & ~hard & ~lured_link & (evidence.ngrams.sizes < CAR_TEXT_LENGTH),
@@ -344,7 +341,7 @@ class MessageFilter:
         )
         # Payment notices (a card or bank, a transaction, an amount; no link, no hard
         # signal) are guarded like car texts: only texts the model would block are read.
-        unlinked = ~flags[:, self._links].any(axis=1) & ~hard & ~guarded
+        unlinked = ~linked & ~hard & ~guarded
         payments = []
         for i in np.flatnonzero(unlinked & (scores > guard_cap)).tolist():
             if _is_payment_notice(evidence.normalised[i]):
@@ -378,7 +375,7 @@ class MessageFilter:
         floor[(flags[:, self._ad_marker] > 0) | (flags[:, self._opt_out] > 0)] = _AD
         floor[vice & ~guarded] = _SPAM
         floor[lured_link] = _SMISHING
-        campaigns = self._campaigns(flags, guarded, car, rules.hits)
+        campaigns = self._campaigns(flags, guarded, car, linked, rules.hits)
         for name, rows in campaigns.items():
             if name in _SPAM_CAMPAIGNS:  # unless a rule above already named it
                 floor[rows & (floor == 0)] = _SPAM
@@ -480,6 +477,7 @@ class MessageFilter:
         flags: npt.NDArray[np.float32],
         guarded: npt.NDArray[np.bool_],
         car: npt.NDArray[np.bool_],
+        linked: npt.NDArray[np.bool_],
         hits: list[list[tuple[str, str]]],
     ) -> dict[str, npt.NDArray[np.bool_]]:
         """Rows of each campaign of real Korean traffic that the rule floor blocks."""
@@ -489,13 +487,13 @@ class MessageFilter:
         found: dict[str, npt.NDArray[np.bool_]] = {
             "messenger_account": has["messenger_account"]
             & flags[:, self._account_context].any(axis=1),
-            "government_link": has["authority"] & flags[:, self._links].any(axis=1),
+            "government_link": has["authority"] & linked,
             "government_act": has["authority"] & has["notice_act"] & ~guarded,
             "disguised_address": has["disguise"] & address,
             "abroad": has["foreign_sender"] & ~car,
             # A parking text has no reason to link anywhere but a map or an official
             # site; a notice from a bank or courier links to its own domain.
-            "unofficial_link": np.asarray(flags[:, self._links].any(axis=1) & ~car),
+            "unofficial_link": np.asarray(linked & ~car),
         }
         if found["unofficial_link"].any():
             found["unofficial_link"] &= self._unmistakable_links(flags, hits)
