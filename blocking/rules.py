@@ -413,7 +413,7 @@ class RuleSet:
         hits = seed if seed is not None else [[] for _ in normalised]
         starts = _starts(normalised)
         if classes is None:
-            classes = lookup(self._classes, codes)
+            classes = self.classes(codes)
         self._scan_numbers(joined, codes, starts, hits, classes)
         marks, links = _mark_and_link_starts(codes, classes)
         self._scan_marks(joined, starts, hits, marks)
@@ -439,21 +439,18 @@ class RuleSet:
         codes: npt.NDArray[np.uint32],
         starts: Starts,
         hits: list[list[tuple[str, str]]],
-        classes: npt.NDArray[np.uint8] | None = None,
+        classes: npt.NDArray[np.uint8],
     ) -> None:
         """Money amounts, phone numbers, IP links and short codes from digit runs.
 
         A run is digits with single separators (``-.,) ``) between them. Runs are
         found with numpy; only those that can matter (five characters or more, or a
         money unit may follow) reach the Python checks. Short bare numbers ("3분",
-        "2층") are most runs and never do. ``classes``: the batch's ``_classes``
-        look-up, when the caller has it.
+        "2층") are most runs and never do. ``classes``: the batch's :meth:`classes`.
         """
         n = len(codes)
         if not n:
             return
-        if classes is None:
-            classes = lookup(self._classes, codes)
         kind = classes & np.uint8(_DIGIT | _SEPARATOR)
         begin, end, counted = _digit_runs(joined, codes, kind)
         # The characters around each run (a space before the first, ends after the last).
@@ -560,7 +557,7 @@ class RuleSet:
         codes: npt.NDArray[np.uint32],
         starts: Starts,
         hits: list[list[tuple[str, str]]],
-        classes: npt.NDArray[np.uint8] | None = None,
+        classes: npt.NDArray[np.uint8],
     ) -> None:
         # The trie regex is only tried where a word starts (no ASCII letter or digit
         # before) with the first three letters of some listed word: one numpy look-up
@@ -569,8 +566,6 @@ class RuleSet:
             return
         # First the word starts (no ASCII letter or digit before) at a character some
         # listed word begins with, then the first three letters of those only.
-        if classes is None:
-            classes = lookup(self._classes, codes)
         kind = classes[:-2]
         start_ok = (kind & _BEGINS_WORD) != 0
         start_ok[1:] &= (kind[:-1] & _ALNUM) == 0

@@ -261,7 +261,7 @@ def test_latin_words_are_found_wherever_the_vocabulary_regex_matches_at_a_word_s
     joined = SEP.join(texts)
     codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     found = [[] for _ in texts]
-    rules._scan_latin(joined, codes, _starts(texts), found)
+    rules._scan_latin(joined, codes, _starts(texts), found, rules.classes(codes))
 
     expected = [[] for _ in texts]
     owner, taken_until = 0, -1
